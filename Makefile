@@ -1,0 +1,197 @@
+# pullmail: one non-recursive Makefile.
+#
+#   make [all]        libpullmail and every program
+#   make check        deps, build, every test (unit, milter, integration, fuzz)
+#   make demo         deps, build, a private Postfix + nginx on loopback
+#   make bench        the benchmarks (figures printed)
+#   make install      PREFIX=/usr/local DESTDIR=
+#   make deps         install the missing Debian 12 packages (as root)
+#   make fuzz         libFuzzer targets (clang)
+#
+#   WERROR=1                    adds -Werror
+#   SANITIZE=address,undefined  builds everything with those sanitizers
+#   O=DIR                       puts every build product under DIR
+
+O ?= .
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR = $(PREFIX)/bin
+SBINDIR = $(PREFIX)/sbin
+MANDIR = $(PREFIX)/share/man
+DATADIR = $(PREFIX)/share/pullmail
+SYSCONFDIR ?= /etc/pullmail
+
+CC ?= cc
+PKG_CONFIG ?= pkg-config
+PKGS = glib-2.0 gmime-3.0 libsodium libxml-2.0 libcurl
+TEST_PKGS = check
+
+VERSION = 0.1.0
+
+WARN = -Wall -Wextra -Wshadow -Wformat=2 -Wno-unused-parameter
+HARDEN = -D_FORTIFY_SOURCE=2 -fstack-protector-strong -fPIE
+CFLAGS ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -I. -Icommon \
+	-DPULLMAIL_VERSION='"$(VERSION)"' -DPULLMAIL_DATADIR='"$(DATADIR)"' \
+	$(shell $(PKG_CONFIG) --cflags $(PKGS))
+ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lmilter -lfcgi -lpthread
+TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
+TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
+
+ifeq ($(WERROR),1)
+ALL_CFLAGS += -Werror
+endif
+ifneq ($(SANITIZE),)
+ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS))
+ALL_LDFLAGS += -fsanitize=$(SANITIZE)
+endif
+
+# Sources. Each adapter directory holds its main() in main.c (or the
+# program's own file in tools/); everything else in it goes into an archive
+# that the tests link, so callbacks and handlers run in-process.
+COMMON_SRC = $(sort $(wildcard common/*.c))
+MILTER_SRC = $(filter-out milter/main.c,$(sort $(wildcard milter/*.c)))
+WEB_SRC = $(filter-out cgi/main.c,$(sort $(wildcard cgi/*.c)))
+CTL_SRC = $(sort $(wildcard tools/ctl_*.c))
+SEND_SRC = $(sort $(wildcard tools/send_*.c))
+UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c tests/milter/test_*.c))
+BENCH_SRC = $(sort $(wildcard bench/*.c))
+
+obj = $(patsubst %.c,$(O)/%.o,$(1))
+
+LIBPULLMAIL = $(O)/common/libpullmail.a
+LIBMILTER_A = $(O)/milter/libmilteradapter.a
+LIBWEB_A = $(O)/cgi/libweb.a
+LIBCTL_A = $(O)/tools/libctl.a
+LIBSEND_A = $(O)/tools/libsend.a
+ADAPTER_LIBS = $(LIBMILTER_A) $(LIBWEB_A) $(LIBCTL_A) $(LIBSEND_A)
+
+PROGS = $(if $(wildcard milter/main.c),$(O)/milter/pullmail-milter) \
+	$(if $(wildcard cgi/main.c),$(O)/cgi/pullmail-web) \
+	$(if $(wildcard tools/pullmailctl.c),$(O)/tools/pullmailctl) \
+	$(if $(wildcard tools/pullmail-send.c),$(O)/tools/pullmail-send)
+UNIT_BINS = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
+BENCH_BINS = $(patsubst %.c,$(O)/%,$(BENCH_SRC))
+
+.PHONY: all check unit-check deps install clean fuzz fuzz-check bench demo \
+	demo-stop tests
+
+all: $(LIBPULLMAIL) $(PROGS)
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+
+$(LIBPULLMAIL): $(call obj,$(COMMON_SRC))
+$(LIBMILTER_A): $(call obj,$(MILTER_SRC))
+$(LIBWEB_A): $(call obj,$(WEB_SRC))
+$(LIBCTL_A): $(call obj,$(CTL_SRC))
+$(LIBSEND_A): $(call obj,$(SEND_SRC))
+$(LIBPULLMAIL) $(ADAPTER_LIBS):
+	@mkdir -p $(dir $@)
+	rm -f $@
+	ar rcs $@ $^ $(if $^,,$(O)/common/empty.o)
+
+$(O)/common/empty.o:
+	@mkdir -p $(dir $@)
+	echo 'extern int pullmail_empty_archive; int pullmail_empty_archive;' | \
+		$(CC) $(ALL_CFLAGS) -x c -c -o $@ -
+$(ADAPTER_LIBS): | $(O)/common/empty.o
+
+$(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
+$(O)/cgi/pullmail-web: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
+$(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
+$(O)/tools/pullmail-send: $(O)/tools/pullmail-send.o $(LIBSEND_A) $(LIBPULLMAIL)
+$(PROGS):
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+# Tests: every tests/unit/test_*.c and tests/milter/test_*.c is one Check
+# program linked with every archive (only what it uses is pulled in).
+$(O)/tests/%.o: tests/%.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(TEST_CFLAGS) -MMD -MP -c -o $@ $<
+$(UNIT_BINS): $(O)/%: $(O)/%.o $(ADAPTER_LIBS) $(LIBPULLMAIL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS) $(TEST_LIBS)
+
+$(BENCH_BINS): $(O)/%: $(O)/%.o $(ADAPTER_LIBS) $(LIBPULLMAIL)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+
+tests: all $(UNIT_BINS)
+
+deps:
+	@sh mk/deps.sh
+
+# Unit and in-process tests, then integration tests, then fuzzing; the
+# runner prints each program's result and ends with "N passed, N failed".
+check: deps
+	$(MAKE) --no-print-directory tests fuzz
+	O=$(O) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
+
+unit-check: tests
+	O=$(O) PULLMAIL_SKIP_INTEGRATION=1 PULLMAIL_FUZZ_SECONDS=0 \
+		sh tests/run.sh $(UNIT_BINS)
+
+# libFuzzer targets, built with clang against their own instrumented copy of
+# common/ (objects under $(O)/fuzzobj so they never mix with gcc's).
+FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,$(FUZZ_SRC))
+FUZZ_CC = clang
+FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+	-I. -Icommon -DPULLMAIL_VERSION='"$(VERSION)"' \
+	-DPULLMAIL_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS))
+HAVE_CLANG := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
+
+$(O)/fuzzobj/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+$(FUZZ_BINS): $(O)/tests/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o \
+		$(call obj,$(COMMON_SRC:%=fuzzobj/%))
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
+
+ifeq ($(HAVE_CLANG),yes)
+fuzz: $(FUZZ_BINS)
+else
+fuzz:
+	@echo "fuzz: clang not found; run 'make deps' first" >&2
+endif
+
+bench: deps all $(BENCH_BINS)
+	O=$(O) sh bench/run.sh
+
+demo: deps all
+	O=$(O) sh contrib/demo/demo.sh start
+
+demo-stop:
+	O=$(O) sh contrib/demo/demo.sh stop
+
+MAN8 = $(wildcard man/*.8)
+MAN1 = $(wildcard man/*.1)
+MAN5 = $(wildcard man/*.5)
+
+install: all
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
+		$(DESTDIR)$(DATADIR)
+	$(if $(wildcard milter/main.c),install -m 755 $(O)/milter/pullmail-milter $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard cgi/main.c),install -m 755 $(O)/cgi/pullmail-web $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard tools/pullmailctl.c),install -m 755 $(O)/tools/pullmailctl $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard tools/pullmail-send.c),install -m 755 $(O)/tools/pullmail-send $(DESTDIR)$(BINDIR)/)
+	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)
+	$(if $(MAN5),install -m 644 $(MAN5) $(DESTDIR)$(MANDIR)/man5/)
+	$(if $(MAN8),install -m 644 $(MAN8) $(DESTDIR)$(MANDIR)/man8/)
+	test -e $(DESTDIR)$(SYSCONFDIR)/pullmail.conf || \
+		install -m 640 contrib/pullmail.conf $(DESTDIR)$(SYSCONFDIR)/pullmail.conf
+	install -m 644 contrib/pullmail.conf $(DESTDIR)$(DATADIR)/pullmail.conf.example
+	if [ -d templates ]; then cp -R templates $(DESTDIR)$(DATADIR)/; fi
+
+clean:
+	rm -rf $(O)/fuzzobj $(O)/tests/fuzz/fuzz_[a-z]*[!c] run/tests
+	find $(O)/common $(O)/milter $(O)/cgi $(O)/tools $(O)/tests $(O)/bench \
+		\( -name '*.o' -o -name '*.d' -o -name '*.a' \) -delete 2>/dev/null || true
+	rm -f $(PROGS) $(UNIT_BINS) $(BENCH_BINS) $(FUZZ_BINS)
+
+-include $(shell find $(O) -name '*.d' -not -path '*/run/*' 2>/dev/null)

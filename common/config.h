@@ -1,0 +1,97 @@
+/* Configuration: one typed option table read from an INI file with GKeyFile.
+ * The whole file is validated whatever the program; each program then uses
+ * the fields of the sections it needs. */
+#ifndef PULLMAIL_CONFIG_H
+#define PULLMAIL_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/types.h>
+
+#define CONFIG_DEFAULT_PATH "/etc/pullmail/pullmail.conf"
+#define CONFIG_ENV "PULLMAIL_CONFIG"
+
+enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_REJECT };
+
+struct cidr {
+	int family;              /* AF_INET or AF_INET6 */
+	unsigned char addr[16];  /* network address, host bits cleared */
+	unsigned prefix;         /* 0..32 or 0..128 */
+};
+
+struct cidr_list {
+	size_t n;
+	struct cidr *v;
+};
+
+/* A NULL-terminated array of strings, as GLib's g_strfreev frees it. */
+typedef char **config_list;
+
+struct config {
+	int refs;           /* config_ref / config_unref */
+	char *path;         /* the file it was read from, or NULL for defaults */
+
+	/* [store] */
+	char *store_backend;      /* Backend = fs */
+	char *store_dir;          /* StoreDir = /var/lib/pullmail/store */
+	int64_t max_retention;    /* MaxRetention = 90d (seconds); every reader
+	                           * caps expires at created + this */
+
+	/* [log] */
+	int log_facility;         /* Facility = mail (LOG_MAIL etc.) */
+	int log_level;            /* Level = info (LOG_INFO etc.) */
+
+	/* [milter] */
+	char *milter_socket;      /* Socket = unix:/run/pullmail/milter.sock */
+	mode_t socket_mode;       /* SocketMode = 0660 */
+	char *socket_group;       /* SocketGroup (empty: unchanged) */
+	char *user_id;            /* UserID = pullmail (user[:group]) */
+	char *pid_file;           /* PidFile (empty: none) */
+	struct cidr_list internal_hosts; /* InternalHosts = 127.0.0.1, ::1 */
+	config_list local_domains;       /* LocalDomains (empty) */
+	bool pull_authenticated;  /* PullAuthenticated = yes */
+	uint64_t minimum_size;    /* MinimumSize = 0 */
+	bool only_with_attachments; /* OnlyWithAttachments = no */
+	uint64_t max_message_size;  /* MaxMessageSize = 0 (no limit) */
+	enum config_on_error on_error; /* OnError = accept */
+	int64_t default_expiry;   /* DefaultExpiry = 30d */
+	char *base_url;           /* BaseURL (required by the milter) */
+	bool log_why;             /* LogWhy = no */
+
+	/* [web] */
+	char *path_prefix;        /* PathPrefix = /m/ */
+	int64_t keep_extension;   /* KeepExtension = 14d */
+	bool allow_remote_images; /* AllowRemoteImages = yes */
+	char *default_language;   /* DefaultLanguage = en */
+
+	/* [summary] */
+	char *language;           /* Language = en (en or pt-BR) */
+	char *template_dir;       /* TemplateDir (empty: shipped templates) */
+};
+
+/* Reads and validates the whole file. path NULL means CONFIG_DEFAULT_PATH.
+ * On failure returns NULL and sets *err to a message naming the file, the
+ * section, the key and what was expected (caller frees with free()). */
+struct config *config_load(const char *path, char **err);
+
+/* The path a program should read: explicit (-c) if not NULL, else
+ * $PULLMAIL_CONFIG if set and not empty, else CONFIG_DEFAULT_PATH. */
+const char *config_path(const char *explicit_path);
+
+/* All defaults, no file; for tests and for -n checks. */
+struct config *config_defaults(void);
+
+struct config *config_ref(struct config *cfg);
+void config_unref(struct config *cfg);
+
+/* Whether addr (AF_INET/AF_INET6 bytes) is in the list. */
+bool config_cidr_match(const struct cidr_list *list, int family,
+    const void *addr);
+
+/* Prints every option with section, type, default and help (for the man
+ * page and `pullmailctl check`). */
+void config_dump_table(FILE *out);
+
+#endif

@@ -1,0 +1,27 @@
+/* Logging to syslog (LOG_MAIL unless configured) or to stderr in the
+ * foreground. No function here takes a token or a key: a message is named by
+ * its MTA queue id and its storage id only. */
+#ifndef PULLMAIL_LOG_H
+#define PULLMAIL_LOG_H
+
+#include <stdarg.h>
+#include <syslog.h>
+
+struct storage_id;
+
+/* ident: program name; to_stderr: foreground mode; facility/level from the
+ * configuration ([log] Facility, Level). May be called again (reload). */
+void log_init(const char *ident, int to_stderr, int facility, int level);
+void log_set_level(int level);
+
+void log_msg(int priority, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+void log_vmsg(int priority, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+
+/* "QUEUEID: id=0123abcd: <text>". queue_id or id may be NULL. */
+void log_message(int priority, const char *queue_id,
+    const struct storage_id *id, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
+#endif

@@ -1,0 +1,87 @@
+/* The store: where sealed objects live, named by storage id. A backend
+ * interface with one implementation today (fs, store_fs.c); an S3 backend is
+ * a second implementation of struct store_ops, not a rewrite. The store knows
+ * nothing of the envelope format: it moves opaque bytes. */
+#ifndef PULLMAIL_STORE_H
+#define PULLMAIL_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "token.h"
+
+struct config;
+
+enum store_status {
+	STORE_OK = 0,
+	STORE_NOT_FOUND,
+	STORE_EXISTS,
+	STORE_IO,         /* see store_error() for the system's reason */
+	STORE_NOMEM,
+	STORE_BAD_CONFIG, /* missing, world-writable or unwritable StoreDir... */
+	STORE_STOP,       /* an iteration callback asked to stop */
+};
+
+struct store;
+struct store_writer;
+struct store_reader;
+
+enum store_mode { STORE_READ_ONLY, STORE_READ_WRITE };
+
+/* Opens the configured backend and checks it (fs: StoreDir exists, is a
+ * directory, is not world-writable, is writable when mode is READ_WRITE;
+ * tmp/ exists or is created). On failure returns NULL and *err (free()). */
+struct store *store_open(const struct config *cfg, enum store_mode mode,
+    char **err);
+void store_close(struct store *st);
+
+/* The last error's text for this store (errno-based), for log lines. */
+const char *store_error(const struct store *st);
+
+/* A write is invisible until commit; commit is durable (fs: fsync of the
+ * file, rename, fsync of the directory) before it returns. abort removes
+ * every trace. commit and abort free w. */
+enum store_status store_write_begin(struct store *st,
+    const struct storage_id *id, struct store_writer **w);
+enum store_status store_write(struct store_writer *w, const void *buf,
+    size_t len);
+enum store_status store_write_at(struct store_writer *w, uint64_t off,
+    const void *buf, size_t len);
+enum store_status store_write_commit(struct store_writer *w);
+void store_write_abort(struct store_writer *w);
+
+enum store_status store_read_open(struct store *st,
+    const struct storage_id *id, struct store_reader **r);
+/* Bytes read, 0 at end, -1 on error. */
+long store_read(struct store_reader *r, void *buf, size_t len);
+/* Size in bytes of the object being read. */
+uint64_t store_reader_size(const struct store_reader *r);
+void store_read_close(struct store_reader *r);
+
+/* Reads up to len bytes from the start of the object (metadata without the
+ * whole object); *got is what was read. */
+enum store_status store_read_head(struct store *st,
+    const struct storage_id *id, void *buf, size_t len, size_t *got);
+
+/* Overwrites len bytes at off in a committed object, durably. */
+enum store_status store_patch(struct store *st, const struct storage_id *id,
+    uint64_t off, const void *buf, size_t len);
+
+enum store_status store_delete(struct store *st, const struct storage_id *id);
+
+/* Calls fn for every committed object, streaming (memory does not grow with
+ * the number of objects). size is the object's size in bytes. fn returning
+ * non-zero stops the walk (STORE_STOP). */
+typedef int (*store_iter_fn)(const struct storage_id *id, uint64_t size,
+    void *ctx);
+enum store_status store_iterate(struct store *st, store_iter_fn fn,
+    void *ctx);
+
+/* Removes temporary files older than max_age seconds (a crashed writer's
+ * leftovers); *removed counts them. The milter calls it at start-up with
+ * max_age 0 only when it is the single writer; gc uses a day. */
+enum store_status store_cleanup_tmp(struct store *st, int64_t max_age,
+    unsigned long *removed);
+
+#endif
