@@ -82,6 +82,10 @@ void send_transcript_finish(struct send_transcript *t);
  * lines of a multi-line reply joined by a space. */
 int send_transcript_last_code(const struct send_transcript *t);
 const char *send_transcript_last_reply(const struct send_transcript *t);
+/* The last reply with a code of 400 or more (0 / NULL if none): what a
+ * failure is about, even when QUIT and its 221 came after it. */
+int send_transcript_error_code(const struct send_transcript *t);
+const char *send_transcript_error_reply(const struct send_transcript *t);
 /* The reply that ended the AUTH exchange (NULL if there was no AUTH). */
 int send_transcript_auth_code(const struct send_transcript *t);
 const char *send_transcript_auth_reply(const struct send_transcript *t);

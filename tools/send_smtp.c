@@ -151,8 +151,11 @@ classify_recipients(const struct send_smtp_opts *opts,
 		g_string_free(msg, TRUE);
 		return EX_OK;
 	}
-	g_string_append_printf(msg, " (sent to the other %zu recipient%s)",
-	    n - bad, n - bad == 1 ? "" : "s");
+	if (n == bad)
+		g_string_append(msg, " (nothing was sent)");
+	else
+		g_string_append_printf(msg, " (sent to the other %zu "
+		    "recipient%s)", n - bad, n - bad == 1 ? "" : "s");
 	g_set_error_literal(error, SEND_ERROR, temp_only ? EX_TEMPFAIL
 	    : EX_NOUSER, msg->str);
 	g_string_free(msg, TRUE);
@@ -164,8 +167,9 @@ static int
 classify_reply(const struct send_smtp_opts *opts, const char *curl_error,
     const struct send_transcript *t, GError **error)
 {
-	int code = send_transcript_last_code(t);
-	const char *reply = reply_or(send_transcript_last_reply(t), curl_error);
+	int code = send_transcript_error_code(t);
+	const char *reply = reply_or(send_transcript_error_reply(t),
+	    curl_error);
 	size_t i, n = send_transcript_rcpt_count(t), accepted = 0;
 
 	for (i = 0; i < n; i++) {
@@ -234,8 +238,11 @@ send_smtp_classify(const struct send_smtp_opts *opts, CURLcode rc,
 		return EX_UNAVAILABLE;
 	case CURLE_OPERATION_TIMEDOUT:
 		g_set_error(error, SEND_ERROR, EX_TEMPFAIL,
-		    "timed out talking to %s port %u: %s", opts->host,
-		    opts->port, why);
+		    "timed out talking to %s port %u: %s%s", opts->host,
+		    opts->port, why, send_transcript_last_code(t) == 0 &&
+		    opts->tls != SEND_TLS_IMPLICIT ? " (no greeting from the "
+		    "server: does the port expect implicit TLS? try --tls "
+		    "implicit)" : "");
 		return EX_TEMPFAIL;
 	case CURLE_PEER_FAILED_VERIFICATION:
 		g_set_error(error, SEND_ERROR, EX_PROTOCOL,
@@ -277,7 +284,7 @@ send_smtp_classify(const struct send_smtp_opts *opts, CURLcode rc,
 		return EX_OSERR;
 	case CURLE_SEND_ERROR:
 	case CURLE_RECV_ERROR:
-		if (send_transcript_last_code(t) >= 400)
+		if (send_transcript_error_code(t) >= 400)
 			return classify_reply(opts, curl_error, t, error);
 		g_set_error(error, SEND_ERROR, EX_IOERR,
 		    "connection to %s broken: %s", opts->host, why);
@@ -342,6 +349,9 @@ send_smtp(const struct send_smtp_opts *opts, GError **error)
 	curl_easy_setopt(curl, CURLOPT_URL, url);
 	curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, errbuf);
 	curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+	/* Close (QUIT) inside curl_easy_perform, where the transcript sees
+	 * it, rather than in curl_easy_cleanup. */
+	curl_easy_setopt(curl, CURLOPT_FORBID_REUSE, 1L);
 	curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "smtp,smtps");
 	curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT, opts->connect_timeout);
 	/* A stalled server: less than one byte a second for idle_timeout. */
@@ -360,6 +370,8 @@ send_smtp(const struct send_smtp_opts *opts, GError **error)
 		curl_easy_setopt(curl, CURLOPT_PASSWORD, opts->password);
 		curl_easy_setopt(curl, CURLOPT_LOGIN_OPTIONS,
 		    "AUTH=PLAIN;AUTH=LOGIN");
+		/* One round trip less: AUTH PLAIN <initial response>. */
+		curl_easy_setopt(curl, CURLOPT_SASL_IR, 1L);
 	}
 	curl_easy_setopt(curl, CURLOPT_MAIL_FROM, opts->envelope_from);
 	curl_easy_setopt(curl, CURLOPT_MAIL_RCPT, rcpts);

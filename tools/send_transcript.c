@@ -23,6 +23,8 @@ struct send_transcript {
 	GPtrArray *reply_lines; /* its lines without the code */
 	int last_code;
 	char *last_reply;
+	int error_code;         /* the last reply of 400 or more */
+	char *error_reply;
 	int auth_code;
 	char *auth_reply;
 	int mail_code;
@@ -74,6 +76,7 @@ send_transcript_free(struct send_transcript *t)
 	}
 	g_array_free(t->rcpts, TRUE);
 	g_free(t->last_reply);
+	g_free(t->error_reply);
 	g_free(t->auth_reply);
 	g_free(t);
 }
@@ -123,6 +126,11 @@ reply_done(struct send_transcript *t, int code)
 	g_free(t->last_reply);
 	t->last_reply = g_strdup(t->reply->str);
 	t->last_code = code;
+	if (code >= 400) {
+		g_free(t->error_reply);
+		t->error_reply = g_strdup(t->reply->str);
+		t->error_code = code;
+	}
 	switch (t->pending) {
 	case PENDING_AUTH:
 		if (code != 334) {
@@ -340,6 +348,18 @@ const char *
 send_transcript_last_reply(const struct send_transcript *t)
 {
 	return t->last_reply;
+}
+
+int
+send_transcript_error_code(const struct send_transcript *t)
+{
+	return t->error_code;
+}
+
+const char *
+send_transcript_error_reply(const struct send_transcript *t)
+{
+	return t->error_reply;
 }
 
 int
