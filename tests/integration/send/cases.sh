@@ -86,6 +86,19 @@ else
 	fail "UTF-8 subject, names and file name (rc $RC)"; explain utf8
 fi
 
+# --- the password typed at a prompt on a terminal, without echo
+(unset PULLMAIL_PASSWORD; python3 "$SRC/tests/integration/send/pty_prompt.py" \
+	"$SASL_PASS" "$SEND" --server 127.0.0.1:$P_STARTTLS --ca-file "$CA" \
+	--user "$SASL_USER" --from "alice@$DOMAIN" --to "c@$DOMAIN" \
+	--subject "Prompted" --text "$F/plain.txt") > "$OUT/prompt.out" 2>&1
+RC=$?
+if [ $RC = 0 ] && grep -q "Password for $SASL_USER at 127.0.0.1: " "$OUT/prompt.out" &&
+    ! grep -qF "$SASL_PASS" "$OUT/prompt.out" && wait_mail c "Prompted"; then
+	ok "password from a terminal prompt, not echoed"
+else
+	fail "password prompt (rc $RC)"; sed 's/^/    /' "$OUT/prompt.out"
+fi
+
 # --- HTML with a text alternative
 printf 'Plain alternative ✓\n' > "$F/alt.txt"
 printf '<html><body><p>Rich <b>HTML</b> ✓</p></body></html>\n' > "$F/alt.html"
@@ -225,6 +238,23 @@ if [ $RC = 0 ] && grep -qx 'S: 220 2.0.0 Ready to start TLS' "$OUT/transcript.ou
 	ok "--transcript: C:/S: lines, AUTH PLAIN <redacted>, message summarised ($size bytes)"
 else
 	fail "--transcript (rc $RC)"; explain transcript
+fi
+
+# --- a server that offers only AUTH LOGIN: every step after it redacted
+PULLMAIL_PASSWORD=$SASL_PASS run login --server 127.0.0.1:$P_LOGIN \
+	--tls implicit $BASE --from "alice@$DOMAIN" --to "e@$DOMAIN" \
+	--subject "AUTH LOGIN" --text "$F/plain.txt" --transcript
+user64=$(printf '%s' "$SASL_USER" | base64)
+pass64=$(printf '%s' "$SASL_PASS" | base64)
+if [ $RC = 0 ] && grep -qx 'S: 250-AUTH LOGIN' "$OUT/login.out" &&
+    grep -qx 'C: AUTH LOGIN <redacted>' "$OUT/login.out" &&
+    grep -qx 'C: <redacted>' "$OUT/login.out" &&
+    grep -qx 'S: 235 2.7.0 Authentication successful' "$OUT/login.out" &&
+    ! grep -qF "$user64" "$OUT/login.out" && ! grep -qF "$pass64" "$OUT/login.out" &&
+    wait_mail e "AUTH LOGIN"; then
+	ok "AUTH LOGIN when the server offers only LOGIN; user and password redacted in the transcript"
+else
+	fail "AUTH LOGIN (rc $RC)"; explain login
 fi
 
 # --- a recipient rejected: named with the server's reply, the others get it

@@ -150,6 +150,10 @@ EOF
 127.0.0.1:$P_SMALL inet n - n - - smtpd
   -o smtpd_tls_security_level=encrypt
   -o message_size_limit=$SIZE_LIMIT
+127.0.0.1:$P_LOGIN inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_sasl_mechanism_filter=login
 EOF
 	if [ -n "$1" ]; then
 		printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n  -o smtpd_tls_security_level=encrypt\n%s\n' \
@@ -196,7 +200,7 @@ start_postfix() {
 	(cd / && exec "$(postconf -c "$RUN/postfix/conf" -h daemon_directory)/master" \
 		-c "$RUN/postfix/conf" -d) > "$RUN/postfix/master.out" 2>&1 &
 	POSTFIX_PID=$!
-	for p in $P_IMPLICIT $P_STARTTLS $P_PLAIN $P_SMALL ${1:+$P_MILTER}; do
+	for p in $P_IMPLICIT $P_STARTTLS $P_PLAIN $P_SMALL $P_LOGIN ${1:+$P_MILTER}; do
 		if ! wait_port $p; then
 			echo "port $p not listening"
 			cat "$RUN/postfix/master.out" "$RUN/postfix/maillog" 2>/dev/null
