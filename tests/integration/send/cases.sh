@@ -205,6 +205,18 @@ else
 	fail "untrusted certificate (rc $rc1 / $RC)"; explain untrusted; explain untrusted2
 fi
 
+# --- a certificate from the trusted CA, but for another host name
+PULLMAIL_PASSWORD=$SASL_PASS run wrongname --server 127.0.0.1:$P_WRONGNAME \
+	--tls implicit $BASE --from "alice@$DOMAIN" --to "e@$DOMAIN" \
+	--subject "Wrong name" --text "$F/plain.txt"
+if [ $RC = 76 ] &&
+    grep -q "TLS: the certificate of 127.0.0.1 was not accepted: .*target host name '127.0.0.1'" "$OUT/wrongname.err" &&
+    ! wait_mail e "Wrong name" 2; then
+	ok "certificate for another host name refused, exit 76, message names the host"
+else
+	fail "certificate for another host name (rc $RC)"; explain wrongname
+fi
+
 # --- a server without STARTTLS where STARTTLS is required
 PULLMAIL_PASSWORD=$SASL_PASS run nostarttls --server 127.0.0.1:$P_PLAIN \
 	--tls starttls $BASE --from "alice@$DOMAIN" --to "e@$DOMAIN" \

@@ -33,6 +33,16 @@ make_ca() {
 		-CAkey "$t/ca.key" -CAcreateserial -days 2 \
 		-extfile "$t/ext.cnf" -out "$t/server.crt" >/dev/null 2>&1 ||
 		return 1
+	# Signed by the trusted CA, but for another name.
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=other.example" \
+		-keyout "$t/wrongname.key" -out "$t/wrongname.csr" >/dev/null 2>&1 ||
+		return 1
+	printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' \
+		> "$t/ext2.cnf"
+	openssl x509 -req -in "$t/wrongname.csr" -CA "$t/ca.crt" \
+		-CAkey "$t/ca.key" -CAcreateserial -days 2 \
+		-extfile "$t/ext2.cnf" -out "$t/wrongname.crt" >/dev/null 2>&1 ||
+		return 1
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
 		-subj "/CN=pullmail-send other CA" \
 		-keyout "$t/other.key" -out "$t/other.crt" >/dev/null 2>&1 ||
@@ -154,6 +164,11 @@ EOF
   -o smtpd_tls_wrappermode=yes
   -o smtpd_tls_security_level=encrypt
   -o smtpd_sasl_mechanism_filter=login
+127.0.0.1:$P_WRONGNAME inet n - n - - smtpd
+  -o smtpd_tls_wrappermode=yes
+  -o smtpd_tls_security_level=encrypt
+  -o smtpd_tls_cert_file=$RUN/tls/wrongname.crt
+  -o smtpd_tls_key_file=$RUN/tls/wrongname.key
 EOF
 	if [ -n "$1" ]; then
 		printf '127.0.0.1:%s inet n - n - - smtpd\n  -o smtpd_tls_wrappermode=yes\n  -o smtpd_tls_security_level=encrypt\n%s\n' \
@@ -200,7 +215,7 @@ start_postfix() {
 	(cd / && exec "$(postconf -c "$RUN/postfix/conf" -h daemon_directory)/master" \
 		-c "$RUN/postfix/conf" -d) > "$RUN/postfix/master.out" 2>&1 &
 	POSTFIX_PID=$!
-	for p in $P_IMPLICIT $P_STARTTLS $P_PLAIN $P_SMALL $P_LOGIN ${1:+$P_MILTER}; do
+	for p in $P_IMPLICIT $P_STARTTLS $P_PLAIN $P_SMALL $P_LOGIN $P_WRONGNAME ${1:+$P_MILTER}; do
 		if ! wait_port $p; then
 			echo "port $p not listening"
 			cat "$RUN/postfix/master.out" "$RUN/postfix/maillog" 2>/dev/null
