@@ -64,6 +64,11 @@ if [ ! -x "$SEND" ]; then
 	failed=1
 	finish
 fi
+if [ "$(id -u)" != 0 ]; then
+	echo "needs root: Postfix's master and Dovecot start as root and drop privileges"
+	failed=1
+	finish
+fi
 for prog in postfix dovecot openssl python3; do
 	if ! command -v $prog >/dev/null 2>&1; then
 		echo "$prog not installed (make deps)"
