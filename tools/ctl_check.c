@@ -98,6 +98,9 @@ check_owner(struct check_run *r, const char *path, const struct stat *sb)
 		check_say(r, EX_CONFIG, "%s: group is gid %lu, expected gid "
 		    "%lu (the group the retriever reads through)", path,
 		    (unsigned long)sb->st_gid, (unsigned long)want_gid);
+	if (sb->st_uid == pw->pw_uid && sb->st_gid == want_gid)
+		check_say(r, EX_OK, "%s: owner %s, gid %lu", path, user,
+		    (unsigned long)want_gid);
 	free(user);
 }
 
