@@ -1,0 +1,240 @@
+/* Summary building: templates filled with escaped values, assembled into a
+ * multipart/alternative with GMime. */
+#include <stdlib.h>
+#include <string.h>
+#include <gmime/gmime.h>
+#include <sodium.h>
+
+#include "html.h"
+#include "summary.h"
+#include "units.h"
+
+#define SUMMARY_BOUNDARY_BYTES 12
+
+static char *
+read_template(const char *dir, const char *lang, const char *name,
+    char **err)
+{
+	char *path = g_build_filename(dir, lang, name, NULL);
+	char *text = NULL;
+	GError *gerr = NULL;
+
+	if (!g_file_get_contents(path, &text, NULL, &gerr)) {
+		*err = g_strdup_printf("summary template %s: %s", path,
+		    gerr->message);
+		g_error_free(gerr);
+		text = NULL;
+	} else if (!g_utf8_validate(text, -1, NULL)) {
+		*err = g_strdup_printf("summary template %s: not UTF-8", path);
+		g_free(text);
+		text = NULL;
+	}
+	g_free(path);
+	return text;
+}
+
+/* Replaces each {{key}} of tmpl by the matching value (already escaped for
+ * the target format); unknown keys are kept as they are. */
+static void
+fill(GString *out, const char *tmpl, const char *const *keys,
+    const char *const *values)
+{
+	const char *p = tmpl;
+
+	while (*p != '\0') {
+		const char *open = strstr(p, "{{");
+		if (open == NULL) {
+			g_string_append(out, p);
+			return;
+		}
+		g_string_append_len(out, p, open - p);
+		const char *close = strstr(open + 2, "}}");
+		bool done = false;
+		if (close != NULL) {
+			for (size_t i = 0; keys[i] != NULL; i++) {
+				size_t kl = strlen(keys[i]);
+				if ((size_t)(close - open - 2) == kl &&
+				    memcmp(open + 2, keys[i], kl) == 0) {
+					g_string_append(out, values[i]);
+					p = close + 2;
+					done = true;
+					break;
+				}
+			}
+		}
+		if (!done) {
+			g_string_append(out, "{{");
+			p = open + 2;
+		}
+	}
+}
+
+static char *
+escaped(const char *s, bool html)
+{
+	GString *g = g_string_new(NULL);
+
+	if (html) {
+		html_text(g, s, -1);
+	} else {
+		/* Plain text: control characters (a header could carry
+		 * them) become spaces so a value stays on its line. */
+		for (const char *p = s; *p != '\0'; p++)
+			g_string_append_c(g, (unsigned char)*p < 0x20 ? ' ' : *p);
+	}
+	return g_string_free(g, FALSE);
+}
+
+static char *
+render(const struct summary_input *in, const char *dir, bool html, char **err)
+{
+	const struct mimescan *sc = in->scan;
+	const char *ext = html ? "html" : "txt";
+	char name[32];
+	char *tmpl = NULL, *item = NULL, *none = NULL;
+	GString *list = g_string_new(NULL), *out = NULL;
+	char expires[96], *from = NULL, *subject = NULL, *date = NULL,
+	    *link = NULL;
+
+	g_snprintf(name, sizeof(name), "summary.%s", ext);
+	if ((tmpl = read_template(dir, in->lang, name, err)) == NULL)
+		goto done;
+	g_snprintf(name, sizeof(name), "item.%s", ext);
+	if ((item = read_template(dir, in->lang, name, err)) == NULL)
+		goto done;
+	g_snprintf(name, sizeof(name), "none.%s", ext);
+	if ((none = read_template(dir, in->lang, name, err)) == NULL)
+		goto done;
+
+	for (size_t i = 0; i < sc->n_attachments; i++) {
+		char size[48];
+		units_format_size(sc->v[i].size, in->lang, size, sizeof(size));
+		char *n = escaped(sc->v[i].name[0] ? sc->v[i].name : "-", html);
+		char *t = escaped(sc->v[i].type, html);
+		const char *keys[] = { "name", "type", "size", NULL };
+		const char *vals[] = { n, t, size };
+		fill(list, item, keys, vals);
+		g_free(n);
+		g_free(t);
+	}
+	if (sc->n_more > 0)
+		g_string_append_printf(list, html ? "<li>+%zu</li>\n" :
+		    "  +%zu\n", sc->n_more);
+	if (sc->n_attachments == 0 && sc->n_more == 0)
+		g_string_append(list, none);
+
+	units_format_date_human(in->expires, in->lang, expires,
+	    sizeof(expires));
+	from = escaped(sc->from != NULL ? sc->from : "", html);
+	subject = escaped(sc->subject != NULL ? sc->subject : "", html);
+	date = escaped(sc->date != NULL ? sc->date : "", html);
+	if (html) {
+		GString *g = g_string_new(NULL);
+		html_attr(g, in->link, -1);
+		link = g_string_free(g, FALSE);
+	} else {
+		link = g_strdup(in->link);
+	}
+	const char *keys[] = { "from", "subject", "date", "attachments",
+	    "link", "expires", NULL };
+	const char *vals[] = { from, subject, date, list->str, link, expires };
+	out = g_string_new(NULL);
+	fill(out, tmpl, keys, vals);
+done:
+	g_free(tmpl);
+	g_free(item);
+	g_free(none);
+	g_free(from);
+	g_free(subject);
+	g_free(date);
+	if (link != NULL) {
+		sodium_memzero(link, strlen(link));
+		g_free(link);
+	}
+	g_string_free(list, TRUE);
+	return out != NULL ? g_string_free(out, FALSE) : NULL;
+}
+
+static GMimePart *
+text_part(const char *subtype, const char *text)
+{
+	GMimePart *part = GMIME_PART(g_mime_text_part_new_with_subtype(subtype));
+
+	g_mime_text_part_set_text(GMIME_TEXT_PART(part), text);
+	g_mime_text_part_set_charset(GMIME_TEXT_PART(part), "utf-8");
+	g_mime_part_set_content_encoding(part,
+	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	return part;
+}
+
+int
+summary_build(const struct summary_input *in, struct summary *out,
+    char **err)
+{
+	const char *dir = in->template_dir != NULL && *in->template_dir ?
+	    in->template_dir : SUMMARY_SHIPPED_DIR;
+	char *txt = NULL, *html = NULL;
+	unsigned char rnd[SUMMARY_BOUNDARY_BYTES];
+	char boundary[64];
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	*err = NULL;
+	if ((txt = render(in, dir, false, err)) == NULL ||
+	    (html = render(in, dir, true, err)) == NULL)
+		goto done;
+
+	randombytes_buf(rnd, sizeof(rnd));
+	strcpy(boundary, "=_pullmail_");
+	sodium_bin2hex(boundary + strlen(boundary),
+	    sizeof(boundary) - strlen(boundary), rnd, sizeof(rnd));
+
+	GMimeMultipart *mp = g_mime_multipart_new_with_subtype("alternative");
+	g_mime_multipart_set_boundary(mp, boundary);
+	GMimePart *p1 = text_part("plain", txt), *p2 = text_part("html", html);
+	g_mime_multipart_add(mp, GMIME_OBJECT(p1));
+	g_mime_multipart_add(mp, GMIME_OBJECT(p2));
+	g_object_unref(p1);
+	g_object_unref(p2);
+
+	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
+	g_mime_format_options_set_newline_format(fo,
+	    GMIME_NEWLINE_FORMAT_DOS);
+	GMimeStream *mem = g_mime_stream_mem_new();
+	if (g_mime_object_write_content_to_stream(GMIME_OBJECT(mp), fo,
+	    mem) < 0) {
+		*err = g_strdup("summary: GMime could not write the body");
+	} else {
+		GByteArray *ba = g_mime_stream_mem_get_byte_array(
+		    GMIME_STREAM_MEM(mem));
+		out->body = malloc(ba->len + 1);
+		if (out->body != NULL) {
+			memcpy(out->body, ba->data, ba->len);
+			out->body[ba->len] = '\0';
+			out->body_len = ba->len;
+			out->content_type = g_strdup_printf(
+			    "multipart/alternative; boundary=\"%s\"", boundary);
+			rc = 0;
+		} else {
+			*err = g_strdup("summary: out of memory");
+		}
+	}
+	g_object_unref(mem);
+	g_mime_format_options_free(fo);
+	g_object_unref(mp);
+done:
+	g_free(txt);
+	g_free(html);
+	return rc;
+}
+
+void
+summary_free(struct summary *s)
+{
+	if (s->body != NULL) {
+		sodium_memzero(s->body, s->body_len);   /* it holds the link */
+		free(s->body);
+	}
+	g_free(s->content_type);
+	memset(s, 0, sizeof(*s));
+}

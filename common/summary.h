@@ -1,0 +1,37 @@
+/* The summary that replaces a pulled message: multipart/alternative with a
+ * text/plain and a text/html part, UTF-8, quoted-printable, CRLF, lines of
+ * at most 78 characters, built with GMime from an administrator-replaceable
+ * template directory (LANG/summary.txt, summary.html, item.txt, item.html,
+ * none.txt, none.html; placeholders {{from}} {{subject}} {{date}}
+ * {{attachments}} {{link}} {{expires}}, and {{name}} {{type}} {{size}} in
+ * the item templates). */
+#ifndef PULLMAIL_SUMMARY_H
+#define PULLMAIL_SUMMARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mimescan.h"
+
+#define SUMMARY_SHIPPED_DIR PULLMAIL_DATADIR "/templates"
+
+struct summary_input {
+	const char *lang;          /* "en" or "pt-BR" */
+	const char *template_dir;  /* NULL or "": the shipped templates */
+	const struct mimescan *scan;
+	const char *link;          /* secret: never logged */
+	int64_t expires;
+};
+
+struct summary {
+	char *content_type;        /* header value, with the boundary */
+	char *body;                /* CRLF lines */
+	size_t body_len;
+};
+
+/* 0, or -1 with *err (free()) saying what is wrong (a template missing). */
+int summary_build(const struct summary_input *in, struct summary *out,
+    char **err);
+void summary_free(struct summary *s);
+
+#endif

@@ -1,0 +1,651 @@
+/* Milter callbacks: collect the envelope and headers, decide with policy.c,
+ * seal the message into the store as it arrives (bounded memory), and at end
+ * of message commit the object and rewrite the message into its summary. */
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <glib.h>
+#include <sodium.h>
+
+#include "callbacks.h"
+#include "log.h"
+#include "mimescan.h"
+#include "policy.h"
+#include "sealed.h"
+#include "seam.h"
+#include "summary.h"
+#include "token.h"
+#include "units.h"
+
+#define REQUIRED_ACTIONS (SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS)
+
+static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct config *current_cfg;
+static struct store *the_store;
+
+struct msg {
+	char *queue_id;
+	bool authenticated;
+	bool null_sender;
+	unsigned n_rcpt, n_rcpt_local;
+	GString *headers;           /* original header bytes until eoh */
+	bool headers_overflow;
+	/* Header names to delete at eom (lowercase -> count and spelling). */
+	GHashTable *counts;         /* lowercase name -> GUINT count */
+	GPtrArray *remove;          /* spellings, one per name, to delete */
+	bool has_pull_url, x_pull_no;
+	char *x_pull_expires;
+	bool pulling;
+	enum policy_decision decision;
+	bool store_failed;
+	struct sealed_writer *w;
+	struct token *token;
+	struct storage_id id;
+	int64_t expires;
+	uint64_t size;
+	struct mimescan *scan;
+};
+
+struct conn {
+	struct config *cfg;
+	bool internal;
+	bool leadspc;              /* header values come with their space */
+	struct msg *m;
+};
+
+void
+callbacks_set_config(struct config *cfg)
+{
+	pthread_mutex_lock(&cfg_lock);
+	if (current_cfg != NULL)
+		config_unref(current_cfg);
+	current_cfg = cfg != NULL ? config_ref(cfg) : NULL;
+	pthread_mutex_unlock(&cfg_lock);
+}
+
+void
+callbacks_set_store(struct store *st)
+{
+	the_store = st;
+}
+
+static struct config *
+config_snapshot(void)
+{
+	struct config *c;
+
+	pthread_mutex_lock(&cfg_lock);
+	c = current_cfg != NULL ? config_ref(current_cfg) : NULL;
+	pthread_mutex_unlock(&cfg_lock);
+	return c;
+}
+
+static void
+msg_free(struct msg *m)
+{
+	if (m == NULL)
+		return;
+	if (m->w != NULL)
+		sealed_abort(m->w);
+	if (m->token != NULL)
+		token_free(m->token);
+	if (m->headers != NULL) {
+		sodium_memzero(m->headers->str, m->headers->len);
+		g_string_free(m->headers, TRUE);
+	}
+	if (m->counts != NULL)
+		g_hash_table_destroy(m->counts);
+	if (m->remove != NULL)
+		g_ptr_array_free(m->remove, TRUE);
+	if (m->scan != NULL) {
+		mimescan_clear(m->scan);
+		free(m->scan);
+	}
+	free(m->x_pull_expires);
+	free(m->queue_id);
+	free(m);
+}
+
+static struct conn *
+get_conn(SMFICTX *ctx)
+{
+	return milter_seam->getpriv(ctx);
+}
+
+static struct msg *
+get_msg(SMFICTX *ctx)
+{
+	struct conn *c = get_conn(ctx);
+
+	if (c == NULL)
+		return NULL;
+	if (c->m == NULL) {
+		struct msg *m = calloc(1, sizeof(*m));
+		if (m == NULL)
+			return NULL;
+		m->headers = g_string_new(NULL);
+		m->counts = g_hash_table_new_full(g_str_hash, g_str_equal,
+		    g_free, NULL);
+		m->remove = g_ptr_array_new_with_free_func(g_free);
+		c->m = m;
+	}
+	return c->m;
+}
+
+static const char *
+queue_id(SMFICTX *ctx, struct msg *m)
+{
+	if (m->queue_id == NULL) {
+		char *q = milter_seam->getsymval(ctx, "i");
+		if (q == NULL)
+			q = milter_seam->getsymval(ctx, "{i}");
+		if (q != NULL)
+			m->queue_id = strdup(q);
+	}
+	return m->queue_id != NULL ? m->queue_id : "NOQUEUE";
+}
+
+sfsistat
+cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	struct conn *c;
+	unsigned long steps;
+
+	if ((f0 & REQUIRED_ACTIONS) != REQUIRED_ACTIONS) {
+		log_msg(LOG_ERR, "the MTA does not offer the actions pullmail "
+		    "needs (change body, change and add headers): refusing");
+		return SMFIS_REJECT;
+	}
+	c = calloc(1, sizeof(*c));
+	if (c == NULL || (c->cfg = config_snapshot()) == NULL) {
+		free(c);
+		return SMFIS_TEMPFAIL;
+	}
+	if (milter_seam->setpriv(ctx, c) != MI_SUCCESS) {
+		config_unref(c->cfg);
+		free(c);
+		return SMFIS_TEMPFAIL;
+	}
+	*pf0 = REQUIRED_ACTIONS | (f0 & SMFIF_SETSYMLIST);
+	/* Steps pullmail does not use are switched off; header values are
+	 * asked for with their leading space so the original is sealed
+	 * byte for byte. */
+	steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
+	    SMFIP_HDR_LEADSPC;
+	*pf1 = steps & f1;
+	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	*pf2 = 0;
+	*pf3 = 0;
+	if (f0 & SMFIF_SETSYMLIST) {
+		if (milter_seam->setsymlist(ctx, SMFIM_CONNECT,
+		    "{daemon_name} {client_addr}") != MI_SUCCESS ||
+		    milter_seam->setsymlist(ctx, SMFIM_ENVFROM,
+		    "i {auth_authen} {auth_type}") != MI_SUCCESS ||
+		    milter_seam->setsymlist(ctx, SMFIM_EOH, "i") != MI_SUCCESS ||
+		    milter_seam->setsymlist(ctx, SMFIM_EOM, "i") != MI_SUCCESS)
+			log_msg(LOG_WARNING, "could not ask for milter macros");
+	}
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+cb_connect(SMFICTX *ctx, char *host, struct sockaddr *addr)
+{
+	struct conn *c = get_conn(ctx);
+
+	if (c == NULL) {
+		/* An MTA that does not negotiate (milter protocol 2). */
+		c = calloc(1, sizeof(*c));
+		if (c == NULL || (c->cfg = config_snapshot()) == NULL ||
+		    milter_seam->setpriv(ctx, c) != MI_SUCCESS) {
+			if (c != NULL && c->cfg != NULL)
+				config_unref(c->cfg);
+			free(c);
+			return SMFIS_TEMPFAIL;
+		}
+	}
+	if (addr == NULL) {
+		c->internal = true;        /* a local submission */
+	} else if (addr->sa_family == AF_INET) {
+		c->internal = config_cidr_match(&c->cfg->internal_hosts,
+		    AF_INET, &((struct sockaddr_in *)addr)->sin_addr);
+	} else if (addr->sa_family == AF_INET6) {
+		c->internal = config_cidr_match(&c->cfg->internal_hosts,
+		    AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr);
+	} else {
+		c->internal = addr->sa_family == AF_UNIX;
+	}
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+cb_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m;
+	char *auth;
+
+	if (c == NULL)
+		return SMFIS_TEMPFAIL;
+	msg_free(c->m);
+	c->m = NULL;
+	if ((m = get_msg(ctx)) == NULL)
+		return SMFIS_TEMPFAIL;
+	auth = milter_seam->getsymval(ctx, "{auth_authen}");
+	m->authenticated = auth != NULL && *auth != '\0';
+	m->null_sender = argv[0] == NULL || strcmp(argv[0], "<>") == 0 ||
+	    argv[0][0] == '\0';
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+cb_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m = get_msg(ctx);
+
+	if (c == NULL || m == NULL)
+		return SMFIS_TEMPFAIL;
+	if (argv[0] != NULL) {
+		m->n_rcpt++;
+		if (policy_rcpt_is_local(c->cfg, argv[0]))
+			m->n_rcpt_local++;
+	}
+	return SMFIS_CONTINUE;
+}
+
+/* Notes a header to delete at eom; the index given to smfi_chgheader counts
+ * occurrences of the same name, so all of them are deleted from the last. */
+static void
+mark_remove(struct msg *m, const char *name)
+{
+	for (guint i = 0; i < m->remove->len; i++)
+		if (g_ascii_strcasecmp(m->remove->pdata[i], name) == 0)
+			return;
+	g_ptr_array_add(m->remove, g_strdup(name));
+}
+
+static bool
+is_content_field(const char *name)
+{
+	return g_ascii_strncasecmp(name, "Content-", 8) == 0;
+}
+
+sfsistat
+cb_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m = get_msg(ctx);
+	const char *v = value;
+	char *lower;
+
+	if (c == NULL || m == NULL)
+		return SMFIS_TEMPFAIL;
+	lower = g_ascii_strdown(name, -1);
+	g_hash_table_replace(m->counts, lower, GUINT_TO_POINTER(
+	    GPOINTER_TO_UINT(g_hash_table_lookup(m->counts, lower)) + 1));
+	while (*v == ' ' || *v == '\t')
+		v++;
+	if (strcmp(lower, "x-pull-url") == 0)
+		m->has_pull_url = true;
+	if (strcmp(lower, "x-pull") == 0) {
+		mark_remove(m, name);
+		char *t = g_strstrip(g_strdup(v));
+		if (g_ascii_strcasecmp(t, "no") == 0)
+			m->x_pull_no = true;
+		g_free(t);
+	}
+	if (strcmp(lower, "x-pull-expires") == 0) {
+		mark_remove(m, name);
+		free(m->x_pull_expires);
+		m->x_pull_expires = strdup(v);
+	}
+	if (is_content_field(name) || strcmp(lower, "mime-version") == 0)
+		mark_remove(m, name);
+
+	/* The original header bytes: "Name:" + value (with its own leading
+	 * space when negotiated), folded lines and the end with CRLF. */
+	if (m->headers_overflow)
+		return SMFIS_CONTINUE;
+	if (m->headers->len + strlen(name) + strlen(value) + 8 >
+	    MILTER_HEADERS_MAX) {
+		m->headers_overflow = true;
+		return SMFIS_CONTINUE;
+	}
+	g_string_append(m->headers, name);
+	g_string_append_c(m->headers, ':');
+	if (!c->leadspc)
+		g_string_append_c(m->headers, ' ');
+	for (const char *p = value; *p != '\0'; p++) {
+		if (*p == '\n' && (p == value || p[-1] != '\r'))
+			g_string_append_c(m->headers, '\r');
+		g_string_append_c(m->headers, *p);
+	}
+	g_string_append(m->headers, "\r\n");
+	return SMFIS_CONTINUE;
+}
+
+static void
+feed(struct msg *m, const void *buf, size_t len)
+{
+	m->size += len;
+	mimescan_feed(m->scan, buf, len);
+	if (m->w != NULL && !m->store_failed &&
+	    sealed_write(m->w, buf, len) != SEALED_OK) {
+		m->store_failed = true;
+		sealed_abort(m->w);
+		m->w = NULL;
+	}
+}
+
+sfsistat
+cb_eoh(SMFICTX *ctx)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m = get_msg(ctx);
+	struct policy_facts f;
+	bool ignored;
+
+	if (c == NULL || m == NULL)
+		return SMFIS_TEMPFAIL;
+	memset(&f, 0, sizeof(f));
+	f.authenticated = m->authenticated;
+	f.internal_client = c->internal;
+	f.null_sender = m->null_sender;
+	f.has_pull_url = m->has_pull_url;
+	f.x_pull_no = m->x_pull_no;
+	f.n_rcpt = m->n_rcpt;
+	f.n_rcpt_local = m->n_rcpt_local;
+	m->decision = policy_should_pull(c->cfg, &f);
+	if (m->decision == POLICY_PULL && m->headers_overflow) {
+		log_message(LOG_WARNING, queue_id(ctx, m), NULL,
+		    "headers larger than %u bytes: not pulled",
+		    MILTER_HEADERS_MAX);
+		m->decision = POLICY_SKIP_TOO_BIG;
+	}
+	if (m->decision != POLICY_PULL)
+		goto done;
+	m->pulling = true;
+	int64_t now = time(NULL);
+	m->expires = policy_expiry(c->cfg, m->authenticated,
+	    m->x_pull_expires, now, &ignored);
+	if (ignored && c->cfg->log_why)
+		log_message(LOG_INFO, queue_id(ctx, m), NULL,
+		    "X-Pull-Expires ignored (%s)", m->authenticated ?
+		    "not a duration" : "sender not authenticated");
+	m->scan = calloc(1, sizeof(*m->scan));
+	if (m->scan == NULL)
+		return SMFIS_TEMPFAIL;
+	mimescan_init(m->scan);
+	if (the_store == NULL || sealed_create(the_store, now, m->expires,
+	    &m->w, &m->token, &m->id) != SEALED_OK) {
+		m->store_failed = true;
+		m->w = NULL;
+	}
+	feed(m, m->headers->str, m->headers->len);
+	feed(m, "\r\n", 2);
+done:
+	sodium_memzero(m->headers->str, m->headers->len);
+	g_string_truncate(m->headers, 0);
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m = get_msg(ctx);
+
+	if (c == NULL || m == NULL)
+		return SMFIS_TEMPFAIL;
+	if (!m->pulling)
+		return SMFIS_CONTINUE;
+	if (c->cfg->max_message_size > 0 &&
+	    m->size + len > c->cfg->max_message_size) {
+		/* Stop sealing at once: memory and disk stay bounded. */
+		m->pulling = false;
+		m->decision = POLICY_SKIP_TOO_BIG;
+		if (m->w != NULL)
+			sealed_abort(m->w);
+		m->w = NULL;
+		return SMFIS_CONTINUE;
+	}
+	feed(m, chunk, len);
+	return SMFIS_CONTINUE;
+}
+
+/* Deletes every marked header field (all occurrences, last index first). */
+static int
+remove_marked(SMFICTX *ctx, struct msg *m, bool all)
+{
+	for (guint i = 0; i < m->remove->len; i++) {
+		const char *name = m->remove->pdata[i];
+		if (!all && g_ascii_strcasecmp(name, "x-pull") != 0 &&
+		    g_ascii_strcasecmp(name, "x-pull-expires") != 0)
+			continue;
+		char *lower = g_ascii_strdown(name, -1);
+		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(m->counts,
+		    lower));
+		g_free(lower);
+		for (guint k = n; k >= 1; k--)
+			if (milter_seam->chgheader(ctx, (char *)name, (int)k,
+			    NULL) != MI_SUCCESS)
+				return -1;
+	}
+	return 0;
+}
+
+/* What OnError says when sealing or storing failed. */
+static sfsistat
+on_error(SMFICTX *ctx, struct conn *c, struct msg *m, const char *what)
+{
+	switch (c->cfg->on_error) {
+	case ON_ERROR_TEMPFAIL:
+		log_message(LOG_ERR, queue_id(ctx, m), NULL,
+		    "%s: tempfail (OnError)", what);
+		return SMFIS_TEMPFAIL;
+	case ON_ERROR_REJECT:
+		log_message(LOG_ERR, queue_id(ctx, m), NULL,
+		    "%s: rejected (OnError)", what);
+		milter_seam->setreply(ctx, "550", "5.3.0",
+		    "message could not be stored");
+		return SMFIS_REJECT;
+	case ON_ERROR_ACCEPT:
+	default:
+		log_message(LOG_ERR, queue_id(ctx, m), NULL,
+		    "%s: delivering the original unchanged (OnError)", what);
+		if (remove_marked(ctx, m, false) != 0)
+			return SMFIS_TEMPFAIL;
+		return SMFIS_CONTINUE;
+	}
+}
+
+static sfsistat
+rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
+{
+	char tok[TOKEN_TEXT_LEN + 1], date[64];
+	const char *prefix = c->cfg->path_prefix != NULL ?
+	    c->cfg->path_prefix : "/m/";
+	const char *base = c->cfg->base_url != NULL ? c->cfg->base_url : "";
+	struct summary_input in;
+	struct summary sum;
+	char *err = NULL, *link, *hv;
+	size_t bl = strlen(base);
+	sfsistat rc = SMFIS_TEMPFAIL;
+	const char *sp = c->leadspc ? " " : "";
+
+	token_encode(m->token, tok);
+	/* BaseURL + PathPrefix + token, with exactly one slash between. */
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	link = g_strdup_printf("%.*s%s%s%s", (int)bl, base,
+	    prefix[0] == '/' ? "" : "/", prefix,
+	    prefix[strlen(prefix) - 1] == '/' ? "" : "/");
+	{
+		char *full = g_strconcat(link, tok, NULL);
+		sodium_memzero(tok, sizeof(tok));
+		g_free(link);
+		link = full;
+	}
+	memset(&in, 0, sizeof(in));
+	in.lang = c->cfg->language != NULL ? c->cfg->language : "en";
+	in.template_dir = c->cfg->template_dir;
+	in.scan = m->scan;
+	in.link = link;
+	in.expires = m->expires;
+	if (summary_build(&in, &sum, &err) != 0) {
+		log_message(LOG_ERR, queue_id(ctx, m), &m->id, "%s", err);
+		free(err);
+		store_delete(the_store, &m->id);
+		sodium_memzero(link, strlen(link));
+		g_free(link);
+		return on_error(ctx, c, m, "summary");
+	}
+	units_format_rfc5322(m->expires, date, sizeof(date));
+
+	if (remove_marked(ctx, m, true) != 0)
+		goto fail;
+	hv = g_strconcat(sp, "1.0", NULL);
+	if (milter_seam->addheader(ctx, "MIME-Version", hv) != MI_SUCCESS) {
+		g_free(hv);
+		goto fail;
+	}
+	g_free(hv);
+	hv = g_strconcat(sp, sum.content_type, NULL);
+	if (milter_seam->addheader(ctx, "Content-Type", hv) != MI_SUCCESS) {
+		g_free(hv);
+		goto fail;
+	}
+	g_free(hv);
+	hv = g_strconcat(sp, link, NULL);
+	int r = milter_seam->addheader(ctx, "X-Pull-URL", hv);
+	sodium_memzero(hv, strlen(hv));
+	g_free(hv);
+	if (r != MI_SUCCESS)
+		goto fail;
+	hv = g_strconcat(sp, date, NULL);
+	r = milter_seam->addheader(ctx, "X-Pull-Expires", hv);
+	g_free(hv);
+	if (r != MI_SUCCESS)
+		goto fail;
+	if (milter_seam->replacebody(ctx, (unsigned char *)sum.body,
+	    (int)sum.body_len) != MI_SUCCESS)
+		goto fail;
+	log_message(LOG_INFO, queue_id(ctx, m), &m->id,
+	    "pulled: %llu bytes sealed, %zu attachment(s), expires %s",
+	    (unsigned long long)m->size,
+	    m->scan->n_attachments + m->scan->n_more, date);
+	rc = SMFIS_CONTINUE;
+	goto out;
+fail:
+	log_message(LOG_ERR, queue_id(ctx, m), &m->id,
+	    "the MTA refused a change to the message: tempfail");
+	store_delete(the_store, &m->id);
+out:
+	summary_free(&sum);
+	sodium_memzero(link, strlen(link));
+	g_free(link);
+	return rc;
+}
+
+sfsistat
+cb_eom(SMFICTX *ctx)
+{
+	struct conn *c = get_conn(ctx);
+	struct msg *m = get_msg(ctx);
+	sfsistat rc;
+
+	if (c == NULL || m == NULL)
+		return SMFIS_TEMPFAIL;
+	queue_id(ctx, m);
+	if (m->pulling) {
+		mimescan_finish(m->scan);
+		enum policy_decision d = policy_should_keep(c->cfg, m->size,
+		    m->scan->n_attachments + m->scan->n_more);
+		if (d != POLICY_PULL) {
+			m->decision = d;
+			m->pulling = false;
+		}
+	}
+	if (!m->pulling) {
+		if (m->w != NULL)
+			sealed_abort(m->w);
+		m->w = NULL;
+		if (c->cfg->log_why)
+			log_message(LOG_INFO, m->queue_id, NULL,
+			    "not pulled: %s", policy_reason(m->decision));
+		rc = remove_marked(ctx, m, false) == 0 ? SMFIS_CONTINUE :
+		    SMFIS_TEMPFAIL;
+		goto out;
+	}
+	if (m->store_failed || m->w == NULL) {
+		if (m->w != NULL)
+			sealed_abort(m->w);
+		m->w = NULL;
+		rc = on_error(ctx, c, m, the_store == NULL ? "no store" :
+		    store_error(the_store));
+		goto out;
+	}
+	enum sealed_status st = sealed_commit(m->w);
+	m->w = NULL;
+	if (st != SEALED_OK) {
+		rc = on_error(ctx, c, m, sealed_strerror(st));
+		goto out;
+	}
+	rc = rewrite(ctx, c, m);
+out:
+	msg_free(m);
+	c->m = NULL;
+	return rc;
+}
+
+sfsistat
+cb_abort(SMFICTX *ctx)
+{
+	struct conn *c = get_conn(ctx);
+
+	if (c != NULL) {
+		msg_free(c->m);            /* aborts the store write */
+		c->m = NULL;
+	}
+	return SMFIS_CONTINUE;
+}
+
+sfsistat
+cb_close(SMFICTX *ctx)
+{
+	struct conn *c = get_conn(ctx);
+
+	if (c != NULL) {
+		msg_free(c->m);
+		config_unref(c->cfg);
+		free(c);
+		milter_seam->setpriv(ctx, NULL);
+	}
+	return SMFIS_CONTINUE;
+}
+
+struct smfiDesc callbacks_desc = {
+	.xxfi_name = "pullmail",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = REQUIRED_ACTIONS,
+	.xxfi_connect = cb_connect,
+	.xxfi_helo = NULL,
+	.xxfi_envfrom = cb_envfrom,
+	.xxfi_envrcpt = cb_envrcpt,
+	.xxfi_header = cb_header,
+	.xxfi_eoh = cb_eoh,
+	.xxfi_body = cb_body,
+	.xxfi_eom = cb_eom,
+	.xxfi_abort = cb_abort,
+	.xxfi_close = cb_close,
+	.xxfi_unknown = NULL,
+	.xxfi_data = NULL,
+	.xxfi_negotiate = cb_negotiate,
+};
