@@ -155,15 +155,24 @@ done:
 	return out != NULL ? g_string_free(out, FALSE) : NULL;
 }
 
+/* The text is UTF-8 and stays UTF-8: g_mime_text_part_set_text would pick
+ * a "best" legacy charset, so the content is set as bytes. */
 static GMimePart *
 text_part(const char *subtype, const char *text)
 {
 	GMimePart *part = GMIME_PART(g_mime_text_part_new_with_subtype(subtype));
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text,
+	    strlen(text));
+	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
 
-	g_mime_text_part_set_text(GMIME_TEXT_PART(part), text);
-	g_mime_text_part_set_charset(GMIME_TEXT_PART(part), "utf-8");
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
+	    "charset", "utf-8");
+	g_mime_part_set_content(part, dw);
 	g_mime_part_set_content_encoding(part,
 	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
+	g_object_unref(dw);
+	g_object_unref(st);
 	return part;
 }
 
