@@ -41,17 +41,19 @@ capture_end(void)
 	return text;
 }
 
-static char *
-line(const char *level, const char *text)
+/* Appends the line that "unit" logs at this level with this text. */
+static void
+line(GString *s, const char *level, const char *text)
 {
-	return g_strdup_printf("unit[%ld]: %s: %s\n", (long)getpid(), level,
-	    text);
+	g_string_append_printf(s, "unit[%ld]: %s: %s\n", (long)getpid(),
+	    level, text);
 }
 
 START_TEST(test_log_message_format)
 {
 	struct storage_id id;
-	char *got, *want;
+	char *got;
+	GString *want = g_string_new(NULL);
 
 	memcpy(id.hex, "0123abcd456789ef0123abcd456789ef", sizeof(id.hex));
 	log_init("unit", 1, LOG_MAIL, LOG_INFO);
@@ -61,22 +63,22 @@ START_TEST(test_log_message_format)
 	log_message(LOG_ERR, "ABC123", NULL, "store failed: %s", "disk full");
 	log_message(LOG_NOTICE, NULL, NULL, "plain");
 	got = capture_end();
-	want = g_strconcat(
-	    line("info", "4XyZ1r2Qq: id=0123abcd: stored, 3 recipients"),
-	    line("warning", "id=0123abcd: expired"),
-	    line("err", "ABC123: store failed: disk full"),
-	    line("notice", "plain"), NULL);
-	ck_assert_str_eq(got, want);
+	line(want, "info", "4XyZ1r2Qq: id=0123abcd: stored, 3 recipients");
+	line(want, "warning", "id=0123abcd: expired");
+	line(want, "err", "ABC123: store failed: disk full");
+	line(want, "notice", "plain");
+	ck_assert_str_eq(got, want->str);
 	/* The rest of the id never appears. */
 	ck_assert_ptr_null(strstr(got, "456789ef"));
 	g_free(got);
-	g_free(want);
+	g_string_free(want, TRUE);
 }
 END_TEST
 
 START_TEST(test_levels)
 {
-	char *got, *want;
+	char *got;
+	GString *want = g_string_new(NULL);
 
 	log_init("unit", 1, LOG_MAIL, LOG_NOTICE);
 	capture_start();
@@ -91,12 +93,14 @@ START_TEST(test_levels)
 	log_message(LOG_WARNING, "Q", NULL, "hidden");
 	log_msg(LOG_CRIT | LOG_MAIL, "crit with facility bits");
 	got = capture_end();
-	want = g_strconcat(line("notice", "notice 3"), line("err", "err 4"),
-	    line("debug", "debug 5"), line("debug", "Q: debug 6"),
-	    line("crit", "crit with facility bits"), NULL);
-	ck_assert_str_eq(got, want);
+	line(want, "notice", "notice 3");
+	line(want, "err", "err 4");
+	line(want, "debug", "debug 5");
+	line(want, "debug", "Q: debug 6");
+	line(want, "crit", "crit with facility bits");
+	ck_assert_str_eq(got, want->str);
 	g_free(got);
-	g_free(want);
+	g_string_free(want, TRUE);
 }
 END_TEST
 
@@ -104,17 +108,18 @@ END_TEST
  * second log line. */
 START_TEST(test_control_characters)
 {
-	char *got, *want;
+	char *got;
+	GString *want = g_string_new(NULL);
 
 	log_init("unit", 1, LOG_MAIL, LOG_INFO);
 	capture_start();
 	log_message(LOG_INFO, "Q\nX", NULL, "from <a@b>\r\nunit[1]: err: "
 	    "forged\x1b[0m");
 	got = capture_end();
-	want = line("info", "Q?X: from <a@b>??unit[1]: err: forged?[0m");
-	ck_assert_str_eq(got, want);
+	line(want, "info", "Q?X: from <a@b>??unit[1]: err: forged?[0m");
+	ck_assert_str_eq(got, want->str);
 	g_free(got);
-	g_free(want);
+	g_string_free(want, TRUE);
 }
 END_TEST
 
