@@ -193,6 +193,53 @@ START_TEST(test_empty_file)
 }
 END_TEST
 
+/* The shipped example, every key uncommented, gives exactly the defaults,
+ * and names every key of the table. Run from the top of the tree. */
+START_TEST(test_example_file)
+{
+	char *text = NULL, *err = NULL, **lines, *out;
+	GString *uncommented = g_string_new(NULL);
+	struct config *cfg;
+	size_t i, keys = 0;
+
+	ck_assert_msg(g_file_get_contents("contrib/pullmail.conf", &text, NULL,
+	    NULL), "contrib/pullmail.conf not found (run from the top)");
+	lines = g_strsplit(text, "\n", -1);
+	for (i = 0; lines[i] != NULL; i++) {
+		const char *l = lines[i];
+
+		if (l[0] == '#' && g_ascii_isupper(l[1]) &&
+		    strstr(l, " =") != NULL) {
+			l++;
+			keys++;
+		}
+		g_string_append_printf(uncommented, "%s\n", l);
+	}
+	g_strfreev(lines);
+	g_free(text);
+	cfg = load_text(uncommented->str, &err);
+	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
+	check_defaults(cfg);
+	config_unref(cfg);
+	g_string_free(uncommented, TRUE);
+
+	/* As many keys as the table has options. */
+	{
+		char *buf = NULL;
+		size_t len = 0, n = 0;
+		FILE *f = open_memstream(&buf, &len);
+
+		config_dump_table(f);
+		fclose(f);
+		for (out = buf; (out = strstr(out, "\n\ttype: ")) != NULL;
+		    out++)
+			n++;
+		ck_assert_uint_eq(keys, n);
+		free(buf);
+	}
+}
+END_TEST
+
 START_TEST(test_defaults_and_refs)
 {
 	struct config *cfg = config_defaults();
@@ -618,6 +665,7 @@ config_suite(void)
 	tcase_add_test(tc, test_every_key);
 	tcase_add_test(tc, test_empty_file);
 	tcase_add_test(tc, test_defaults_and_refs);
+	tcase_add_test(tc, test_example_file);
 	tcase_add_test(tc, test_bad_values);
 	tcase_add_test(tc, test_urls);
 	tcase_add_test(tc, test_unknown_key_and_section);
