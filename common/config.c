@@ -787,11 +787,19 @@ static char *
 quote_value(const char *v)
 {
 	const char *end;
+	char *q, *c;
 
-	if (strlen(v) <= CONFIG_ERR_VALUE_MAX)
-		return g_strdup(v);
-	end = g_utf8_find_prev_char(v, v + CONFIG_ERR_VALUE_MAX + 1);
-	return g_strdup_printf("%.*s...", (int)(end - v), v);
+	if (strlen(v) <= CONFIG_ERR_VALUE_MAX) {
+		q = g_strdup(v);
+	} else {
+		end = g_utf8_find_prev_char(v, v + CONFIG_ERR_VALUE_MAX + 1);
+		q = g_strdup_printf("%.*s...", (int)(end - v), v);
+	}
+	/* Control characters would reach a terminal or a log as they are. */
+	for (c = q; *c != '\0'; c++)
+		if ((unsigned char)*c < 0x20 || *c == 0x7f)
+			*c = '?';
+	return q;
 }
 
 static const struct option *

@@ -528,6 +528,15 @@ START_TEST(test_values_literal)
 	ck_assert_uint_eq(cfg->internal_hosts.n, 0);
 	ck_assert_int_eq(cfg->max_retention, 3153600000LL);
 	config_unref(cfg);
+	/* CRLF line ends; a control character is not echoed as it is. */
+	cfg = load_text("[milter]\r\nLogWhy = yes\r\nMinimumSize = 1K\r\n",
+	    &err);
+	ck_assert_msg(cfg != NULL, "%s", err ? err : "");
+	ck_assert(cfg->log_why);
+	ck_assert_uint_eq(cfg->minimum_size, 1024);
+	config_unref(cfg);
+	expect_error("[milter]\nLogWhy = y\x1b[2Jes\n",
+	    "[milter] LogWhy = y?[2Jes: expected yes or no");
 	/* The last of two identical keys wins (GKeyFile's rule). */
 	cfg = load_text("[web]\nPathPrefix = /a/\nPathPrefix = /b/\n", &err);
 	ck_assert_ptr_nonnull(cfg);
