@@ -1,0 +1,214 @@
+#!/bin/sh
+# milter part of make bench: a private Postfix (loopback, no chroot) relaying
+# to smtp-sink, loaded with smtp-source -s 10: 2,000 messages of 10 KiB and
+# 500 of 1 MiB through three smtpd ports side by side -- no milter, the null
+# milter (bench/null_milter.c) and pullmail-milter -- then twenty 20 MiB
+# messages in flight at once through pullmail-milter and its peak RSS
+# (VmHWM). Ports 10050-10069. PULLMAIL_BENCH_MILTER_SCALE=N divides the
+# message counts by N for a quick run (the table says so).
+O=${O:-.}
+case $O in /*) ;; *) O=$(pwd)/$O ;; esac
+TOP=$(pwd)
+RUN=$O/run/bench_milter
+MILTER=$O/milter/pullmail-milter
+NULLM=$O/bench/null_milter
+SCALE=${PULLMAIL_BENCH_MILTER_SCALE:-1}
+N_SMALL=$((2000 / SCALE))
+N_BIG=$((500 / SCALE))
+P_NONE=10050
+P_SINK=10051
+P_NULL=10052
+P_PULL=10053
+for f in "$MILTER" "$NULLM"; do
+	[ -x "$f" ] || { echo "bench_milter: $f not built (make O=$O all bench)" >&2; exit 1; }
+done
+if [ "$(id -u)" != 0 ]; then
+	echo "bench_milter: needs root (a private Postfix master)" >&2
+	exit 1
+fi
+
+SINK_PID= ; NULL_PID= ; PULL_PID= ; MASTER_PID=
+stop_pid() {
+	[ -n "$1" ] || return 0
+	kill "$1" 2>/dev/null
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+}
+cleanup() {
+	stop_pid "$MASTER_PID"; stop_pid "$PULL_PID"; stop_pid "$NULL_PID"
+	stop_pid "$SINK_PID"
+	rm -rf "$RUN/store"
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+rm -rf "$RUN"
+mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$RUN/store" || exit 1
+MUSER=postfix
+if id pullmail >/dev/null 2>&1; then MUSER=pullmail; fi
+chown "$MUSER" "$RUN/store"; chmod 750 "$RUN/store"
+chown postfix "$RUN/pf/data"
+
+wait_sock() {
+	i=0
+	while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S "$1" ]
+}
+wait_port() {
+	python3 -c "
+import socket, sys, time
+end = time.time() + 15
+while time.time() < end:
+    try:
+        socket.create_connection(('127.0.0.1', $1), 1).close(); sys.exit(0)
+    except OSError: time.sleep(0.1)
+sys.exit(1)"
+}
+
+smtp-sink -u postfix 127.0.0.1:$P_SINK 1000 > "$RUN/sink.log" 2>&1 &
+SINK_PID=$!
+"$NULLM" "unix:$RUN/null.sock" > "$RUN/null.log" 2>&1 &
+NULL_PID=$!
+cat > "$RUN/pullmail.conf" <<EOF
+[store]
+StoreDir = $RUN/store
+
+[milter]
+Socket = unix:$RUN/pull.sock
+SocketMode = 0660
+SocketGroup = postfix
+UserID = $MUSER
+BaseURL = https://pull.example.org/
+
+[summary]
+TemplateDir = $TOP/templates
+EOF
+chmod 644 "$RUN/pullmail.conf"
+"$MILTER" -f -c "$RUN/pullmail.conf" > "$RUN/pull.log" 2>&1 &
+PULL_PID=$!
+wait_sock "$RUN/null.sock" && wait_sock "$RUN/pull.sock" || {
+	echo "bench_milter: a milter did not start" >&2
+	cat "$RUN/null.log" "$RUN/pull.log" >&2
+	exit 1
+}
+chmod 666 "$RUN/null.sock"
+
+C=$RUN/pf/conf
+cat > "$C/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $RUN/pf/queue
+data_directory = $RUN/pf/data
+mail_owner = postfix
+setgid_group = postdrop
+daemon_directory = /usr/lib/postfix/sbin
+command_directory = /usr/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+myhostname = mx.example.org
+mydomain = example.org
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$P_SINK
+alias_maps =
+alias_database =
+smtputf8_enable = no
+biff = no
+in_flow_delay = 0
+message_size_limit = 40000000
+milter_protocol = 6
+milter_default_action = tempfail
+smtp_destination_concurrency_limit = 20
+default_process_limit = 100
+EOF
+cat > "$C/master.cf" <<EOF
+127.0.0.1:$P_NONE inet n - n - - smtpd
+127.0.0.1:$P_NULL inet n - n - - smtpd
+  -o smtpd_milters=unix:$RUN/null.sock
+127.0.0.1:$P_PULL inet n - n - - smtpd
+  -o smtpd_milters=unix:$RUN/pull.sock
+cleanup   unix  n       -       n       -       0       cleanup
+qmgr      unix  n       -       n       300     1       qmgr
+rewrite   unix  -       -       n       -       -       trivial-rewrite
+bounce    unix  -       -       n       -       0       bounce
+defer     unix  -       -       n       -       0       bounce
+trace     unix  -       -       n       -       0       bounce
+verify    unix  -       -       n       -       1       verify
+flush     unix  n       -       n       1000?   0       flush
+proxymap  unix  -       -       n       -       -       proxymap
+smtp      unix  -       -       n       -       -       smtp
+relay     unix  -       -       n       -       -       smtp
+showq     unix  n       -       n       -       -       showq
+error     unix  -       -       n       -       -       error
+retry     unix  -       -       n       -       -       error
+discard   unix  -       -       n       -       -       discard
+anvil     unix  -       -       n       -       1       anvil
+scache    unix  -       -       n       -       1       scache
+EOF
+postfix -c "$C" check > "$RUN/pf/check.log" 2>&1 || { cat "$RUN/pf/check.log" >&2; exit 1; }
+printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' "$RUN/pf/maillog" "$RUN" >> "$C/main.cf"
+(cd / && exec "$(postconf -c "$C" -h daemon_directory)/master" -c "$C" -d) \
+	> "$RUN/pf/master.out" 2>&1 &
+MASTER_PID=$!
+for p in $P_SINK $P_NONE $P_NULL $P_PULL; do
+	wait_port $p || { echo "bench_milter: port $p not listening" >&2; exit 1; }
+done
+
+drain() {
+	# Waits (up to 10 minutes) until the queue is empty, so one run's
+	# deliveries do not compete with the next run's submissions.
+	i=0
+	while [ $i -lt 6000 ]; do
+		n=$(find "$RUN/pf/queue/incoming" "$RUN/pf/queue/active" \
+			"$RUN/pf/queue/deferred" "$RUN/pf/queue/maildrop" -type f 2>/dev/null | wc -l)
+		[ "$n" = 0 ] && return 0
+		sleep 0.1; i=$((i + 1))
+	done
+	echo "bench_milter: the queue did not drain" >&2
+	return 1
+}
+
+# rate PORT COUNT SIZE SESSIONS: messages per second as smtp-source saw it
+rate() {
+	t0=$(date +%s.%N)
+	smtp-source -s "$4" -m "$2" -l "$3" -f alice@example.org \
+		-t bob@example.net "127.0.0.1:$1" > "$RUN/source.log" 2>&1 ||
+		{ echo "bench_milter: smtp-source failed on port $1" >&2; cat "$RUN/source.log" >&2; return 1; }
+	t1=$(date +%s.%N)
+	drain || return 1
+	python3 -c "print('%.1f' % ($2 / ($t1 - $t0)))"
+}
+
+objects() { find "$RUN/store" -name '*.pull' -type f | wc -l | tr -d ' '; }
+
+for p in $P_NONE $P_NULL $P_PULL; do
+	eval "s_$p=\$(rate $p $N_SMALL 10240 10)" || exit 1
+	eval "b_$p=\$(rate $p $N_BIG 1048576 10)" || exit 1
+done
+pulled=$(objects)
+# Twenty 20 MiB messages in flight at once.
+rate $P_PULL 20 20971520 20 > /dev/null || exit 1
+hwm=$(awk '/^VmHWM/ {print $2}' /proc/$PULL_PID/status)
+big=$(($(objects) - pulled))
+
+python3 - "$s_10050" "$s_10052" "$s_10053" "$b_10050" "$b_10052" "$b_10053" \
+	"$hwm" "$N_SMALL" "$N_BIG" "$pulled" "$big" <<'EOF'
+import sys
+s0, s1, s2, b0, b1, b2 = map(float, sys.argv[1:7])
+hwm_kib, ns, nb, pulled, big = (int(x) for x in sys.argv[7:12])
+print("pullmail-milter benchmark: Postfix -> smtp-sink on loopback, smtp-source -s 10")
+print("messages: %d x 10 KiB and %d x 1 MiB per configuration; 2 CPUs shared with other work, figures are noisy" % (ns, nb))
+print("%-18s %14s %8s %14s %8s" % ("configuration", "10 KiB msg/s", "ratio", "1 MiB msg/s", "ratio"))
+for name, s, b in (("no milter", s0, b0), ("null milter", s1, b1), ("pullmail-milter", s2, b2)):
+    print("%-18s %14.1f %8.2f %14.1f %8.2f" % (name, s, s / s0, b, b / b0))
+print("%-18s %14s %8s %14s %8s" % ("target", "", ">= 0.80", "", ">= 0.75"))
+print("objects sealed by pullmail-milter: %d (expected %d)" % (pulled, ns + nb))
+print("20 x 20 MiB in flight: %d objects sealed; peak RSS (VmHWM) of pullmail-milter %.1f MiB (target < 64 MiB)" % (big, hwm_kib / 1024.0))
+ok = s2 / s0 >= 0.80 and b2 / b0 >= 0.75 and hwm_kib < 64 * 1024
+print("verdict: " + ("all targets met" if ok else "a target was missed"))
+EOF
