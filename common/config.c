@@ -8,6 +8,7 @@
  * with surrounding white space removed. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <limits.h>
 #include <netinet/in.h>
@@ -16,6 +17,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <syslog.h>
+#include <unistd.h>
 
 #include "config.h"
 #include "units.h"
@@ -912,6 +914,49 @@ check_relations(const struct config *cfg, const char *path)
 	return NULL;
 }
 
+/* Reads at most CONFIG_MAX_FILE_SIZE bytes, so that a device such as
+ * /dev/zero or an endless pipe given as the file is an error, not an
+ * exhausted memory. Returns an error message or NULL. */
+static char *
+read_bounded(const char *path, gchar **data, gsize *len)
+{
+	GString *buf;
+	char chunk[65536];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return errorf("%s: cannot read: %s", path, g_strerror(errno));
+	buf = g_string_new(NULL);
+	for (;;) {
+		n = read(fd, chunk, sizeof(chunk));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			int e = errno;
+
+			close(fd);
+			g_string_free(buf, TRUE);
+			return errorf("%s: cannot read: %s", path,
+			    g_strerror(e));
+		}
+		if (n == 0)
+			break;
+		if (buf->len + (size_t)n > CONFIG_MAX_FILE_SIZE) {
+			close(fd);
+			g_string_free(buf, TRUE);
+			return errorf("%s: larger than %u bytes", path,
+			    CONFIG_MAX_FILE_SIZE);
+		}
+		g_string_append_len(buf, chunk, n);
+	}
+	close(fd);
+	*len = buf->len;
+	*data = g_string_free(buf, FALSE);
+	return NULL;
+}
+
 struct config *
 config_load(const char *path, char **err)
 {
@@ -926,17 +971,9 @@ config_load(const char *path, char **err)
 		path = CONFIG_DEFAULT_PATH;
 	if (err != NULL)
 		*err = NULL;
-	if (!g_file_get_contents(path, &data, &len, &gerr)) {
-		msg = errorf("%s: cannot read: %s", path, gerr->message);
-		g_error_free(gerr);
+	msg = read_bounded(path, &data, &len);
+	if (msg != NULL)
 		goto fail;
-	}
-	if (len > CONFIG_MAX_FILE_SIZE) {
-		msg = errorf("%s: larger than %u bytes", path,
-		    CONFIG_MAX_FILE_SIZE);
-		g_free(data);
-		goto fail;
-	}
 	msg = check_text(path, data, len);
 	if (msg != NULL) {
 		g_free(data);

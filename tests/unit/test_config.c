@@ -502,6 +502,10 @@ START_TEST(test_missing_file)
 	free(err);
 	/* err may be NULL when the caller does not want the message. */
 	ck_assert_ptr_null(config_load("/nonexistent/pullmail.conf", NULL));
+	/* An endless device is refused after a bounded read. */
+	ck_assert_ptr_null(config_load("/dev/zero", &err));
+	ck_assert_str_eq(err, "/dev/zero: larger than 16777216 bytes");
+	free(err);
 	/* A directory. */
 	ck_assert_ptr_null(config_load(tmpdir, &err));
 	want = g_strdup_printf("%s: cannot read: ", tmpdir);
