@@ -1,7 +1,7 @@
-/* pullmailctl: the commands behind the command line. pullmailctl.c parses
- * options and dispatches; ctl_gc.c (gc), ctl_list.c (list, stats),
- * ctl_admin.c (revoke, keep, show), ctl_check.c (check), ctl_util.c (the
- * shared pieces) and ctl_json.c (JSON output). Every command returns a
+/* pullmailctl: the commands behind the command line: ctl_gc.c (gc),
+ * ctl_list.c (list, stats), ctl_admin.c (revoke, keep, show), ctl_check.c
+ * (check), ctl_util.c (the shared pieces), ctl_json.c (JSON output) and
+ * ctl_main.c (options and dispatch; pullmailctl.c only calls it). Every command returns a
  * sysexits.h status, writes its results to c->out and its errors to c->err,
  * so tests call them in-process. */
 #ifndef PULLMAIL_CTL_H
@@ -57,6 +57,10 @@ struct ctl_stats {
 };
 
 enum ctl_show_mode { CTL_SHOW_HEADERS, CTL_SHOW_RAW };
+
+/* ctl_main.c: the whole command line (argv[0] is the program); returns the
+ * exit status. Results go to out, errors and usage to err. */
+int ctl_main(int argc, char **argv, FILE *out, FILE *err);
 
 int ctl_gc(struct ctl *c, bool dry_run, bool json,
     struct ctl_gc_counts *counts);
