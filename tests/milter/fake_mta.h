@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
-#include "seam.h"
-#include "callbacks.h"
+#include "milter/seam.h"
+#include "milter/callbacks.h"
 
 struct fake_mta {
 	void *priv;
