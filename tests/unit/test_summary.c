@@ -194,6 +194,38 @@ START_TEST(summary_escapes_html)
 }
 END_TEST
 
+/* DESIGN.md: the summary is small. Five attachments with ordinary names
+ * and types stay under 2 KB (very long vendor types, e.g. the OOXML ones,
+ * can take it to about 2.2 KB). */
+START_TEST(summary_under_2k_with_five_attachments)
+{
+	GString *m = g_string_new("From: Alice Sender <alice@example.org>\r\n"
+	    "Subject: Quarterly report with five attachments\r\n"
+	    "Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n"
+	    "Content-Type: multipart/mixed; boundary=b\r\n\r\n");
+	for (int i = 0; i < 5; i++)
+		g_string_append_printf(m, "--b\r\nContent-Type: application/pdf"
+		    "\r\nContent-Disposition: attachment; filename="
+		    "\"quarterly-report-part-%d.pdf\"\r\n"
+		    "Content-Transfer-Encoding: base64\r\n\r\n"
+		    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\r\n", i);
+	g_string_append(m, "--b--\r\n");
+	struct mimescan s;
+	struct summary sum;
+	char *err = NULL;
+	scan_in_chunks(&s, m->str, 4096);
+	ck_assert_uint_eq(s.n_attachments, 5);
+	struct summary_input in = { .lang = "pt-BR", .template_dir = "templates",
+	    .scan = &s, .link = "https://mail.example.org/m/"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", .expires = 1795000000 };
+	ck_assert_int_eq(summary_build(&in, &sum, &err), 0);
+	ck_assert_uint_lt(sum.body_len, 2048);
+	summary_free(&sum);
+	mimescan_clear(&s);
+	g_string_free(m, TRUE);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -208,6 +240,7 @@ main(void)
 	tcase_add_test(tc, summary_parses_and_names_attachments);
 	tcase_add_test(tc, summary_missing_template_is_an_error);
 	tcase_add_test(tc, summary_escapes_html);
+	tcase_add_test(tc, summary_under_2k_with_five_attachments);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
