@@ -312,39 +312,6 @@ get_password(const struct options *o, const char *host)
 	return password_from_tty(o->user, host);
 }
 
-/* Same grammar as units_parse_duration ("90s", "15m", "12h", "30d",
- * "2w", bare seconds; positive, at most 100 years).
- * TODO: call units_parse_duration once common/units.c is in. */
-static int
-parse_duration(const char *s, int64_t *out)
-{
-	static const int64_t max = INT64_C(100) * 366 * 86400;
-	char *end;
-	long long v;
-	int64_t mult = 1;
-
-	if (!g_ascii_isdigit(s[0]))
-		return -1;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || v <= 0)
-		return -1;
-	switch (*end) {
-	case '\0': case 's': mult = 1; break;
-	case 'm': mult = 60; break;
-	case 'h': mult = 3600; break;
-	case 'd': mult = 86400; break;
-	case 'w': mult = 7 * 86400; break;
-	default: return -1;
-	}
-	if (*end && end[1] != '\0')
-		return -1;
-	if (v > max / mult)
-		return -1;
-	*out = v * mult;
-	return 0;
-}
-
 static enum send_tls
 parse_tls(const char *s)
 {
@@ -385,7 +352,7 @@ main(int argc, char **argv)
 	if (o.expires) {
 		int64_t secs;
 
-		if (parse_duration(o.expires, &secs) < 0)
+		if (units_parse_duration(o.expires, &secs) < 0)
 			die(EX_USAGE, "--expires %s: give a duration such as "
 			    "90s, 15m, 12h, 30d or 2w", o.expires);
 	}
