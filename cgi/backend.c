@@ -1,0 +1,42 @@
+/* The handler's store access over common/sealed.h. */
+#include "sealed.h"
+#include "web.h"
+
+static enum sealed_status
+b_open(void *ctx, const struct token *t, int64_t now,
+    struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
+    enum envelope_status *detail)
+{
+	struct web_sealed *ws = ctx;
+
+	return sealed_open(ws->st, t, ws->max_retention, now, WEB_MAX_MESSAGE,
+	    meta, plain, plain_len, detail);
+}
+
+static void
+b_free(void *ctx, unsigned char *plain, size_t len)
+{
+	(void)ctx;
+	envelope_plain_free(plain, len);
+}
+
+static enum sealed_status
+b_keep(void *ctx, const struct storage_id *id, int64_t new_expires,
+    int64_t *set)
+{
+	struct web_sealed *ws = ctx;
+
+	return sealed_keep(ws->st, id, new_expires, ws->max_retention, set);
+}
+
+void
+web_backend_sealed(struct web_sealed *ws, struct store *st,
+    int64_t max_retention)
+{
+	ws->st = st;
+	ws->max_retention = max_retention;
+	ws->backend.open = b_open;
+	ws->backend.plain_free = b_free;
+	ws->backend.keep = b_keep;
+	ws->backend.ctx = ws;
+}

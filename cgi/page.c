@@ -1,0 +1,486 @@
+/* Rendering of the message page and error pages. */
+#include <string.h>
+
+#include "html.h"
+#include "page.h"
+#include "units.h"
+
+/* Readable from 320 px up, system fonts, contrast above 7:1. */
+const char page_css[] =
+    "body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;"
+    "background:#fff}"
+    "main{max-width:50em;margin:0 auto;padding:1em}"
+    "h1{font-size:1.4em;margin:.2em 0 .6em;overflow-wrap:anywhere}"
+    "h2{font-size:1.1em;margin:1.4em 0 .4em}"
+    "dl.hdr{display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em;"
+    "margin:0}"
+    "dl.hdr dt{font-weight:bold}dl.hdr dd{margin:0;overflow-wrap:anywhere}"
+    ".text{white-space:pre-wrap;overflow-wrap:anywhere;font-family:"
+    "ui-monospace,monospace;font-size:.95em;background:#f6f6f6;"
+    "padding:.8em;border-radius:4px}"
+    "iframe{width:100%;height:32em;border:1px solid #767676;"
+    "border-radius:4px}"
+    "a{color:#0645ad}"
+    ".exp{background:#fff8e1;border:1px solid #8a6d00;padding:.6em;"
+    "border-radius:4px}"
+    "button{font:inherit;padding:.4em .9em;border:1px solid #1a1a1a;"
+    "border-radius:4px;background:#e8e8e8;color:#1a1a1a;cursor:pointer}"
+    "ul.att{padding-left:1.2em}ul.att li{margin:.3em 0;overflow-wrap:anywhere}"
+    ".meta{color:#4d4d4d}"
+    "img.inl{max-width:100%;height:auto;display:block;margin:.5em 0;"
+    "border:1px solid #ccc}";
+
+struct strings {
+	const char *lang;
+	const char *from, *to, *cc, *date, *subject, *no_subject;
+	const char *message, *formatted, *images, *attachments;
+	const char *eml, *expires, *keep, *kept, *capped, *show_remote;
+	const char *html_title, *no_body, *download, *headers;
+	const char *err_title[6], *err_text[6];
+};
+
+enum { E404, E410, E500, E405, E413, E403 };
+
+static const struct strings strings_en = {
+	"en", "From", "To", "Cc", "Date", "Subject", "(no subject)",
+	"Message", "Formatted message", "Images", "Attachments",
+	"Download the original (.eml) to import it into your mail program",
+	"This message can be read until %s.",
+	"Keep it longer (%s more days)",
+	"Done: the message is now kept longer.",
+	"This is the longest the sender keeps messages.",
+	"Show remote images in this view",
+	"Formatted message (sandboxed)",
+	"This message has no text.", "download", "Message headers",
+	{ "Not found", "Gone", "Server error", "Method not allowed",
+	  "Request too large", "Forbidden" },
+	{ "There is no message at this link. Check that the whole link was "
+	  "copied.",
+	  "This message has expired or was withdrawn by its sender.",
+	  "The message could not be read because it is damaged. The sender's "
+	  "administrator has been told.",
+	  "This address does not accept that kind of request.",
+	  "The request was too large.",
+	  "The request did not come from this site's own page." },
+};
+
+static const struct strings strings_pt = {
+	"pt-BR", "De", "Para", "Cc", "Data", "Assunto", "(sem assunto)",
+	"Mensagem", "Mensagem formatada", "Imagens", "Anexos",
+	"Baixar o original (.eml) para importar no seu programa de e-mail",
+	"Esta mensagem pode ser lida até %s.",
+	"Guardar por mais tempo (mais %s dias)",
+	"Pronto: a mensagem será guardada por mais tempo.",
+	"Este é o prazo máximo que o remetente guarda mensagens.",
+	"Mostrar imagens remotas nesta visualização",
+	"Mensagem formatada (isolada)",
+	"Esta mensagem não tem texto.", "baixar", "Cabeçalhos da mensagem",
+	{ "Não encontrada", "Não disponível", "Erro no servidor",
+	  "Método não permitido", "Pedido grande demais", "Proibido" },
+	{ "Não há mensagem neste link. Confira se o link foi copiado inteiro.",
+	  "Esta mensagem expirou ou foi retirada pelo remetente.",
+	  "A mensagem não pôde ser lida porque está danificada. O "
+	  "administrador do remetente foi avisado.",
+	  "Este endereço não aceita esse tipo de pedido.",
+	  "O pedido era grande demais.",
+	  "O pedido não veio da página deste site." },
+};
+
+static const struct strings *
+strings_for(const char *lang)
+{
+	return strcmp(lang, PAGE_LANG_PT) == 0 ? &strings_pt : &strings_en;
+}
+
+const char *
+page_language(const char *al, const char *fallback)
+{
+	const char *best = NULL;
+	double best_q = 0.0;
+
+	if (al != NULL) {
+		char **items = g_strsplit(al, ",", 32);
+		for (size_t i = 0; items[i] != NULL; i++) {
+			char **f = g_strsplit(items[i], ";", 4);
+			char *tag = g_strstrip(f[0]);
+			double q = 1.0;
+			for (size_t k = 1; f[k] != NULL; k++) {
+				char *p = g_strstrip(f[k]);
+				if (p[0] == 'q' && p[1] == '=')
+					q = g_ascii_strtod(p + 2, NULL);
+			}
+			const char *l = NULL;
+			if (g_ascii_strncasecmp(tag, "pt", 2) == 0 &&
+			    (tag[2] == '\0' || tag[2] == '-'))
+				l = PAGE_LANG_PT;
+			else if (g_ascii_strncasecmp(tag, "en", 2) == 0 &&
+			    (tag[2] == '\0' || tag[2] == '-'))
+				l = PAGE_LANG_EN;
+			if (l != NULL && q > best_q) {
+				best = l;
+				best_q = q;
+			}
+			g_strfreev(f);
+		}
+		g_strfreev(items);
+	}
+	if (best != NULL)
+		return best;
+	if (fallback != NULL && g_ascii_strcasecmp(fallback, PAGE_LANG_PT) == 0)
+		return PAGE_LANG_PT;
+	return PAGE_LANG_EN;
+}
+
+const char *
+page_reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 400: return "Bad Request";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 410: return "Gone";
+	case 413: return "Content Too Large";
+	default: return "Internal Server Error";
+	}
+}
+
+static void
+page_open(GString *out, const struct strings *s, const char *title)
+{
+	g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
+	    "<meta charset=\"utf-8\">"
+	    "<meta name=\"viewport\" content=\"width=device-width,"
+	    "initial-scale=1\"><meta name=\"robots\" content=\"noindex\">"
+	    "<title>", s->lang);
+	page_text(out, title);
+	g_string_append(out, "</title><style>");
+	g_string_append(out, page_css);
+	g_string_append(out, "</style></head><body><main>\n");
+}
+
+static void
+page_close(GString *out)
+{
+	g_string_append(out, "</main></body></html>\n");
+}
+
+void
+page_error(GString *out, int status, const char *lang)
+{
+	const struct strings *s = strings_for(lang);
+	int i;
+
+	switch (status) {
+	case 404: i = E404; break;
+	case 410: i = E410; break;
+	case 405: i = E405; break;
+	case 413: i = E413; break;
+	case 403: i = E403; break;
+	default: i = E500; break;
+	}
+	page_open(out, s, s->err_title[i]);
+	g_string_append(out, "<h1>");
+	html_text(out, s->err_title[i], -1);
+	g_string_append(out, "</h1>\n<p>");
+	html_text(out, s->err_text[i], -1);
+	g_string_append(out, "</p>\n");
+	page_close(out);
+}
+
+void
+page_text(GString *out, const char *s)
+{
+	GString *t = g_string_new(NULL);
+
+	for (const char *p = s; *p; ) {
+		gunichar u = g_utf8_get_char_validated(p, -1);
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			g_string_append_c(t, *p++);  /* html_text replaces it */
+			continue;
+		}
+		const char *n = g_utf8_next_char(p);
+		if ((u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
+		    u == 0x200e || u == 0x200f || u == 0x061c)
+			g_string_append(t, "\xEF\xBF\xBD");
+		else
+			g_string_append_len(t, p, n - p);
+		p = n;
+	}
+	html_text(out, t->str, (gssize)t->len);
+	g_string_free(t, TRUE);
+}
+
+static size_t
+url_len(const char *p)
+{
+	size_t n = 0;
+
+	while (p[n] != '\0' && !g_ascii_isspace(p[n]) && p[n] != '<' &&
+	    p[n] != '>' && p[n] != '"' && (unsigned char)p[n] >= 0x20)
+		n++;
+	/* Sentence punctuation after a URL is not part of it. */
+	while (n > 0 && strchr(".,;:!?)]}'", p[n - 1]) != NULL)
+		n--;
+	return n;
+}
+
+void
+page_linkify(GString *out, const char *text)
+{
+	static const char *const schemes[] = { "https://", "http://",
+	    "mailto:", NULL };
+	const char *p = text, *plain = text;
+
+	while (*p) {
+		size_t n = 0;
+		bool at_word = p == text || !g_ascii_isalnum(p[-1]);
+		for (size_t i = 0; at_word && schemes[i] != NULL; i++) {
+			size_t sl = strlen(schemes[i]);
+			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
+				n = url_len(p);
+				if (n <= sl)
+					n = 0;
+				break;
+			}
+		}
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		html_text(out, plain, p - plain);
+		char *u = g_strndup(p, n);
+		g_string_append(out, "<a href=\"");
+		html_attr(out, u, -1);
+		g_string_append(out, "\" rel=\"noopener noreferrer\">");
+		page_text(out, u);
+		g_string_append(out, "</a>");
+		g_free(u);
+		p += n;
+		plain = p;
+	}
+	html_text(out, plain, p - plain);
+}
+
+/* The template with its one "%s" replaced by arg (templates are constant
+ * strings of this file, but the compiler cannot check that). */
+static char *
+fill(const char *tmpl, const char *arg)
+{
+	const char *p = strstr(tmpl, "%s");
+
+	if (p == NULL)
+		return g_strdup(tmpl);
+	return g_strdup_printf("%.*s%s%s", (int)(p - tmpl), tmpl, arg, p + 2);
+}
+
+static void
+header_row(GString *out, const char *label, const char *value)
+{
+	if (value == NULL || value[0] == '\0')
+		return;
+	g_string_append(out, "<dt>");
+	html_text(out, label, -1);
+	g_string_append(out, "</dt><dd>");
+	page_text(out, value);
+	g_string_append(out, "</dd>");
+}
+
+static char *
+addresses(GMimeMessage *msg, GMimeAddressType t)
+{
+	InternetAddressList *l = g_mime_message_get_addresses(msg, t);
+
+	if (l == NULL || internet_address_list_length(l) == 0)
+		return NULL;
+	return internet_address_list_to_string(l, NULL, FALSE);
+}
+
+static void
+link_to(GString *out, const char *base, const char *rest)
+{
+	html_attr(out, base, -1);
+	html_attr(out, rest, -1);
+}
+
+void
+page_message(GString *out, const struct page_view *v)
+{
+	const struct strings *s = strings_for(v->lang);
+	GMimeMessage *msg = v->m->msg;
+	const char *subject = g_mime_message_get_subject(msg);
+	char buf[128];
+
+	if (subject == NULL || subject[0] == '\0')
+		subject = s->no_subject;
+	page_open(out, s, subject);
+	g_string_append(out, "<h1>");
+	page_text(out, subject);
+	g_string_append(out, "</h1>\n");
+
+	g_string_append(out, "<h2 class=\"meta\" style=\"position:absolute;"
+	    "left:-9999px\">");
+	html_text(out, s->headers, -1);
+	g_string_append(out, "</h2>");
+	g_string_append(out, "<dl class=\"hdr\">");
+	char *from = addresses(msg, GMIME_ADDRESS_TYPE_FROM);
+	char *to = addresses(msg, GMIME_ADDRESS_TYPE_TO);
+	char *cc = addresses(msg, GMIME_ADDRESS_TYPE_CC);
+	header_row(out, s->from, from);
+	header_row(out, s->to, to);
+	header_row(out, s->cc, cc);
+	g_free(from);
+	g_free(to);
+	g_free(cc);
+	GDateTime *d = g_mime_message_get_date(msg);
+	if (d != NULL) {
+		units_format_date_human(g_date_time_to_unix(d), v->lang, buf,
+		    sizeof(buf));
+		header_row(out, s->date, buf);
+	}
+	g_string_append(out, "</dl>\n");
+
+	/* Expiry and keep. */
+	units_format_date_human(v->expires, v->lang, buf, sizeof(buf));
+	char *exp = fill(s->expires, buf);
+	g_string_append(out, "<div class=\"exp\"><p style=\"margin:0 0 .5em\">");
+	html_text(out, exp, -1);
+	g_free(exp);
+	g_string_append(out, "</p>");
+	if (v->kept) {
+		g_string_append(out, "<p role=\"status\" style=\"margin:0 0 .5em\">");
+		html_text(out, s->kept, -1);
+		g_string_append(out, "</p>");
+	}
+	if (v->keep_capped) {
+		g_string_append(out, "<p style=\"margin:0\">");
+		html_text(out, s->capped, -1);
+		g_string_append(out, "</p>");
+	} else {
+		char days[32];
+		g_snprintf(days, sizeof(days), "%lld",
+		    (long long)(v->keep_extension / 86400));
+		char *label = fill(s->keep, days);
+		g_string_append(out, "<form method=\"post\" action=\"");
+		link_to(out, v->base, "keep");
+		g_string_append(out, "\"><button type=\"submit\">");
+		html_text(out, label, -1);
+		g_free(label);
+		g_string_append(out, "</button></form>");
+	}
+	g_string_append(out, "</div>\n");
+
+	/* Text body. */
+	bool any = false;
+	if (v->m->text_idx >= 0) {
+		char *t = web_part_text(v->m->leaves->pdata[v->m->text_idx]);
+		if (t != NULL) {
+			g_string_append(out, "<section aria-labelledby=\"h-text\">"
+			    "<h2 id=\"h-text\">");
+			html_text(out, s->message, -1);
+			g_string_append(out, "</h2><div class=\"text\">");
+			page_linkify(out, t);
+			g_string_append(out, "</div></section>\n");
+			g_free(t);
+			any = true;
+		}
+	}
+	if (v->m->html_idx >= 0) {
+		g_string_append(out, "<section aria-labelledby=\"h-html\">"
+		    "<h2 id=\"h-html\">");
+		html_text(out, s->formatted, -1);
+		g_string_append(out, "</h2><iframe sandbox=\"allow-popups "
+		    "allow-popups-to-escape-sandbox\" title=\"");
+		html_attr(out, s->html_title, -1);
+		g_string_append(out, "\" src=\"");
+		link_to(out, v->base, v->remote_images ? "html?images=1" : "html");
+		g_string_append(out, "\"></iframe>");
+		if (v->allow_remote_images && !v->remote_images) {
+			g_string_append(out, "<p><a href=\"");
+			link_to(out, v->base, "?images=1");
+			g_string_append(out, "\">");
+			html_text(out, s->show_remote, -1);
+			g_string_append(out, "</a></p>");
+		}
+		g_string_append(out, "</section>\n");
+		any = true;
+	}
+	if (!any) {
+		g_string_append(out, "<p>");
+		html_text(out, s->no_body, -1);
+		g_string_append(out, "</p>\n");
+	}
+
+	/* Inline raster images not already in the HTML body's reach. */
+	bool img_head = false;
+	for (guint i = 0; i < v->m->leaves->len; i++) {
+		GMimeObject *o = v->m->leaves->pdata[i];
+		const char *disp = g_mime_object_get_disposition(o);
+		if (!web_part_is_raster(o) || (disp != NULL &&
+		    g_ascii_strcasecmp(disp, "attachment") == 0) ||
+		    (v->m->html_idx >= 0 &&
+		    g_mime_object_get_content_id(o) != NULL))
+			continue;
+		if (!img_head) {
+			g_string_append(out, "<section aria-labelledby=\"h-img\">"
+			    "<h2 id=\"h-img\">");
+			html_text(out, s->images, -1);
+			g_string_append(out, "</h2>");
+			img_head = true;
+		}
+		const char *name = web_part_filename(o);
+		g_snprintf(buf, sizeof(buf), "part/%u", i);
+		g_string_append(out, "<img class=\"inl\" src=\"");
+		link_to(out, v->base, buf);
+		g_string_append(out, "\" alt=\"");
+		html_attr(out, name != NULL ? name : s->images, -1);
+		g_string_append(out, "\">");
+	}
+	if (img_head)
+		g_string_append(out, "</section>\n");
+
+	/* Attachments: every leaf that is not a body. */
+	bool att_head = false;
+	for (guint i = 0; i < v->m->leaves->len; i++) {
+		if ((int)i == v->m->text_idx || (int)i == v->m->html_idx)
+			continue;
+		GMimeObject *o = v->m->leaves->pdata[i];
+		if (!att_head) {
+			g_string_append(out, "<section aria-labelledby=\"h-att\">"
+			    "<h2 id=\"h-att\">");
+			html_text(out, s->attachments, -1);
+			g_string_append(out, "</h2><ul class=\"att\">");
+			att_head = true;
+		}
+		const char *name = web_part_filename(o);
+		char *type = web_part_mime_type(o);
+		GByteArray *data = web_part_decoded(o);
+		char size[64];
+		units_format_size(data->len, v->lang, size, sizeof(size));
+		g_byte_array_free(data, TRUE);
+		g_snprintf(buf, sizeof(buf), "part/%u?download=1", i);
+		g_string_append(out, "<li><a href=\"");
+		link_to(out, v->base, buf);
+		g_string_append(out, "\">");
+		if (name != NULL && name[0] != '\0')
+			page_text(out, name);
+		else
+			g_string_append_printf(out, "part-%u", i);
+		g_string_append(out, "</a> <span class=\"meta\">(");
+		page_text(out, type);
+		g_string_append(out, ", ");
+		html_text(out, size, -1);
+		g_string_append(out, ")</span></li>");
+		g_free(type);
+	}
+	if (att_head)
+		g_string_append(out, "</ul></section>\n");
+
+	g_string_append(out, "<p><a href=\"");
+	link_to(out, v->base, "eml");
+	g_string_append(out, "\">");
+	html_text(out, s->eml, -1);
+	g_string_append(out, "</a></p>\n");
+	page_close(out);
+}

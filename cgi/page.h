@@ -1,0 +1,52 @@
+/* HTML pages of the retriever: the message page and the error pages, in
+ * English or Brazilian Portuguese. Everything from the message goes through
+ * html.h. */
+#ifndef PULLMAIL_WEB_PAGE_H
+#define PULLMAIL_WEB_PAGE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "envelope.h"
+#include "parts.h"
+
+#define PAGE_LANG_EN "en"
+#define PAGE_LANG_PT "pt-BR"
+
+/* The stylesheet, inline in every page under a CSP hash. */
+extern const char page_css[];
+
+/* "en" or "pt-BR" from an Accept-Language value (q-values honoured),
+ * fallback when nothing matches. */
+const char *page_language(const char *accept_language, const char *fallback);
+
+/* The short reason phrase for an HTTP status. */
+const char *page_reason(int status);
+
+/* A small error page for status in lang. */
+void page_error(GString *out, int status, const char *lang);
+
+struct page_view {
+	const struct web_message *m;
+	const struct envelope_meta *meta;
+	int64_t expires;            /* effective expiry */
+	const char *lang;
+	const char *base;           /* relative prefix for this message's URLs */
+	int64_t keep_extension;
+	bool allow_remote_images;
+	bool remote_images;         /* the reader opted in for this view */
+	bool kept;                  /* answer to POST keep */
+	bool keep_capped;           /* the expiry is at created + MaxRetention */
+};
+
+void page_message(GString *out, const struct page_view *v);
+
+/* Text with http, https and mailto URLs made links (escaped). */
+void page_linkify(GString *out, const char *text);
+
+/* Text escaped with bidirectional controls replaced by U+FFFD, so a name
+ * cannot display reversed ("gpj.exe"). */
+void page_text(GString *out, const char *s);
+
+#endif

@@ -1,0 +1,445 @@
+/* Routing of one request: /PREFIX/TOKEN[/html|/part/N|/eml|/keep], the
+ * security headers on every response, and the error pages. Nothing here
+ * writes the token into a header, a log line or an error page. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "html.h"
+#include "log.h"
+#include "page.h"
+#include "parts.h"
+#include "sanitize.h"
+#include "web.h"
+
+#define CSP_PAGE_FMT "default-src 'none'; style-src %s; img-src 'self'; " \
+	"frame-src 'self'; form-action 'self'; base-uri 'none'; " \
+	"frame-ancestors 'none'"
+#define CSP_HTML "sandbox allow-popups allow-popups-to-escape-sandbox; " \
+	"default-src 'none'; img-src 'self' data:%s; style-src 'unsafe-inline'; " \
+	"base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+#define CSP_DOWNLOAD "sandbox; default-src 'none'; img-src 'self'; " \
+	"frame-ancestors 'self'"
+
+enum route { R_PAGE, R_HTML, R_PART, R_EML, R_KEEP, R_NONE };
+
+void
+web_env_init(struct web_env *env)
+{
+	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
+	guint8 digest[32];
+	gsize dlen = sizeof(digest);
+
+	g_mime_init();
+	g_checksum_update(c, (const guchar *)page_css, strlen(page_css));
+	g_checksum_get_digest(c, digest, &dlen);
+	g_checksum_free(c);
+	char *b64 = g_base64_encode(digest, dlen);
+	g_snprintf(env->style_hash, sizeof(env->style_hash), "'sha256-%s'", b64);
+	g_free(b64);
+}
+
+void
+web_response_init(struct web_response *rs)
+{
+	rs->status = 200;
+	rs->headers = g_string_new(NULL);
+	rs->body = g_byte_array_new();
+	rs->head_only = false;
+}
+
+void
+web_response_clear(struct web_response *rs)
+{
+	if (rs->headers != NULL)
+		g_string_free(rs->headers, TRUE);
+	if (rs->body != NULL)
+		g_byte_array_free(rs->body, TRUE);
+	rs->headers = NULL;
+	rs->body = NULL;
+}
+
+void
+web_response_head(const struct web_response *rs, GString *out)
+{
+	g_string_append_printf(out, "Status: %d %s\r\n", rs->status,
+	    page_reason(rs->status));
+	g_string_append_len(out, rs->headers->str, (gssize)rs->headers->len);
+	g_string_append_printf(out, "Content-Length: %u\r\n\r\n",
+	    rs->body->len);
+}
+
+static void
+common_headers(struct web_response *rs, const char *csp)
+{
+	g_string_append(rs->headers, "Cache-Control: no-store\r\n"
+	    "Referrer-Policy: no-referrer\r\n"
+	    "X-Content-Type-Options: nosniff\r\n"
+	    "X-Robots-Tag: noindex\r\n"
+	    "X-Frame-Options: SAMEORIGIN\r\n");
+	g_string_append_printf(rs->headers, "Content-Security-Policy: %s\r\n",
+	    csp);
+}
+
+static void
+set_html(const struct web_env *env, struct web_response *rs, int status,
+    GString *html)
+{
+	char csp[512];
+
+	g_snprintf(csp, sizeof(csp), CSP_PAGE_FMT, env->style_hash);
+	rs->status = status;
+	common_headers(rs, csp);
+	g_string_append(rs->headers, "Content-Type: text/html; charset=utf-8\r\n");
+	g_byte_array_append(rs->body, (const guint8 *)html->str, html->len);
+}
+
+static void
+error_response(const struct web_env *env, struct web_response *rs,
+    int status, const char *lang)
+{
+	GString *html = g_string_new(NULL);
+
+	page_error(html, status, lang);
+	g_string_truncate(rs->headers, 0);
+	g_byte_array_set_size(rs->body, 0);
+	set_html(env, rs, status, html);
+	if (status == 405)
+		g_string_append(rs->headers, "Allow: GET, HEAD, POST\r\n");
+	g_string_free(html, TRUE);
+}
+
+/* The request path without query; *query gets the query or "". Returned
+ * string is the caller's. */
+static char *
+split_uri(const char *uri, const char **query)
+{
+	const char *q = strchr(uri, '?');
+
+	if (q == NULL) {
+		*query = "";
+		return g_strdup(uri);
+	}
+	*query = q + 1;
+	return g_strndup(uri, q - uri);
+}
+
+static bool
+query_has(const char *query, const char *pair)
+{
+	char **items = g_strsplit(query, "&", 16);
+	bool found = false;
+
+	for (size_t i = 0; items[i] != NULL; i++)
+		if (strcmp(items[i], pair) == 0)
+			found = true;
+	g_strfreev(items);
+	return found;
+}
+
+/* Whether the POST came from a page of this host: Origin, or failing that
+ * Referer, must name scheme://Host exactly. */
+static bool
+same_origin(const struct web_request *rq)
+{
+	const char *src = rq->origin != NULL && rq->origin[0] != '\0' &&
+	    strcmp(rq->origin, "null") != 0 ? rq->origin : rq->referer;
+
+	if (rq->host == NULL || rq->host[0] == '\0' || src == NULL)
+		return false;
+	const char *p = strstr(src, "://");
+	if (p == NULL)
+		return false;
+	if (g_ascii_strncasecmp(src, "http://", 7) != 0 &&
+	    g_ascii_strncasecmp(src, "https://", 8) != 0)
+		return false;
+	p += 3;
+	size_t hl = strlen(rq->host);
+	return g_ascii_strncasecmp(p, rq->host, hl) == 0 &&
+	    (p[hl] == '\0' || p[hl] == '/');
+}
+
+/* Reads and discards the body of a POST within WEB_MAX_BODY. 0 or the
+ * status to answer. */
+static int
+drain_body(const struct web_request *rq)
+{
+	char buf[1024];
+	size_t total = 0;
+
+	if (rq->content_length != NULL && rq->content_length[0] != '\0') {
+		char *end;
+		errno = 0;
+		unsigned long long n = strtoull(rq->content_length, &end, 10);
+		if (errno != 0 || *end != '\0' || n > WEB_MAX_BODY)
+			return 413;
+	}
+	if (rq->read_body == NULL)
+		return 0;
+	for (;;) {
+		long got = rq->read_body(rq->body_ctx, buf, sizeof(buf));
+		if (got <= 0)
+			break;
+		total += (size_t)got;
+		if (total > WEB_MAX_BODY)
+			return 413;
+	}
+	return 0;
+}
+
+struct cid_ctx {
+	const struct web_message *m;
+};
+
+static bool
+cid_to_part(void *ctx, const char *cid, GString *out)
+{
+	struct cid_ctx *c = ctx;
+	int i = web_message_find_cid(c->m, cid);
+
+	if (i < 0)
+		return false;
+	g_string_append_printf(out, "part/%d", i);
+	return true;
+}
+
+static void
+serve_part(const struct web_env *env, struct web_response *rs,
+    const struct web_message *m, unsigned idx, bool download)
+{
+	GMimeObject *o = m->leaves->pdata[idx];
+	bool raster = web_part_is_raster(o);
+	const char *name = web_part_filename(o);
+	char fallback[32];
+	GByteArray *data;
+
+	if (name == NULL || name[0] == '\0') {
+		g_snprintf(fallback, sizeof(fallback), "part-%u", idx);
+		name = fallback;
+	}
+	rs->status = 200;
+	common_headers(rs, CSP_DOWNLOAD);
+	if (raster) {
+		char *type = web_part_mime_type(o);
+		g_string_append_printf(rs->headers, "Content-Type: %s\r\n", type);
+		g_free(type);
+	} else {
+		g_string_append(rs->headers,
+		    "Content-Type: application/octet-stream\r\n");
+	}
+	g_string_append(rs->headers, raster && !download ?
+	    "Content-Disposition: inline; filename=\"" :
+	    "Content-Disposition: attachment; filename=\"");
+	html_header_quoted(rs->headers, name, -1);
+	g_string_append(rs->headers, "\"; filename*=");
+	html_header_ext_value(rs->headers, name, -1);
+	g_string_append(rs->headers, "\r\n");
+	data = web_part_decoded(o);
+	g_byte_array_append(rs->body, data->data, data->len);
+	g_byte_array_free(data, TRUE);
+	(void)env;
+}
+
+static enum route
+parse_rest(const char *rest, unsigned *part, bool *slash)
+{
+	*slash = false;
+	if (rest[0] == '\0')
+		return R_PAGE;
+	if (strcmp(rest, "/") == 0) {
+		*slash = true;
+		return R_PAGE;
+	}
+	if (strcmp(rest, "/html") == 0)
+		return R_HTML;
+	if (strcmp(rest, "/eml") == 0)
+		return R_EML;
+	if (strcmp(rest, "/keep") == 0)
+		return R_KEEP;
+	if (strncmp(rest, "/part/", 6) == 0) {
+		const char *n = rest + 6;
+		if (n[0] < '0' || n[0] > '9' || strlen(n) > 6 ||
+		    strspn(n, "0123456789") != strlen(n) ||
+		    (n[0] == '0' && n[1] != '\0'))
+			return R_NONE;
+		*part = (unsigned)strtoul(n, NULL, 10);
+		return R_PART;
+	}
+	return R_NONE;
+}
+
+static int
+status_for(enum sealed_status st)
+{
+	switch (st) {
+	case SEALED_OK: return 200;
+	case SEALED_NOT_FOUND: return 404;
+	case SEALED_EXPIRED:
+	case SEALED_REVOKED: return 410;
+	default: return 500;
+	}
+}
+
+void
+web_handle(const struct web_env *env, const struct web_request *rq,
+    struct web_response *rs)
+{
+	const char *lang = page_language(rq->accept_language,
+	    env->default_language);
+	const char *method = rq->method != NULL ? rq->method : "GET";
+	const char *query;
+	char *path = split_uri(rq->uri != NULL ? rq->uri : "", &query);
+	size_t pl = strlen(env->path_prefix);
+	struct token *tok = NULL;
+	unsigned char *plain = NULL;
+	size_t plain_len = 0;
+	struct web_message m = { 0 };
+	struct envelope_meta meta;
+	enum envelope_status detail = ENVELOPE_OK;
+	unsigned part = 0;
+	bool slash = false;
+	enum route r = R_NONE;
+
+	rs->head_only = strcmp(method, "HEAD") == 0;
+	if (strncmp(path, env->path_prefix, pl) == 0 &&
+	    strlen(path) >= pl + TOKEN_TEXT_LEN) {
+		tok = token_decode(path + pl, TOKEN_TEXT_LEN);
+		r = parse_rest(path + pl + TOKEN_TEXT_LEN, &part, &slash);
+	}
+	if (tok == NULL || r == R_NONE) {
+		error_response(env, rs, 404, lang);
+		goto out;
+	}
+	if (r == R_KEEP ? strcmp(method, "POST") != 0 :
+	    strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
+		error_response(env, rs, 405, lang);
+		goto out;
+	}
+	if (r == R_KEEP) {
+		int st = drain_body(rq);
+		if (st != 0) {
+			error_response(env, rs, st, lang);
+			goto out;
+		}
+		if (!same_origin(rq)) {
+			error_response(env, rs, 403, lang);
+			goto out;
+		}
+	}
+
+	enum sealed_status st = env->backend->open(env->backend->ctx, tok,
+	    rq->now, &meta, &plain, &plain_len, &detail);
+	if (st != SEALED_OK) {
+		int code = status_for(st);
+		if (code == 500) {
+			struct storage_id id;
+			token_storage_id(tok, &id);
+			log_message(LOG_ERR, NULL, &id,
+			    "cannot open the stored message: %s%s%s",
+			    sealed_strerror(st),
+			    st == SEALED_DAMAGED ? ": " : "",
+			    st == SEALED_DAMAGED ? envelope_strerror(detail) : "");
+		}
+		error_response(env, rs, code, lang);
+		goto out;
+	}
+
+	if (r == R_EML) {
+		rs->status = 200;
+		common_headers(rs, CSP_DOWNLOAD);
+		g_string_append(rs->headers, "Content-Type: message/rfc822\r\n"
+		    "Content-Disposition: attachment; filename=\"message.eml\"\r\n");
+		g_byte_array_append(rs->body, plain, plain_len);
+		goto out;
+	}
+	if (web_message_parse(plain, plain_len, &m) != 0) {
+		struct storage_id id;
+		token_storage_id(tok, &id);
+		log_message(LOG_ERR, NULL, &id,
+		    "the stored message is not a MIME message");
+		error_response(env, rs, 500, lang);
+		goto out;
+	}
+	if (r == R_PART) {
+		if (part >= m.leaves->len) {
+			error_response(env, rs, 404, lang);
+			goto out;
+		}
+		serve_part(env, rs, &m, part, query_has(query, "download=1"));
+		goto out;
+	}
+	bool images = env->allow_remote_images && query_has(query, "images=1");
+	if (r == R_HTML) {
+		if (m.html_idx < 0) {
+			error_response(env, rs, 404, lang);
+			goto out;
+		}
+		char *html = web_part_text(m.leaves->pdata[m.html_idx]);
+		struct cid_ctx cc = { &m };
+		struct sanitize_opts so = { images, cid_to_part, &cc };
+		GString *out = g_string_new(NULL);
+		char csp[512];
+		sanitize_html(out, html != NULL ? html : "",
+		    html != NULL ? strlen(html) : 0, "UTF-8", &so);
+		g_free(html);
+		rs->status = 200;
+		g_snprintf(csp, sizeof(csp), CSP_HTML, images ? " https:" : "");
+		common_headers(rs, csp);
+		g_string_append(rs->headers,
+		    "Content-Type: text/html; charset=utf-8\r\n");
+		g_byte_array_append(rs->body, (const guint8 *)out->str, out->len);
+		g_string_free(out, TRUE);
+		goto out;
+	}
+
+	struct page_view v = { 0 };
+	int64_t cap = meta.created + env->max_retention;
+	v.m = &m;
+	v.meta = &meta;
+	v.expires = env->max_retention > 0 && meta.expires > cap ? cap :
+	    meta.expires;
+	v.lang = lang;
+	v.base = slash || r == R_KEEP ? "./" : path + pl;
+	v.keep_extension = env->keep_extension;
+	v.allow_remote_images = env->allow_remote_images;
+	v.remote_images = images;
+	char *base_owned = NULL;
+	if (!slash && r != R_KEEP) {
+		base_owned = g_strdup_printf("%.*s/", TOKEN_TEXT_LEN, path + pl);
+		v.base = base_owned;
+	}
+	if (r == R_KEEP) {
+		struct storage_id id;
+		int64_t set = 0;
+		int64_t from = v.expires > rq->now ? v.expires : rq->now;
+		token_storage_id(tok, &id);
+		st = env->backend->keep(env->backend->ctx, &id,
+		    from + env->keep_extension, &set);
+		if (st != SEALED_OK) {
+			log_message(LOG_ERR, NULL, &id, "keep failed: %s",
+			    sealed_strerror(st));
+			g_free(base_owned);
+			error_response(env, rs, status_for(st) == 200 ? 500 :
+			    status_for(st), lang);
+			goto out;
+		}
+		log_message(LOG_INFO, NULL, &id, "kept until %lld",
+		    (long long)set);
+		v.expires = set;
+		v.kept = true;
+	}
+	v.keep_capped = env->max_retention > 0 && v.expires >= cap;
+	GString *html = g_string_new(NULL);
+	page_message(html, &v);
+	set_html(env, rs, 200, html);
+	g_string_free(html, TRUE);
+	g_free(base_owned);
+out:
+	if (m.msg != NULL)
+		web_message_clear(&m);
+	if (plain != NULL)
+		env->backend->plain_free(env->backend->ctx, plain, plain_len);
+	if (tok != NULL)
+		token_free(tok);
+	g_free(path);
+}

@@ -1,0 +1,84 @@
+/* The retriever's request handler, independent of CGI and FastCGI: main.c
+ * fills a struct web_request from the server's parameters and writes the
+ * struct web_response back; tests call web_handle() directly. */
+#ifndef PULLMAIL_WEB_H
+#define PULLMAIL_WEB_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <glib.h>
+
+#include "envelope.h"
+#include "sealed.h"
+#include "token.h"
+
+#define WEB_MAX_BODY 4096            /* POST /keep carries no data */
+#define WEB_MAX_MESSAGE (256u << 20) /* largest object opened */
+
+/* The store behind the handler: the real one in backend.c (sealed_open,
+ * sealed_keep); tests may supply their own. */
+struct web_backend {
+	enum sealed_status (*open)(void *ctx, const struct token *t,
+	    int64_t now, struct envelope_meta *meta, unsigned char **plain,
+	    size_t *plain_len, enum envelope_status *detail);
+	void (*plain_free)(void *ctx, unsigned char *plain, size_t len);
+	enum sealed_status (*keep)(void *ctx, const struct storage_id *id,
+	    int64_t new_expires, int64_t *set);
+	void *ctx;
+};
+
+/* Read-only after start-up; shared by every request. */
+struct web_env {
+	const char *path_prefix;       /* "/m/" */
+	int64_t keep_extension;        /* seconds */
+	int64_t max_retention;         /* seconds */
+	bool allow_remote_images;
+	const char *default_language;  /* "en" or "pt-BR" */
+	const struct web_backend *backend;
+	char style_hash[64];           /* "'sha256-...'" of the page CSS */
+};
+
+/* Borrowed strings (CGI parameters); NULL when absent. */
+struct web_request {
+	const char *method;
+	const char *uri;             /* REQUEST_URI, query included */
+	const char *host;            /* HTTP_HOST */
+	const char *origin;          /* HTTP_ORIGIN */
+	const char *referer;         /* HTTP_REFERER */
+	const char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
+	const char *content_length;  /* CONTENT_LENGTH */
+	/* Reads the request body; bytes read, 0 at end, -1 on error. */
+	long (*read_body)(void *ctx, void *buf, size_t len);
+	void *body_ctx;
+	int64_t now;                 /* unix seconds */
+};
+
+struct web_response {
+	int status;
+	GString *headers;   /* "Name: value\r\n" lines, Status excluded */
+	GByteArray *body;
+	bool head_only;     /* HEAD: headers only */
+};
+
+void web_env_init(struct web_env *env);
+void web_response_init(struct web_response *rs);
+void web_response_clear(struct web_response *rs);
+/* "Status: 200 OK\r\n" + headers + "\r\n". */
+void web_response_head(const struct web_response *rs, GString *out);
+
+void web_handle(const struct web_env *env, const struct web_request *rq,
+    struct web_response *rs);
+
+/* The backend over a real store (backend.c); ws->backend is ready to use
+ * for as long as ws and st live. */
+struct store;
+struct web_sealed {
+	struct web_backend backend;
+	struct store *st;
+	int64_t max_retention;
+};
+void web_backend_sealed(struct web_sealed *ws, struct store *st,
+    int64_t max_retention);
+
+#endif
