@@ -1,0 +1,284 @@
+/* pullmail-milter start-up: options, configuration, store, privileges,
+ * socket, then smfi_main (CONVENTIONS.md: start-up of a daemon). */
+#include <errno.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sysexits.h>
+#include <unistd.h>
+#include <gmime/gmime.h>
+#include <libmilter/mfapi.h>
+
+#include "callbacks.h"
+#include "config.h"
+#include "log.h"
+#include "store.h"
+#include "summary.h"
+#include "token.h"
+
+static const char *opt_config, *opt_socket, *opt_user, *opt_pidfile;
+static int opt_foreground, opt_check;
+
+static void
+usage(FILE *out)
+{
+	fprintf(out, "usage: pullmail-milter [-c FILE] [-f] [-n] [-p SOCKET] "
+	    "[-u USER[:GROUP]] [-P PIDFILE] [-V]\n");
+}
+
+static void
+override(char **field, const char *value)
+{
+	if (value != NULL) {
+		g_free(*field);
+		*field = g_strdup(value);
+	}
+}
+
+/* Loads the file and applies the command line on top of it. */
+static struct config *
+load_config(char **err)
+{
+	struct config *cfg = config_load(config_path(opt_config), err);
+
+	if (cfg == NULL)
+		return NULL;
+	override(&cfg->milter_socket, opt_socket);
+	override(&cfg->user_id, opt_user);
+	override(&cfg->pid_file, opt_pidfile);
+	return cfg;
+}
+
+/* What start-up and -n check beyond the file's own syntax. */
+static int
+check_config(const struct config *cfg)
+{
+	if (cfg->base_url == NULL || strncmp(cfg->base_url, "https://", 8) != 0) {
+		fprintf(stderr, "pullmail-milter: %s: [milter] BaseURL must be "
+		    "an https:// URL\n", cfg->path != NULL ? cfg->path : "-");
+		return EX_CONFIG;
+	}
+	return 0;
+}
+
+static int
+drop_privileges(const char *spec)
+{
+	char *user, *group;
+	struct passwd *pw;
+	gid_t gid;
+
+	if (spec == NULL || *spec == '\0' || geteuid() != 0)
+		return 0;
+	user = g_strdup(spec);
+	group = strchr(user, ':');
+	if (group != NULL)
+		*group++ = '\0';
+	if ((pw = getpwnam(user)) == NULL) {
+		log_msg(LOG_ERR, "UserID: no user %s", user);
+		g_free(user);
+		return -1;
+	}
+	gid = pw->pw_gid;
+	if (group != NULL) {
+		struct group *gr = getgrnam(group);
+		if (gr == NULL) {
+			log_msg(LOG_ERR, "UserID: no group %s", group);
+			g_free(user);
+			return -1;
+		}
+		gid = gr->gr_gid;
+	}
+	if (initgroups(pw->pw_name, gid) != 0 || setgid(gid) != 0 ||
+	    setuid(pw->pw_uid) != 0) {
+		log_msg(LOG_ERR, "UserID %s: %s", spec, strerror(errno));
+		g_free(user);
+		return -1;
+	}
+	g_free(user);
+	return 0;
+}
+
+/* Reload on SIGUSR1: new connections get the new configuration, messages in
+ * progress keep the snapshot their connection started with. (libmilter's
+ * own signal thread takes SIGHUP, SIGTERM and SIGINT and stops cleanly.) */
+static void *
+reload_thread(void *arg)
+{
+	sigset_t *set = arg;
+	int sig;
+
+	for (;;) {
+		if (sigwait(set, &sig) != 0)
+			continue;
+		char *err = NULL;
+		struct config *cfg = load_config(&err);
+		if (cfg == NULL || check_config(cfg) != 0) {
+			log_msg(LOG_ERR, "reload refused: %s",
+			    err != NULL ? err : "BaseURL");
+			free(err);
+			if (cfg != NULL)
+				config_unref(cfg);
+			continue;
+		}
+		log_set_level(cfg->log_level);
+		callbacks_set_config(cfg);
+		config_unref(cfg);
+		log_msg(LOG_INFO, "configuration reloaded");
+	}
+	return NULL;
+}
+
+static int
+setup_socket(const struct config *cfg)
+{
+	const char *sock = cfg->milter_socket;
+	const char *path = NULL;
+
+	if (strncmp(sock, "unix:", 5) == 0)
+		path = sock + 5;
+	else if (strncmp(sock, "local:", 6) == 0)
+		path = sock + 6;
+	else if (sock[0] == '/')
+		path = sock;
+	if (smfi_setconn((char *)sock) == MI_FAILURE) {
+		log_msg(LOG_ERR, "Socket %s: not a valid milter socket", sock);
+		return -1;
+	}
+	mode_t old = umask(0177);
+	int rc = smfi_opensocket(1);
+	umask(old);
+	if (rc == MI_FAILURE) {
+		log_msg(LOG_ERR, "Socket %s: could not listen", sock);
+		return -1;
+	}
+	if (path != NULL) {
+		if (chmod(path, cfg->socket_mode) != 0) {
+			log_msg(LOG_ERR, "Socket %s: chmod: %s", sock,
+			    strerror(errno));
+			return -1;
+		}
+		if (cfg->socket_group != NULL && *cfg->socket_group) {
+			struct group *gr = getgrnam(cfg->socket_group);
+			if (gr == NULL || chown(path, (uid_t)-1, gr->gr_gid)) {
+				log_msg(LOG_ERR, "SocketGroup %s: %s",
+				    cfg->socket_group, gr == NULL ?
+				    "no such group" : strerror(errno));
+				return -1;
+			}
+		}
+	}
+	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct config *cfg;
+	struct store *st;
+	char *err = NULL;
+	int c, rc;
+
+	while ((c = getopt(argc, argv, "c:fnp:u:P:Vh")) != -1) {
+		switch (c) {
+		case 'c': opt_config = optarg; break;
+		case 'f': opt_foreground = 1; break;
+		case 'n': opt_check = 1; break;
+		case 'p': opt_socket = optarg; break;
+		case 'u': opt_user = optarg; break;
+		case 'P': opt_pidfile = optarg; break;
+		case 'V':
+			printf("pullmail-milter %s (libmilter %d)\n",
+			    PULLMAIL_VERSION, SMFI_VERSION);
+			return EX_OK;
+		case 'h': usage(stdout); return EX_OK;
+		default: usage(stderr); return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (token_init() != 0) {
+		fprintf(stderr, "pullmail-milter: libsodium did not start\n");
+		return EX_SOFTWARE;
+	}
+	if ((cfg = load_config(&err)) == NULL) {
+		fprintf(stderr, "pullmail-milter: %s\n", err);
+		free(err);
+		return EX_CONFIG;
+	}
+	if ((rc = check_config(cfg)) != 0)
+		return rc;
+	g_mime_init();
+	log_init("pullmail-milter", opt_foreground || opt_check,
+	    cfg->log_facility, cfg->log_level);
+
+	/* No plaintext in a core dump. */
+	struct rlimit nocore = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &nocore);
+
+	/* libmilter opens the socket only for a registered filter. */
+	if (!opt_check && smfi_register(callbacks_desc) == MI_FAILURE) {
+		log_msg(LOG_ERR, "smfi_register failed");
+		return EX_SOFTWARE;
+	}
+	if (!opt_check && setup_socket(cfg) != 0)
+		return EX_UNAVAILABLE;
+	/* -n checks the store as the daemon will use it: as UserID. */
+	if (drop_privileges(cfg->user_id) != 0)
+		return EX_NOUSER;
+	prctl(PR_SET_DUMPABLE, 0);
+	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
+		fprintf(stderr, "pullmail-milter: store: %s\n", err);
+		free(err);
+		return EX_CANTCREAT;
+	}
+	if (opt_check) {
+		printf("pullmail-milter: %s: configuration and store are "
+		    "usable\n", config_path(opt_config));
+		store_close(st);
+		config_unref(cfg);
+		return EX_OK;
+	}
+	if (!opt_foreground && daemon(0, 0) != 0) {
+		log_msg(LOG_ERR, "daemon: %s", strerror(errno));
+		return EX_OSERR;
+	}
+	if (cfg->pid_file != NULL && *cfg->pid_file) {
+		FILE *pf = fopen(cfg->pid_file, "w");
+		if (pf == NULL) {
+			log_msg(LOG_ERR, "PidFile %s: %s", cfg->pid_file,
+			    strerror(errno));
+			return EX_CANTCREAT;
+		}
+		fprintf(pf, "%ld\n", (long)getpid());
+		fclose(pf);
+	}
+
+	static sigset_t reload_set;
+	pthread_t tid;
+	sigemptyset(&reload_set);
+	sigaddset(&reload_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &reload_set, NULL);
+	pthread_create(&tid, NULL, reload_thread, &reload_set);
+	pthread_detach(tid);
+
+	callbacks_set_config(cfg);
+	callbacks_set_store(st);
+	log_msg(LOG_INFO, "starting on %s", cfg->milter_socket);
+	rc = smfi_main();
+	log_msg(LOG_INFO, "stopping");
+	if (cfg->pid_file != NULL && *cfg->pid_file)
+		unlink(cfg->pid_file);
+	config_unref(cfg);
+	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+}
