@@ -1,0 +1,691 @@
+/* The request handler called without a web server: every route and every
+ * error, the headers on each response, hostile header values and file names
+ * in the message, and that no response and no log line carries the token.
+ * The store is an in-memory backend behind struct web_backend; the real
+ * one (sealed_open) is exercised by the integration tests. */
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgi/page.h"
+#include "cgi/web.h"
+#include "log.h"
+#include "token.h"
+
+#define NOW 1800000000
+#define DAY 86400
+
+/* Token text whose bytes are all zero: valid base64url, canonical. */
+static const char tok_ok[] = "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+/* Other valid tokens the fake store answers differently for. */
+static const char tok_expired[] = "BAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+static const char tok_revoked[] = "CAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+static const char tok_damaged[] = "DAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+static const char tok_unknown[] = "EAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+
+struct fake {
+	GString *msg;
+	int64_t created, expires;
+	int keeps;
+	int64_t kept_to;
+};
+
+static struct fake fake;
+static struct web_backend backend;
+static struct web_env env;
+
+static enum sealed_status
+f_open(void *ctx, const struct token *t, int64_t now,
+    struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
+    enum envelope_status *detail)
+{
+	struct fake *f = ctx;
+
+	(void)now;
+	switch (t->bytes[0]) {
+	case 0x00: break;
+	case 0x04: return SEALED_EXPIRED;
+	case 0x08: return SEALED_REVOKED;
+	case 0x0c: *detail = ENVELOPE_OK; return SEALED_DAMAGED;
+	default: return SEALED_NOT_FOUND;
+	}
+	memset(meta, 0, sizeof(*meta));
+	meta->version = 1;
+	meta->created = f->created;
+	meta->expires = f->expires;
+	meta->original_size = f->msg->len;
+	*plain = g_memdup2(f->msg->str, f->msg->len);
+	*plain_len = f->msg->len;
+	return SEALED_OK;
+}
+
+static void
+f_free(void *ctx, unsigned char *plain, size_t len)
+{
+	(void)ctx;
+	(void)len;
+	g_free(plain);
+}
+
+static enum sealed_status
+f_keep(void *ctx, const struct storage_id *id, int64_t new_expires,
+    int64_t *set)
+{
+	struct fake *f = ctx;
+	int64_t cap = f->created + 90 * DAY;
+
+	(void)id;
+	f->keeps++;
+	f->expires = new_expires < cap ? new_expires : cap;
+	f->kept_to = f->expires;
+	*set = f->expires;
+	return SEALED_OK;
+}
+
+static char *hostile_name;    /* UTF-8, as GMime will decode it */
+static GString *attachment;   /* decoded bytes of the attachment */
+static const unsigned char png[] = {
+	0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 0x0d, 'I', 'H',
+	'D', 'R', 0, 0, 0, 1, 0, 0, 0, 1, 8, 6, 0, 0, 0, 0x1f, 0x15, 0xc4, 0x89,
+};
+
+static void
+build_message(void)
+{
+	GString *m = g_string_new(NULL);
+	GString *enc = g_string_new(NULL);
+
+	/* A file name with CR, LF, quotes, </script>, U+202E and 2,000 more
+	 * characters, RFC 2231-encoded as a sender could. */
+	GString *name = g_string_new("evil\r\n\"q\"</script>\xE2\x80\xAEgpj.exe");
+	for (int i = 0; i < 2000; i++)
+		g_string_append_c(name, 'n');
+	hostile_name = g_string_free(name, FALSE);
+	for (const unsigned char *p = (const unsigned char *)hostile_name; *p; p++)
+		if (g_ascii_isalnum(*p))
+			g_string_append_c(enc, (char)*p);
+		else
+			g_string_append_printf(enc, "%%%02X", *p);
+
+	attachment = g_string_new(NULL);
+	for (int i = 0; i < 3000; i++)
+		g_string_append_c(attachment, (char)(i * 7));
+	char *b64 = g_base64_encode((const guchar *)attachment->str,
+	    attachment->len);
+	char *pngb64 = g_base64_encode(png, sizeof(png));
+
+	g_string_append(m,
+	    "From: =?UTF-8?B?Sm/Do28gPC9zY3JpcHQ+?= <joao@example.com>\r\n"
+	    "To: Ana <ana@example.org>, \"Bob \\\"the\\\" <b>\" <bob@example.org>\r\n"
+	    "Cc: carol@example.net\r\n"
+	    "Date: Sun, 22 Nov 2026 11:47:00 +0000\r\n"
+	    "Subject: =?UTF-8?Q?Relat=C3=B3rio_<script>alert(1)</script>?=\r\n"
+	    "Message-ID: <1@example.com>\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"outer\"\r\n\r\n"
+	    "--outer\r\n"
+	    "Content-Type: multipart/related; boundary=\"rel\"\r\n\r\n"
+	    "--rel\r\n"
+	    "Content-Type: multipart/alternative; boundary=\"alt\"\r\n\r\n"
+	    "--alt\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	    "Hello <b>there</b> & see https://example.org/a?b=1&c=\"2\". "
+	    "Bad \xff byte, mailto:x@example.org and javascript:alert(1)\r\n"
+	    "--alt\r\n"
+	    "Content-Type: text/html; charset=utf-8\r\n\r\n"
+	    "<p onclick=\"x()\">Hi <img src=\"cid:logo@example\" alt=\"logo\">"
+	    "<img src=\"https://tracker.example/p.png\"><script>alert(1)</script>"
+	    "</p>\r\n"
+	    "--alt--\r\n"
+	    "--rel\r\n"
+	    "Content-Type: image/png\r\n"
+	    "Content-ID: <logo@example>\r\n"
+	    "Content-Disposition: inline; filename=\"logo.png\"\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n");
+	g_string_append(m, pngb64);
+	g_string_append(m, "\r\n--rel--\r\n"
+	    "--outer\r\n"
+	    "Content-Type: text/html; name=\"a.html\"\r\n"
+	    "Content-Disposition: attachment; filename*=UTF-8''");
+	g_string_append(m, enc->str);
+	g_string_append(m, "\r\nContent-Transfer-Encoding: base64\r\n\r\n");
+	g_string_append(m, b64);
+	g_string_append(m, "\r\n--outer--\r\n");
+	g_free(b64);
+	g_free(pngb64);
+	g_string_free(enc, TRUE);
+	fake.msg = m;
+}
+
+static void
+setup(void)
+{
+	memset(&fake, 0, sizeof(fake));
+	build_message();
+	fake.created = NOW - DAY;
+	fake.expires = NOW + 29 * DAY;
+	backend.open = f_open;
+	backend.plain_free = f_free;
+	backend.keep = f_keep;
+	backend.ctx = &fake;
+	memset(&env, 0, sizeof(env));
+	web_env_init(&env);
+	env.path_prefix = "/m/";
+	env.keep_extension = 14 * DAY;
+	env.max_retention = 90 * DAY;
+	env.allow_remote_images = true;
+	env.default_language = "en";
+	env.backend = &backend;
+	log_init("test_web_routes", 1, LOG_MAIL, LOG_DEBUG);
+}
+
+static void
+teardown(void)
+{
+	g_string_free(fake.msg, TRUE);
+	g_string_free(attachment, TRUE);
+	g_free(hostile_name);
+}
+
+struct body_src {
+	const char *data;
+	size_t len, off;
+};
+
+static long
+read_src(void *ctx, void *buf, size_t len)
+{
+	struct body_src *b = ctx;
+	size_t n = b->len - b->off < len ? b->len - b->off : len;
+
+	memcpy(buf, b->data + b->off, n);
+	b->off += n;
+	return (long)n;
+}
+
+struct resp {
+	struct web_response rs;
+	char *head;     /* headers as sent */
+};
+
+static void
+request(struct resp *r, const char *method, const char *uri,
+    const char *lang, const char *origin, const char *referer,
+    const char *body, const char *clen)
+{
+	struct web_request rq = { 0 };
+	struct body_src src = { body, body != NULL ? strlen(body) : 0, 0 };
+	GString *h = g_string_new(NULL);
+
+	rq.method = method;
+	rq.uri = uri;
+	rq.host = "mail.example.com";
+	rq.origin = origin;
+	rq.referer = referer;
+	rq.accept_language = lang;
+	rq.content_length = clen;
+	rq.read_body = body != NULL ? read_src : NULL;
+	rq.body_ctx = &src;
+	rq.now = NOW;
+	web_response_init(&r->rs);
+	web_handle(&env, &rq, &r->rs);
+	web_response_head(&r->rs, h);
+	r->head = g_string_free(h, FALSE);
+}
+
+static void
+resp_free(struct resp *r)
+{
+	web_response_clear(&r->rs);
+	g_free(r->head);
+}
+
+static char *
+body_str(const struct resp *r)
+{
+	return g_strndup((const char *)r->rs.body->data, r->rs.body->len);
+}
+
+static bool
+has_header(const struct resp *r, const char *line)
+{
+	char *needle = g_strconcat("\r\n", line, "\r\n", NULL);
+	bool ok = strstr(r->head, needle) != NULL;
+	g_free(needle);
+	return ok;
+}
+
+/* The headers every response carries, and no token anywhere in them. */
+static void
+check_common(const struct resp *r, const char *tok)
+{
+	ck_assert_msg(has_header(r, "Cache-Control: no-store"), "%s", r->head);
+	ck_assert(has_header(r, "Referrer-Policy: no-referrer"));
+	ck_assert(has_header(r, "X-Content-Type-Options: nosniff"));
+	ck_assert(has_header(r, "X-Robots-Tag: noindex"));
+	ck_assert_ptr_nonnull(strstr(r->head, "\r\nContent-Security-Policy: "));
+	ck_assert_ptr_nonnull(strstr(r->head, "default-src 'none'"));
+	ck_assert_ptr_null(strstr(r->head, tok));
+	/* Every header line is one line: no bare CR or LF inside. */
+	for (const char *p = r->head; *p; p++)
+		if (*p == '\r')
+			ck_assert_int_eq(p[1], '\n');
+		else if (*p == '\n')
+			ck_assert(p > r->head && p[-1] == '\r');
+}
+
+static char *
+uri(const char *tok, const char *rest)
+{
+	return g_strconcat("/m/", tok, rest, NULL);
+}
+
+START_TEST(page_ok)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "");
+
+	request(&r, "GET", u, "en-GB,en;q=0.9", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert(has_header(&r, "Content-Type: text/html; charset=utf-8"));
+	char *csp = g_strdup_printf("Content-Security-Policy: default-src "
+	    "'none'; style-src %s; img-src 'self'; frame-src 'self'; "
+	    "form-action 'self'; base-uri 'none'; frame-ancestors 'none'",
+	    env.style_hash);
+	ck_assert_msg(has_header(&r, csp), "%s", r.head);
+	g_free(csp);
+	char *b = body_str(&r);
+	ck_assert(g_utf8_validate(b, -1, NULL));
+	ck_assert_ptr_nonnull(strstr(b, "<html lang=\"en\">"));
+	ck_assert_ptr_nonnull(strstr(b,
+	    "Relatório &lt;script&gt;alert(1)&lt;/script&gt;"));
+	ck_assert_ptr_null(strstr(b, "<script"));
+	ck_assert_ptr_nonnull(strstr(b, "João &lt;/script&gt;"));
+	ck_assert_ptr_nonnull(strstr(b, "ana@example.org"));
+	ck_assert_ptr_nonnull(strstr(b, "carol@example.net"));
+	ck_assert_ptr_nonnull(strstr(b, "22 November 2026"));
+	/* A link ends before a quote: the quote cannot break out. */
+	ck_assert_ptr_nonnull(strstr(b, "Hello &lt;b&gt;there&lt;/b&gt; &amp; see "
+	    "<a href=\"https://example.org/a?b=1&amp;c=\" "
+	    "rel=\"noopener noreferrer\">https://example.org/a?b=1&amp;c=</a>"
+	    "&quot;2&quot;."));
+	ck_assert_ptr_nonnull(strstr(b, "<a href=\"mailto:x@example.org\""));
+	ck_assert_ptr_null(strstr(b, "href=\"javascript"));
+	ck_assert_ptr_null(strstr(b, "\xff"));
+	/* HTML body in a sandboxed frame, relative links under the token. */
+	ck_assert_ptr_nonnull(strstr(b, "<iframe sandbox=\"allow-popups "
+	    "allow-popups-to-escape-sandbox\""));
+	char *frame = g_strdup_printf("src=\"%s/html\"", tok_ok);
+	ck_assert_ptr_nonnull(strstr(b, frame));
+	g_free(frame);
+	/* The attachment: hostile name escaped, bidi override neutralised. */
+	ck_assert_ptr_nonnull(strstr(b, "evil\n&quot;q&quot;&lt;/script&gt;"
+	    "\xEF\xBF\xBDgpj.exennnn"));
+	ck_assert_ptr_null(strstr(b, "\xE2\x80\xAE"));
+	ck_assert_ptr_nonnull(strstr(b, "/part/3?download=1\">evil"));
+	ck_assert_ptr_nonnull(strstr(b, "(text/html, 3.0 kB)"));
+	ck_assert_ptr_nonnull(strstr(b, "/part/2?download=1\">logo.png</a> "
+	    "<span class=\"meta\">(image/png, 33 bytes)"));
+	ck_assert_ptr_nonnull(strstr(b, "/eml\">Download the original (.eml)"));
+	ck_assert_ptr_nonnull(strstr(b, "<form method=\"post\" action=\""));
+	ck_assert_ptr_nonnull(strstr(b, "Keep it longer (14 more days)"));
+	ck_assert_ptr_nonnull(strstr(b, "can be read until 13 February 2027"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
+START_TEST(page_portuguese_and_head)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "/");
+
+	request(&r, "HEAD", u, "fr;q=1, pt-BR;q=0.8, en;q=0.5", NULL, NULL,
+	    NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	ck_assert(r.rs.head_only);
+	check_common(&r, tok_ok);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "<html lang=\"pt-BR\">"));
+	ck_assert_ptr_nonnull(strstr(b, "Anexos"));
+	ck_assert_ptr_nonnull(strstr(b, "src=\"./html\""));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+	ck_assert_str_eq(page_language(NULL, "pt-BR"), "pt-BR");
+	ck_assert_str_eq(page_language("de, *;q=0.1", "en"), "en");
+	ck_assert_str_eq(page_language("pt;q=0.2, en;q=0.9", "pt-BR"), "en");
+	ck_assert_str_eq(page_language("\r\n\"<x>\"", "en"), "en");
+}
+END_TEST
+
+START_TEST(html_sanitised)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "/html");
+
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert(has_header(&r, "Content-Security-Policy: sandbox allow-popups "
+	    "allow-popups-to-escape-sandbox; default-src 'none'; img-src 'self' "
+	    "data:; style-src 'unsafe-inline'; base-uri 'none'; form-action "
+	    "'none'; frame-ancestors 'self'"));
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "<img src=\"part/2\" alt=\"logo\">"));
+	ck_assert_ptr_null(strstr(b, "tracker.example"));
+	ck_assert_ptr_null(strstr(b, "<script"));
+	ck_assert_ptr_null(strstr(b, "onclick"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+
+	u = uri(tok_ok, "/html?images=1");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert(has_header(&r, "Content-Security-Policy: sandbox allow-popups "
+	    "allow-popups-to-escape-sandbox; default-src 'none'; img-src 'self' "
+	    "data: https:; style-src 'unsafe-inline'; base-uri 'none'; "
+	    "form-action 'none'; frame-ancestors 'self'"));
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "https://tracker.example/p.png"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+
+	/* Not allowed by configuration: the opt-in is ignored. */
+	env.allow_remote_images = false;
+	u = uri(tok_ok, "/html?images=1");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_null(strstr(b, "tracker.example"));
+	ck_assert_ptr_null(strstr(r.head, "https:"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
+START_TEST(part_download)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "/part/3");
+
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert(has_header(&r, "Content-Type: application/octet-stream"));
+	ck_assert_ptr_nonnull(strstr(r.head, "\r\nContent-Disposition: "
+	    "attachment; filename=\"evil\\\"q\\\"</script>_gpj.exennn"));
+	ck_assert_ptr_nonnull(strstr(r.head, "; filename*=UTF-8''evil%22q%22"
+	    "%3C%2Fscript%3E%E2%80%AEgpj.exennn"));
+	ck_assert_uint_eq(r.rs.body->len, attachment->len);
+	ck_assert(memcmp(r.rs.body->data, attachment->str, attachment->len) == 0);
+	resp_free(&r);
+	g_free(u);
+
+	/* A raster image inline, and as a download when asked. */
+	u = uri(tok_ok, "/part/2");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert(has_header(&r, "Content-Type: image/png"));
+	ck_assert(has_header(&r, "Content-Disposition: inline; "
+	    "filename=\"logo.png\"; filename*=UTF-8''logo.png"));
+	ck_assert_uint_eq(r.rs.body->len, sizeof(png));
+	ck_assert(memcmp(r.rs.body->data, png, sizeof(png)) == 0);
+	resp_free(&r);
+	g_free(u);
+	u = uri(tok_ok, "/part/2?download=1");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert(has_header(&r, "Content-Disposition: attachment; "
+	    "filename=\"logo.png\"; filename*=UTF-8''logo.png"));
+	resp_free(&r);
+	g_free(u);
+
+	/* The HTML body part itself is never served as HTML. */
+	u = uri(tok_ok, "/part/1");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	ck_assert(has_header(&r, "Content-Type: application/octet-stream"));
+	resp_free(&r);
+	g_free(u);
+
+	static const char *const bad[] = { "/part/9", "/part/", "/part/-1",
+	    "/part/01", "/part/1x", "/part/99999999", "/parts/1", NULL };
+	for (size_t i = 0; bad[i] != NULL; i++) {
+		u = uri(tok_ok, bad[i]);
+		request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+		ck_assert_msg(r.rs.status == 404, "%s: %d", bad[i], r.rs.status);
+		check_common(&r, tok_ok);
+		resp_free(&r);
+		g_free(u);
+	}
+}
+END_TEST
+
+START_TEST(eml_identical)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "/eml");
+
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert(has_header(&r, "Content-Type: message/rfc822"));
+	ck_assert(has_header(&r, "Content-Disposition: attachment; "
+	    "filename=\"message.eml\""));
+	ck_assert_uint_eq(r.rs.body->len, fake.msg->len);
+	ck_assert(memcmp(r.rs.body->data, fake.msg->str, fake.msg->len) == 0);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
+START_TEST(keep_post)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "/keep");
+
+	/* No Origin, no Referer: refused, nothing changed. */
+	request(&r, "POST", u, NULL, NULL, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	check_common(&r, tok_ok);
+	resp_free(&r);
+	/* Another site. */
+	request(&r, "POST", u, NULL, "https://evil.example", NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	request(&r, "POST", u, NULL, "https://mail.example.com.evil.example",
+	    NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	request(&r, "POST", u, NULL, NULL, "https://evil.example/m/x", "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	ck_assert_int_eq(fake.keeps, 0);
+	/* Too large a body. */
+	request(&r, "POST", u, NULL, "https://mail.example.com", NULL, "",
+	    "100000");
+	ck_assert_int_eq(r.rs.status, 413);
+	check_common(&r, tok_ok);
+	resp_free(&r);
+	GString *big = g_string_new(NULL);
+	for (int i = 0; i < 10000; i++)
+		g_string_append_c(big, 'x');
+	request(&r, "POST", u, NULL, "https://mail.example.com", NULL, big->str,
+	    NULL);
+	ck_assert_int_eq(r.rs.status, 413);
+	resp_free(&r);
+	g_string_free(big, TRUE);
+	ck_assert_int_eq(fake.keeps, 0);
+
+	/* Same origin: kept by KeepExtension, the page answers. */
+	request(&r, "POST", u, "pt-BR", "https://mail.example.com", NULL,
+	    "keep=1", "6");
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	ck_assert_int_eq(fake.keeps, 1);
+	ck_assert_int_eq(fake.kept_to, NOW + 43 * DAY);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Pronto"));
+	ck_assert_ptr_nonnull(strstr(b, "27 de fevereiro de 2027"));
+	ck_assert_ptr_nonnull(strstr(b, "action=\"./keep\""));
+	g_free(b);
+	resp_free(&r);
+
+	/* Referer of this host; then capped at created + MaxRetention. */
+	request(&r, "POST", u, NULL, NULL, "http://mail.example.com/m/x", "",
+	    NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	request(&r, "POST", u, NULL, NULL, "http://mail.example.com/m/x", "",
+	    NULL);
+	resp_free(&r);
+	for (int i = 0; i < 8; i++) {
+		request(&r, "POST", u, NULL, "https://mail.example.com", NULL,
+		    "", NULL);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(fake.expires, fake.created + 90 * DAY);
+	request(&r, "POST", u, NULL, "https://mail.example.com", NULL, "", NULL);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "longest the sender keeps"));
+	ck_assert_ptr_null(strstr(b, "<form"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
+/* Runs a request whose response must be the error page for status, in
+ * English, with the common headers and without the token. */
+static void
+expect_error(const char *method, const char *u, const char *tok, int status,
+    const char *phrase)
+{
+	struct resp r;
+
+	request(&r, method, u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_msg(r.rs.status == status, "%s %s: %d", method, u,
+	    r.rs.status);
+	check_common(&r, tok);
+	ck_assert(has_header(&r, "Content-Type: text/html; charset=utf-8"));
+	char *b = body_str(&r);
+	ck_assert_msg(strstr(b, phrase) != NULL, "%s", b);
+	ck_assert_ptr_null(strstr(b, tok));
+	g_free(b);
+	resp_free(&r);
+}
+
+START_TEST(errors)
+{
+	char *u;
+
+	u = uri(tok_unknown, "");
+	expect_error("GET", u, tok_unknown, 404, "no message at this link");
+	g_free(u);
+	u = uri(tok_expired, "");
+	expect_error("GET", u, tok_expired, 410, "expired");
+	g_free(u);
+	u = uri(tok_revoked, "/eml");
+	expect_error("GET", u, tok_revoked, 410, "withdrawn");
+	g_free(u);
+	u = uri(tok_ok, "");
+	expect_error("PUT", u, tok_ok, 405, "does not accept");
+	expect_error("POST", u, tok_ok, 405, "does not accept");
+	expect_error("DELETE", u, tok_ok, 405, "does not accept");
+	g_free(u);
+	u = uri(tok_ok, "/keep");
+	expect_error("GET", u, tok_ok, 405, "does not accept");
+	g_free(u);
+	u = uri(tok_ok, "/nothing");
+	expect_error("GET", u, tok_ok, 404, "Not found");
+	g_free(u);
+
+	static const char *const malformed[] = {
+		"/m/", "/m/short", "/", "", "/x/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAB",   /* non-canonical */
+		"/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=",
+		"/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		"/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA%41",
+		"/m/<script>alert(1)</script>AAAAAAAAAAAAAAAAAAAAAAAAA",
+		"/m/AAAAAAAAAAAAAAAAAAAAA\r\nAAAAAAAAAAAAAAAAAAAAAA",
+		"/m/\xff\xfe\xfd", NULL,
+	};
+	for (size_t i = 0; malformed[i] != NULL; i++)
+		expect_error("GET", malformed[i], "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+		    404, "Not found");
+
+	struct resp r;
+	request(&r, "GET", "/m/none", "pt-BR,pt;q=0.9", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 404);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Não há mensagem neste link"));
+	g_free(b);
+	resp_free(&r);
+}
+END_TEST
+
+/* A damaged object: 500 with a page that says so, and one log line naming
+ * the storage id, never the token. */
+START_TEST(damaged_logged)
+{
+	char path[] = "/tmp/test-web-log-XXXXXX";
+	int fd = mkstemp(path);
+	int saved = dup(STDERR_FILENO);
+	char *u = uri(tok_damaged, "");
+	struct token *t = token_decode(tok_damaged, TOKEN_TEXT_LEN);
+	struct storage_id id;
+	char *log = NULL;
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(t);
+	token_storage_id(t, &id);
+	token_free(t);
+	dup2(fd, STDERR_FILENO);
+	expect_error("GET", u, tok_damaged, 500, "damaged");
+	fflush(stderr);
+	dup2(saved, STDERR_FILENO);
+	close(saved);
+	close(fd);
+	ck_assert(g_file_get_contents(path, &log, NULL, NULL));
+	unlink(path);
+	char short_id[9];
+	memcpy(short_id, id.hex, 8);
+	short_id[8] = '\0';
+	ck_assert_msg(strstr(log, short_id) != NULL, "log: %s", log);
+	ck_assert_ptr_null(strstr(log, tok_damaged));
+	g_free(log);
+	g_free(u);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("web_routes");
+	TCase *tc = tcase_create("routes");
+	SRunner *sr;
+	int failed;
+
+	if (token_init() != 0)
+		return 1;
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, page_ok);
+	tcase_add_test(tc, page_portuguese_and_head);
+	tcase_add_test(tc, html_sanitised);
+	tcase_add_test(tc, part_download);
+	tcase_add_test(tc, eml_identical);
+	tcase_add_test(tc, keep_post);
+	tcase_add_test(tc, errors);
+	tcase_add_test(tc, damaged_logged);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
