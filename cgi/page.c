@@ -23,6 +23,9 @@ const char page_css[] =
     "a{color:#0645ad}"
     ".exp{background:#fff8e1;border:1px solid #8a6d00;padding:.6em;"
     "border-radius:4px}"
+    ".exp p{margin:0 0 .5em}.exp form{margin:0}"
+    ".sr{position:absolute;width:1px;height:1px;overflow:hidden;"
+    "clip:rect(0 0 0 0);white-space:nowrap}"
     "button{font:inherit;padding:.4em .9em;border:1px solid #1a1a1a;"
     "border-radius:4px;background:#e8e8e8;color:#1a1a1a;cursor:pointer}"
     "ul.att{padding-left:1.2em}ul.att li{margin:.3em 0;overflow-wrap:anywhere}"
@@ -319,8 +322,7 @@ page_message(GString *out, const struct page_view *v)
 	page_text(out, subject);
 	g_string_append(out, "</h1>\n");
 
-	g_string_append(out, "<h2 class=\"meta\" style=\"position:absolute;"
-	    "left:-9999px\">");
+	g_string_append(out, "<h2 class=\"sr\">");
 	html_text(out, s->headers, -1);
 	g_string_append(out, "</h2>");
 	g_string_append(out, "<dl class=\"hdr\">");
@@ -344,17 +346,17 @@ page_message(GString *out, const struct page_view *v)
 	/* Expiry and keep. */
 	units_format_date_human(v->expires, v->lang, buf, sizeof(buf));
 	char *exp = fill(s->expires, buf);
-	g_string_append(out, "<div class=\"exp\"><p style=\"margin:0 0 .5em\">");
+	g_string_append(out, "<div class=\"exp\"><p>");
 	html_text(out, exp, -1);
 	g_free(exp);
 	g_string_append(out, "</p>");
 	if (v->kept) {
-		g_string_append(out, "<p role=\"status\" style=\"margin:0 0 .5em\">");
+		g_string_append(out, "<p role=\"status\">");
 		html_text(out, s->kept, -1);
 		g_string_append(out, "</p>");
 	}
 	if (v->keep_capped) {
-		g_string_append(out, "<p style=\"margin:0\">");
+		g_string_append(out, "<p>");
 		html_text(out, s->capped, -1);
 		g_string_append(out, "</p>");
 	} else {

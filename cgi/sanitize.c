@@ -34,6 +34,14 @@ static const char *const drop_elements[] = {
 	"dialog", "slot", NULL,
 };
 
+/* Void in HTML, but libxml2's parser (HTML 4 rules) may hang the content
+ * that follows them below them: dropped without their "children", which
+ * are walked like any other content. */
+static const char *const void_dropped[] = {
+	"embed", "input", "param", "source", "track", "keygen", "link", "meta",
+	"base", "isindex", "area", NULL,
+};
+
 static const char *const void_elements[] = {
 	"br", "hr", "img", "col", "wbr", NULL,
 };
@@ -201,6 +209,10 @@ emit_element(struct walk *w, xmlNode *n, int depth)
 {
 	const char *name = (const char *)n->name;
 
+	if (in_list(void_dropped, name)) {
+		walk_children(w, n, depth + 1);
+		return;
+	}
 	if (in_list(drop_elements, name))
 		return;
 	if (g_ascii_strcasecmp(name, "head") == 0) {

@@ -1,0 +1,94 @@
+#!/bin/sh
+# pullmail-web behind a real nginx on loopback (port 18081), with
+# contrib/nginx/pullmail.conf included in the private nginx.conf:
+# A) FastCGI: pullmail-web started by spawn-fcgi on a unix socket;
+# B) CGI: the same binary run per request by fcgiwrap (port 18082).
+# For each: the page, an attachment byte-identical to the decoded part
+# (decoded independently by Python), the .eml byte-identical to what was
+# sealed, 404 and 410. Ends with "N passed, N failed".
+NAME=nginx
+. tests/integration/web/common.sh
+
+P_FCGI=18081
+P_CGI=18082
+SAMPLE=$TOP/tests/data/web_sample.eml
+seal "$SAMPLE"; T_LIVE=$TOKEN; S_LIVE=$SID
+seal "$SAMPLE" expired; T_EXP=$TOKEN
+seal "$SAMPLE" revoked; T_REV=$TOKEN
+check "three objects sealed" '[ ${#T_LIVE} = 43 ] && [ ${#T_EXP} = 43 ] && [ ${#T_REV} = 43 ]'
+T_NONE=$(python3 -c 'import base64,os;print(base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("="))')
+# Attachment: leaf 3 of the sample is the PDF (text, html, chart, pdf, photo).
+decoded_part "$SAMPLE" 3 "$RUN/expected-part3"
+
+# run_cases PORT LABEL
+run_cases() {
+	base=http://127.0.0.1:$1/m
+	l=$2
+	code=$(curl -s -o "$RUN/page.html" -D "$RUN/page.h" -w '%{http_code}' "$base/$T_LIVE")
+	check "$l: page 200" '[ "$code" = 200 ]'
+	check "$l: page shows the decoded subject" 'grep -q "Relatório trimestral — números de novembro" "$RUN/page.html"'
+	check "$l: page lists the attachment" 'grep -q "relatório final.pdf" "$RUN/page.html"'
+	check "$l: page headers" 'grep -qi "^cache-control: no-store" "$RUN/page.h" &&
+	    grep -qi "^referrer-policy: no-referrer" "$RUN/page.h" &&
+	    grep -qi "^x-content-type-options: nosniff" "$RUN/page.h" &&
+	    grep -qi "^x-robots-tag: noindex" "$RUN/page.h" &&
+	    grep -qi "^content-security-policy: default-src .none.; style-src .sha256-" "$RUN/page.h"'
+	code=$(curl -s -o "$RUN/html.html" -D "$RUN/html.h" -w '%{http_code}' "$base/$T_LIVE/html")
+	check "$l: html 200 with the sandbox CSP" '[ "$code" = 200 ] && grep -qi "^content-security-policy: sandbox" "$RUN/html.h"'
+	check "$l: html cid rewritten" 'grep -q "src=\"part/2\"" "$RUN/html.html"'
+	code=$(curl -s -o "$RUN/part3" -D "$RUN/part3.h" -w '%{http_code}' "$base/$T_LIVE/part/3")
+	check "$l: attachment 200 as a download" '[ "$code" = 200 ] && grep -qi "^content-disposition: attachment; filename=\"relat_rio final.pdf\"; filename\*=UTF-8'"''"'relat%C3%B3rio%20final.pdf" "$RUN/part3.h" && grep -qi "^content-type: application/octet-stream" "$RUN/part3.h"'
+	check "$l: attachment byte-identical to the decoded part" 'cmp -s "$RUN/part3" "$RUN/expected-part3"'
+	code=$(curl -s -o "$RUN/orig.eml" -D "$RUN/eml.h" -w '%{http_code}' "$base/$T_LIVE/eml")
+	check "$l: eml 200 message/rfc822" '[ "$code" = 200 ] && grep -qi "^content-type: message/rfc822" "$RUN/eml.h"'
+	check "$l: eml byte-identical to what was sealed" 'cmp -s "$RUN/orig.eml" "$SAMPLE"'
+	code=$(curl -s -o "$RUN/e.html" -w '%{http_code}' "$base/$T_NONE")
+	check "$l: unknown token 404, not echoed" '[ "$code" = 404 ] && ! grep -q "$T_NONE" "$RUN/e.html"'
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$base/not-a-token")
+	check "$l: malformed token 404" '[ "$code" = 404 ]'
+	code=$(curl -s -o "$RUN/e.html" -w '%{http_code}' "$base/$T_EXP")
+	check "$l: expired 410" '[ "$code" = 410 ] && ! grep -q "$T_EXP" "$RUN/e.html"'
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$base/$T_REV/eml")
+	check "$l: revoked 410" '[ "$code" = 410 ]'
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X POST "$base/$T_LIVE/keep")
+	check "$l: keep without Origin 403" '[ "$code" = 403 ]'
+	code=$(curl -s -o "$RUN/kept.html" -w '%{http_code}' -X POST -H "Origin: http://127.0.0.1:$1" "$base/$T_LIVE/keep")
+	check "$l: keep from this host 200" '[ "$code" = 200 ] && grep -q "kept longer" "$RUN/kept.html"'
+	code=$(curl -s -o /dev/null -w '%{http_code}' -X PUT "$base/$T_LIVE")
+	check "$l: PUT refused" '[ "$code" = 405 ] || [ "$code" = 403 ]'
+}
+
+# A: FastCGI on a unix socket through spawn-fcgi.
+sed -e "s|unix:/run/pullmail/web.sock|unix:$RUN/web.sock|" \
+    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+    "$TOP/contrib/nginx/pullmail.conf" > "$RUN/pullmail-fcgi.conf"
+write_nginx $P_FCGI "$RUN/pullmail-fcgi.conf"
+[ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
+PULLMAIL_CONFIG=$CONF PULLMAIL_LOG_STDERR=1 spawn-fcgi -s "$RUN/web.sock" \
+    -M 0660 -P "$RUN/web.pid" -- "$WEB" > "$RUN/spawn.log" 2>&1
+check "spawn-fcgi started pullmail-web" '[ -S "$RUN/web.sock" ]'
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2> "$RUN/nginx-start.log"
+i=0; while ! [ -s "$RUN/nginx.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+check "nginx (FastCGI) started" '[ -s "$RUN/nginx.pid" ]' || cat "$RUN/nginx-start.log"
+run_cases $P_FCGI fastcgi
+check "fastcgi: no token in the nginx error log" '! grep -q "$T_LIVE" "$RUN/nginx/logs/error.log"'
+check "fastcgi: access log off for /m/" '! grep -q "/m/" "$RUN/nginx/logs/access.log"'
+stop_pid "$(cat "$RUN/nginx.pid")"
+rm -f "$RUN/nginx.pid"
+
+# B: CGI through fcgiwrap, the contrib variant B uncommented.
+sed -n '/^# B:/,$p' "$TOP/contrib/nginx/pullmail.conf" | sed -e 's/^#//' \
+    -e "s|unix:/run/fcgiwrap.socket|unix:$RUN/fcgiwrap.sock|" \
+    -e "s|/usr/local/sbin/pullmail-web|$WEB|" \
+    -e "s|/etc/pullmail/pullmail.conf|$CONF|" \
+    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+    | grep -v '^ B:' > "$RUN/pullmail-cgi.conf"
+write_nginx $P_CGI "$RUN/pullmail-cgi.conf"
+[ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
+spawn-fcgi -s "$RUN/fcgiwrap.sock" -M 0660 -P "$RUN/fcgiwrap.pid" -- \
+    /usr/sbin/fcgiwrap -c 2 > "$RUN/spawn-wrap.log" 2>&1
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2> "$RUN/nginx-start.log"
+i=0; while ! [ -s "$RUN/nginx.pid" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+check "nginx (fcgiwrap) started" '[ -s "$RUN/nginx.pid" ]' || cat "$RUN/nginx-start.log"
+run_cases $P_CGI cgi
+finish
