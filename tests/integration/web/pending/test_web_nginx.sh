@@ -73,6 +73,35 @@ check "nginx (FastCGI) started" '[ -s "$RUN/nginx.pid" ]' || cat "$RUN/nginx-sta
 run_cases $P_FCGI fastcgi
 check "fastcgi: no token in the nginx error log" '! grep -q "$T_LIVE" "$RUN/nginx/logs/error.log"'
 check "fastcgi: access log off for /m/" '! grep -q "/m/" "$RUN/nginx/logs/access.log"'
+
+# The same FastCGI responder under valgrind: 1,000 requests over every
+# route and error, then no leak and no error.
+stop_pid "$(cat "$RUN/web.pid")"
+rm -f "$RUN/web.sock" "$RUN/web.pid"
+PULLMAIL_CONFIG=$CONF PULLMAIL_LOG_STDERR=1 spawn-fcgi -s "$RUN/web.sock" \
+    -M 0660 -P "$RUN/web.pid" -- /usr/bin/valgrind --leak-check=full \
+    --show-leak-kinds=definite,indirect --errors-for-leak-kinds=definite,indirect \
+    --log-file="$RUN/valgrind.log" "$WEB" > "$RUN/spawn-vg.log" 2>&1
+i=0; while ! [ -S "$RUN/web.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
+sleep 1
+base=http://127.0.0.1:$P_FCGI/m
+count=0
+while [ $count -lt 1000 ]; do
+	for r in "$T_LIVE" "$T_LIVE/" "$T_LIVE/html" "$T_LIVE/html?images=1" \
+	    "$T_LIVE/part/2" "$T_LIVE/part/3?download=1" "$T_LIVE/eml" \
+	    "$T_LIVE/part/99" "$T_NONE" "$T_EXP" "$T_REV/eml" "bad"; do
+		curl -s -o /dev/null "$base/$r"
+		count=$((count + 1))
+	done
+	curl -s -o /dev/null -X POST -H "Origin: http://127.0.0.1:$P_FCGI" "$base/$T_LIVE/keep"
+	curl -s -o /dev/null -X POST "$base/$T_LIVE/keep"
+	curl -s -o /dev/null -X DELETE "$base/$T_LIVE"
+	count=$((count + 3))
+done
+stop_pid "$(cat "$RUN/web.pid")"
+sleep 1
+check "valgrind: $count FastCGI requests, no leak" 'grep -q "definitely lost: 0 bytes" "$RUN/valgrind.log" && grep -q "indirectly lost: 0 bytes" "$RUN/valgrind.log"'
+check "valgrind: no error" 'grep -q "ERROR SUMMARY: 0 errors" "$RUN/valgrind.log"' || tail -30 "$RUN/valgrind.log"
 stop_pid "$(cat "$RUN/nginx.pid")"
 rm -f "$RUN/nginx.pid"
 
