@@ -541,6 +541,7 @@ START_TEST(keep_post)
 	request(&r, "POST", u, NULL, NULL, "http://mail.example.com/m/x", "",
 	    NULL);
 	ck_assert_int_eq(r.rs.status, 200);
+	resp_free(&r);
 	request(&r, "POST", u, NULL, NULL, "http://mail.example.com/m/x", "",
 	    NULL);
 	resp_free(&r);
