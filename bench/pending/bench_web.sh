@@ -1,0 +1,119 @@
+#!/bin/sh
+# make bench, web part: wrk against a private nginx on 127.0.0.1:18090,
+# side by side in one run: a static 50 KiB file; the page of a stored
+# 50 KiB message (text + HTML + one attachment) through pullmail-web as
+# FastCGI; the same page through fcgiwrap (CGI); a trivial CGI program
+# through the same fcgiwrap; a 10 MiB attachment download. 10 s each,
+# 2 threads, 16 connections. Prints req/s, p99 and MB/s with the targets.
+# The machine is shared: figures are noisy while others build.
+NAME=bench
+. tests/integration/web/common.sh
+DUR=${BENCH_WEB_SECONDS:-10}
+PORT=18090
+
+python3 - "$RUN" <<'EOP'
+import sys, os
+from email.message import EmailMessage
+run = sys.argv[1]
+def msg(att_size, text_size):
+    m = EmailMessage()
+    m['From'] = 'Bench <bench@example.com>'; m['To'] = 'r@example.org'
+    m['Subject'] = 'benchmark'; m['Date'] = 'Sun, 22 Nov 2026 11:47:00 +0000'
+    m.set_content(('lorem ipsum dolor sit amet https://example.org/x\n' * (text_size // 50)))
+    m.add_alternative('<p>' + ('lorem <b>ipsum</b> dolor ' * (text_size // 25)) + '</p>', subtype='html')
+    m.add_attachment(os.urandom(att_size), maintype='application', subtype='octet-stream', filename='data.bin')
+    return bytes(m)
+open(run + '/m50k.eml', 'wb').write(msg(20 * 1024, 8 * 1024))
+open(run + '/m10m.eml', 'wb').write(msg(10 * 1024 * 1024, 100))
+open(run + '/static50k', 'wb').write(os.urandom(50 * 1024))
+EOP
+seal "$RUN/m50k.eml"; T50=$TOKEN
+seal "$RUN/m10m.eml"; T10=$TOKEN
+echo "size of the 50 KiB message: $(wc -c < "$RUN/m50k.eml") bytes"
+
+mkdir -p "$RUN/nginx/www/static" "$RUN/cgi"
+cp "$RUN/static50k" "$RUN/nginx/www/static/50k.bin"
+printf '#!/bin/sh\nprintf "Status: 200 OK\\r\\nContent-Type: text/plain\\r\\n\\r\\nhello\\n"\n' > "$RUN/cgi/trivial"
+chmod 755 "$RUN/cgi/trivial"
+sed -e "s|unix:/run/pullmail/web.sock|unix:$RUN/web.sock|" \
+    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+    -e "s|access_log off;|access_log off;|" \
+    -e "s|limit_req zone=pullmail burst=20 nodelay;||" \
+    "$TOP/contrib/nginx/pullmail.conf" > "$RUN/pullmail-fcgi.conf"
+cat >> "$RUN/pullmail-fcgi.conf" <<EOC
+location /cgi/m/ {
+	access_log off;
+	fastcgi_pass unix:$RUN/fcgiwrap.sock;
+	include /etc/nginx/fastcgi_params;
+	fastcgi_param SCRIPT_FILENAME $WEB;
+	fastcgi_param REQUEST_URI /m/\$1;
+	fastcgi_param PULLMAIL_CONFIG $CONF;
+}
+location = /trivial {
+	access_log off;
+	fastcgi_pass unix:$RUN/fcgiwrap.sock;
+	include /etc/nginx/fastcgi_params;
+	fastcgi_param SCRIPT_FILENAME $RUN/cgi/trivial;
+}
+location /static/ { access_log off; }
+EOC
+# REQUEST_URI for the CGI route: strip the /cgi prefix with a regex location.
+sed -i "s|location /cgi/m/ {|location ~ ^/cgi/m/(.*)\$ {|" "$RUN/pullmail-fcgi.conf"
+write_nginx $PORT "$RUN/pullmail-fcgi.conf"
+sed -i "s|worker_processes 1;|worker_processes 2;|" "$RUN/nginx/nginx.conf"
+[ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
+# -F 2 forks two responders; spawn-fcgi names each child's PID.
+PULLMAIL_CONFIG=$CONF spawn-fcgi -s "$RUN/web.sock" -M 0660 -F 2 \
+    -- "$WEB" > "$RUN/spawn.log" 2>&1
+PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/spawn.log" | tr '\n' ' ')"
+spawn-fcgi -s "$RUN/fcgiwrap.sock" -M 0660 -P "$RUN/fcgiwrap.pid" -- \
+    /usr/sbin/fcgiwrap -c 4 > /dev/null 2>&1
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
+sleep 0.5
+base=http://127.0.0.1:$PORT
+for u in /static/50k.bin "/m/$T50" "/cgi/m/$T50" /trivial "/m/$T10/part/2"; do
+	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$u")
+	[ "$code" = 200 ] || { fail "GET ${u%%/m/*} answers 200 (got $code)"; finish; }
+done
+
+# run LABEL URL -> "req/s p99_ms MB/s"
+run() {
+	wrk -t2 -c16 -d"${DUR}s" --latency "$base$2" > "$RUN/wrk-$1.txt" 2>&1
+	python3 - "$RUN/wrk-$1.txt" <<'EOP'
+import re, sys
+t = open(sys.argv[1]).read()
+rps = float(re.search(r'Requests/sec:\s+([\d.]+)', t).group(1))
+m = re.search(r'99%\s+([\d.]+)(us|ms|s)', t)
+p99 = float(m.group(1)) * {'us': 0.001, 'ms': 1, 's': 1000}[m.group(2)]
+m = re.search(r'Transfer/sec:\s+([\d.]+)(B|KB|MB|GB)', t)
+mbs = float(m.group(1)) * {'B': 1e-6, 'KB': 1.024e-3, 'MB': 1.048576, 'GB': 1073.741824}[m.group(2)]
+print(f"{rps:.0f} {p99:.2f} {mbs:.1f}")
+EOP
+}
+set -- $(run static /static/50k.bin); S_RPS=$1; S_P99=$2; S_MB=$3
+set -- $(run fcgi "/m/$T50"); F_RPS=$1; F_P99=$2; F_MB=$3
+set -- $(run cgi "/cgi/m/$T50"); C_RPS=$1; C_P99=$2; C_MB=$3
+set -- $(run trivial /trivial); V_RPS=$1; V_P99=$2; V_MB=$3
+set -- $(run big "/m/$T10/part/2"); A_RPS=$1; A_P99=$2; A_MB=$3
+
+printf '%-34s %10s %10s %10s\n' "case" "req/s" "p99 ms" "MB/s"
+printf '%-34s %10s %10s %10s\n' "static 50 KiB (nginx)" $S_RPS $S_P99 $S_MB
+printf '%-34s %10s %10s %10s\n' "page of 50 KiB message, FastCGI" $F_RPS $F_P99 $F_MB
+printf '%-34s %10s %10s %10s\n' "same page, fcgiwrap CGI" $C_RPS $C_P99 $C_MB
+printf '%-34s %10s %10s %10s\n' "trivial CGI, fcgiwrap" $V_RPS $V_P99 $V_MB
+printf '%-34s %10s %10s %10s\n' "10 MiB attachment, FastCGI" $A_RPS $A_P99 $A_MB
+echo
+python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB <<'EOP'
+import sys
+s, f, fp99, c, v, a = map(float, sys.argv[1:])
+rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
+        ("FastCGI page >= 0.35 x static", f >= 0.35 * s, f"{f / s:.2f}"),
+        ("CGI page >= 0.7 x trivial CGI", c >= 0.7 * v, f"{c / v:.2f}"),
+        ("10 MiB attachment >= 200 MB/s", a >= 200, f"{a:.0f}"),
+        ("page p99 < 20 ms", fp99 < 20, f"{fp99:.2f}")]
+for name, ok, val in rows:
+    print(f"{name:36} {val:>8}  {'met' if ok else 'NOT met'}")
+EOP
+echo "(2 shared cores; other builds and tests may run at the same time)"
+ok "benchmark ran"
+finish
