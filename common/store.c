@@ -1,0 +1,123 @@
+/* Dispatch from store.h to the configured backend. */
+#include <stdlib.h>
+#include <string.h>
+#include <glib.h>
+#include "config.h"
+#include "store_backend.h"
+
+static const struct store_ops *const backends[] = { &store_fs_ops };
+
+struct store *
+store_open(const struct config *cfg, enum store_mode mode, char **err)
+{
+	const char *name = cfg->store_backend ? cfg->store_backend : "fs";
+	for (size_t i = 0; i < G_N_ELEMENTS(backends); i++)
+		if (strcmp(backends[i]->name, name) == 0)
+			return backends[i]->open(cfg, mode, err);
+	*err = g_strdup_printf("unknown store backend \"%s\"", name);
+	return NULL;
+}
+
+void
+store_close(struct store *st)
+{
+	if (st != NULL)
+		st->ops->close(st);
+}
+
+const char *
+store_error(const struct store *st)
+{
+	return st->ops->error(st);
+}
+
+enum store_status
+store_write_begin(struct store *st, const struct storage_id *id,
+    struct store_writer **w)
+{
+	return st->ops->write_begin(st, id, w);
+}
+
+enum store_status
+store_write(struct store_writer *w, const void *buf, size_t len)
+{
+	return w->ops->write(w, buf, len);
+}
+
+enum store_status
+store_write_at(struct store_writer *w, uint64_t off, const void *buf,
+    size_t len)
+{
+	return w->ops->write_at(w, off, buf, len);
+}
+
+enum store_status
+store_write_commit(struct store_writer *w)
+{
+	return w->ops->commit(w);
+}
+
+void
+store_write_abort(struct store_writer *w)
+{
+	if (w != NULL)
+		w->ops->abort(w);
+}
+
+enum store_status
+store_read_open(struct store *st, const struct storage_id *id,
+    struct store_reader **r)
+{
+	return st->ops->read_open(st, id, r);
+}
+
+long
+store_read(struct store_reader *r, void *buf, size_t len)
+{
+	return r->ops->read(r, buf, len);
+}
+
+uint64_t
+store_reader_size(const struct store_reader *r)
+{
+	return r->ops->reader_size(r);
+}
+
+void
+store_read_close(struct store_reader *r)
+{
+	if (r != NULL)
+		r->ops->read_close(r);
+}
+
+enum store_status
+store_read_head(struct store *st, const struct storage_id *id, void *buf,
+    size_t len, size_t *got)
+{
+	return st->ops->read_head(st, id, buf, len, got);
+}
+
+enum store_status
+store_patch(struct store *st, const struct storage_id *id, uint64_t off,
+    const void *buf, size_t len)
+{
+	return st->ops->patch(st, id, off, buf, len);
+}
+
+enum store_status
+store_delete(struct store *st, const struct storage_id *id)
+{
+	return st->ops->remove(st, id);
+}
+
+enum store_status
+store_iterate(struct store *st, store_iter_fn fn, void *ctx)
+{
+	return st->ops->iterate(st, fn, ctx);
+}
+
+enum store_status
+store_cleanup_tmp(struct store *st, int64_t max_age, unsigned long *removed)
+{
+	return st->ops->cleanup_tmp(st, max_age, removed);
+}

@@ -1,0 +1,54 @@
+/* The backend interface behind store.h: one struct store_ops per backend
+ * (fs today; an S3 backend is a second implementation). Internal to
+ * common/. */
+#ifndef PULLMAIL_STORE_BACKEND_H
+#define PULLMAIL_STORE_BACKEND_H
+
+#include "store.h"
+
+struct store_ops {
+	const char *name;
+	struct store *(*open)(const struct config *cfg, enum store_mode mode,
+	    char **err);
+	void (*close)(struct store *st);
+	const char *(*error)(const struct store *st);
+	enum store_status (*write_begin)(struct store *st,
+	    const struct storage_id *id, struct store_writer **w);
+	enum store_status (*write)(struct store_writer *w, const void *buf,
+	    size_t len);
+	enum store_status (*write_at)(struct store_writer *w, uint64_t off,
+	    const void *buf, size_t len);
+	enum store_status (*commit)(struct store_writer *w);
+	void (*abort)(struct store_writer *w);
+	enum store_status (*read_open)(struct store *st,
+	    const struct storage_id *id, struct store_reader **r);
+	long (*read)(struct store_reader *r, void *buf, size_t len);
+	uint64_t (*reader_size)(const struct store_reader *r);
+	void (*read_close)(struct store_reader *r);
+	enum store_status (*read_head)(struct store *st,
+	    const struct storage_id *id, void *buf, size_t len, size_t *got);
+	enum store_status (*patch)(struct store *st,
+	    const struct storage_id *id, uint64_t off, const void *buf,
+	    size_t len);
+	enum store_status (*remove)(struct store *st,
+	    const struct storage_id *id);
+	enum store_status (*iterate)(struct store *st, store_iter_fn fn,
+	    void *ctx);
+	enum store_status (*cleanup_tmp)(struct store *st, int64_t max_age,
+	    unsigned long *removed);
+};
+
+/* Every backend's struct store, writer and reader begin with this. */
+struct store {
+	const struct store_ops *ops;
+};
+struct store_writer {
+	const struct store_ops *ops;
+};
+struct store_reader {
+	const struct store_ops *ops;
+};
+
+extern const struct store_ops store_fs_ops;
+
+#endif

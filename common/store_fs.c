@@ -1,0 +1,531 @@
+/* The fs backend: StoreDir/ab/abcdef....pull, written through a temporary
+ * file in StoreDir/tmp/ (O_EXCL, fsync, rename, fsync of the directory) so
+ * an object is either wholly there or not there. */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <glib.h>
+#include <sodium.h>
+#include "config.h"
+#include "store_backend.h"
+
+#define DIR_MODE 0750
+#define FILE_MODE 0640
+#define OBJECT_SUFFIX ".pull"
+#define TMP_DIR "tmp"
+
+struct fs_store {
+	struct store base;
+	char *dir;
+	int dirfd;
+	char error[256];
+};
+
+struct fs_writer {
+	struct store_writer base;
+	struct fs_store *st;
+	int fd;
+	char tmpname[64];
+	struct storage_id id;
+};
+
+struct fs_reader {
+	struct store_reader base;
+	int fd;
+	uint64_t size;
+};
+
+static void
+set_error(struct fs_store *st, const char *what, int err)
+{
+	snprintf(st->error, sizeof st->error, "%s: %s", what, strerror(err));
+}
+
+static const char *
+fs_error(const struct store *s)
+{
+	return ((const struct fs_store *)s)->error;
+}
+
+static enum store_status
+errno_status(int err)
+{
+	switch (err) {
+	case ENOENT: return STORE_NOT_FOUND;
+	case EEXIST: return STORE_EXISTS;
+	case ENOMEM: return STORE_NOMEM;
+	default: return STORE_IO;
+	}
+}
+
+/* "ab/abcdef....pull" relative to the store directory. */
+static void
+object_path(const struct storage_id *id, char *buf, size_t len)
+{
+	snprintf(buf, len, "%.2s/%s" OBJECT_SUFFIX, id->hex, id->hex);
+}
+
+static struct store *
+fs_open(const struct config *cfg, enum store_mode mode, char **err)
+{
+	const char *dir = cfg->store_dir;
+	struct stat sb;
+
+	*err = NULL;
+	if (dir == NULL || *dir == '\0') {
+		*err = g_strdup("[store] StoreDir is not set");
+		return NULL;
+	}
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*err = g_strdup_printf("StoreDir %s: %s", dir, strerror(errno));
+		return NULL;
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISDIR(sb.st_mode)) {
+		*err = g_strdup_printf("StoreDir %s: not a directory", dir);
+		close(fd);
+		return NULL;
+	}
+	if (sb.st_mode & S_IWOTH) {
+		*err = g_strdup_printf("StoreDir %s is world-writable (mode %04o); "
+		    "expected 0750", dir, (unsigned)(sb.st_mode & 07777));
+		close(fd);
+		return NULL;
+	}
+	if (mode == STORE_READ_WRITE) {
+		if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) != 0) {
+			*err = g_strdup_printf("StoreDir %s is not writable by "
+			    "uid %u: %s", dir, (unsigned)geteuid(), strerror(errno));
+			close(fd);
+			return NULL;
+		}
+		if (mkdirat(fd, TMP_DIR, DIR_MODE) != 0 && errno != EEXIST) {
+			*err = g_strdup_printf("StoreDir %s: cannot create %s/: %s",
+			    dir, TMP_DIR, strerror(errno));
+			close(fd);
+			return NULL;
+		}
+	}
+	struct fs_store *st = calloc(1, sizeof *st);
+	if (st == NULL || (st->dir = strdup(dir)) == NULL) {
+		free(st);
+		close(fd);
+		*err = g_strdup("out of memory");
+		return NULL;
+	}
+	st->base.ops = &store_fs_ops;
+	st->dirfd = fd;
+	return &st->base;
+}
+
+static void
+fs_close(struct store *s)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	close(st->dirfd);
+	free(st->dir);
+	free(st);
+}
+
+static int
+fsync_dirat(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	int rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+static enum store_status
+fs_write_begin(struct store *s, const struct storage_id *id,
+    struct store_writer **out)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	struct fs_writer *w = calloc(1, sizeof *w);
+
+	*out = NULL;
+	if (w == NULL)
+		return STORE_NOMEM;
+	w->base.ops = &store_fs_ops;
+	w->st = st;
+	w->id = *id;
+	for (int tries = 0; tries < 10; tries++) {
+		unsigned char rnd[8];
+		char hex[17];
+		randombytes_buf(rnd, sizeof rnd);
+		sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+		/* The pid in the name lets an administrator see who wrote it. */
+		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%s",
+		    (long)getpid(), hex);
+		w->fd = openat(st->dirfd, w->tmpname,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
+		if (w->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (w->fd < 0) {
+		int err = errno;
+		set_error(st, "create temporary file", err);
+		free(w);
+		return errno_status(err);
+	}
+	*out = &w->base;
+	return STORE_OK;
+}
+
+static enum store_status
+fs_write(struct store_writer *ww, const void *buf, size_t len)
+{
+	struct fs_writer *w = (struct fs_writer *)ww;
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = write(w->fd, p, len);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_error(w->st, "write", errno);
+			return STORE_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+pwrite_all(struct fs_store *st, int fd, uint64_t off, const void *buf,
+    size_t len)
+{
+	const char *p = buf;
+	while (len > 0) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			set_error(st, "pwrite", errno);
+			return STORE_IO;
+		}
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+fs_write_at(struct store_writer *ww, uint64_t off, const void *buf,
+    size_t len)
+{
+	struct fs_writer *w = (struct fs_writer *)ww;
+	return pwrite_all(w->st, w->fd, off, buf, len);
+}
+
+static void
+fs_abort(struct store_writer *ww)
+{
+	struct fs_writer *w = (struct fs_writer *)ww;
+	if (w->fd >= 0)
+		close(w->fd);
+	unlinkat(w->st->dirfd, w->tmpname, 0);
+	free(w);
+}
+
+static enum store_status
+fs_commit(struct store_writer *ww)
+{
+	struct fs_writer *w = (struct fs_writer *)ww;
+	struct fs_store *st = w->st;
+	char fan[3], path[64];
+	enum store_status rc = STORE_OK;
+
+	if (fsync(w->fd) != 0) {
+		set_error(st, "fsync", errno);
+		fs_abort(ww);
+		return STORE_IO;
+	}
+	if (close(w->fd) != 0) {
+		w->fd = -1;
+		set_error(st, "close", errno);
+		fs_abort(ww);
+		return STORE_IO;
+	}
+	w->fd = -1;
+	memcpy(fan, w->id.hex, 2);
+	fan[2] = '\0';
+	if (mkdirat(st->dirfd, fan, DIR_MODE) == 0) {
+		if (fsync(st->dirfd) != 0) {
+			set_error(st, "fsync store directory", errno);
+			fs_abort(ww);
+			return STORE_IO;
+		}
+	} else if (errno != EEXIST) {
+		set_error(st, "create fan-out directory", errno);
+		fs_abort(ww);
+		return STORE_IO;
+	}
+	object_path(&w->id, path, sizeof path);
+	if (renameat(st->dirfd, w->tmpname, st->dirfd, path) != 0) {
+		set_error(st, "rename into place", errno);
+		fs_abort(ww);
+		return STORE_IO;
+	}
+	if (fsync_dirat(st->dirfd, fan) != 0 ||
+	    fsync_dirat(st->dirfd, TMP_DIR) != 0) {
+		set_error(st, "fsync directory", errno);
+		rc = STORE_IO;
+	}
+	free(w);
+	return rc;
+}
+
+static enum store_status
+fs_read_open(struct store *s, const struct storage_id *id,
+    struct store_reader **out)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	char path[64];
+	struct stat sb;
+
+	*out = NULL;
+	object_path(id, path, sizeof path);
+	int fd = openat(st->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		set_error(st, "open object", errno);
+		return errno_status(errno);
+	}
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
+		set_error(st, "open object", errno ? errno : EINVAL);
+		close(fd);
+		return STORE_IO;
+	}
+	struct fs_reader *r = calloc(1, sizeof *r);
+	if (r == NULL) {
+		close(fd);
+		return STORE_NOMEM;
+	}
+	r->base.ops = &store_fs_ops;
+	r->fd = fd;
+	r->size = (uint64_t)sb.st_size;
+	*out = &r->base;
+	return STORE_OK;
+}
+
+static long
+fs_read(struct store_reader *rr, void *buf, size_t len)
+{
+	struct fs_reader *r = (struct fs_reader *)rr;
+	for (;;) {
+		ssize_t n = read(r->fd, buf, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		return (long)n;
+	}
+}
+
+static uint64_t
+fs_reader_size(const struct store_reader *rr)
+{
+	return ((const struct fs_reader *)rr)->size;
+}
+
+static void
+fs_read_close(struct store_reader *rr)
+{
+	struct fs_reader *r = (struct fs_reader *)rr;
+	close(r->fd);
+	free(r);
+}
+
+static enum store_status
+fs_read_head(struct store *s, const struct storage_id *id, void *buf,
+    size_t len, size_t *got)
+{
+	struct store_reader *r;
+	enum store_status rc = fs_read_open(s, id, &r);
+
+	*got = 0;
+	if (rc != STORE_OK)
+		return rc;
+	while (*got < len) {
+		long n = fs_read(r, (char *)buf + *got, len - *got);
+		if (n < 0) {
+			set_error((struct fs_store *)s, "read object", errno);
+			fs_read_close(r);
+			return STORE_IO;
+		}
+		if (n == 0)
+			break;
+		*got += (size_t)n;
+	}
+	fs_read_close(r);
+	return STORE_OK;
+}
+
+static enum store_status
+fs_patch(struct store *s, const struct storage_id *id, uint64_t off,
+    const void *buf, size_t len)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	char path[64];
+
+	object_path(id, path, sizeof path);
+	int fd = openat(st->dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		set_error(st, "open object", errno);
+		return errno_status(errno);
+	}
+	enum store_status rc = pwrite_all(st, fd, off, buf, len);
+	if (rc == STORE_OK && fsync(fd) != 0) {
+		set_error(st, "fsync", errno);
+		rc = STORE_IO;
+	}
+	close(fd);
+	return rc;
+}
+
+static enum store_status
+fs_remove(struct store *s, const struct storage_id *id)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	char path[64], fan[3];
+
+	object_path(id, path, sizeof path);
+	if (unlinkat(st->dirfd, path, 0) != 0) {
+		set_error(st, "delete object", errno);
+		return errno_status(errno);
+	}
+	memcpy(fan, id->hex, 2);
+	fan[2] = '\0';
+	fsync_dirat(st->dirfd, fan);
+	return STORE_OK;
+}
+
+static int
+is_hex(const char *s, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+/* Walks the fan-out directories one entry at a time: nothing is collected,
+ * so memory does not grow with the number of objects. */
+static enum store_status
+fs_iterate(struct store *s, store_iter_fn fn, void *ctx)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		set_error(st, "open store directory", errno);
+		return STORE_IO;
+	}
+	DIR *top = fdopendir(fd);
+	if (top == NULL) {
+		set_error(st, "open store directory", errno);
+		close(fd);
+		return STORE_IO;
+	}
+	enum store_status rc = STORE_OK;
+	struct dirent *de;
+	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
+		if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
+			continue;
+		int sfd = openat(st->dirfd, de->d_name,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		if (sfd < 0)
+			continue;
+		DIR *sub = fdopendir(sfd);
+		if (sub == NULL) {
+			close(sfd);
+			continue;
+		}
+		struct dirent *oe;
+		while ((oe = readdir(sub)) != NULL) {
+			const char *n = oe->d_name;
+			if (strlen(n) != STORAGE_ID_HEX_LEN + strlen(OBJECT_SUFFIX) ||
+			    strcmp(n + STORAGE_ID_HEX_LEN, OBJECT_SUFFIX) != 0 ||
+			    !is_hex(n, STORAGE_ID_HEX_LEN) ||
+			    memcmp(n, de->d_name, 2) != 0)
+				continue;
+			struct stat sb;
+			if (fstatat(dirfd(sub), n, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(sb.st_mode))
+				continue;   /* removed meanwhile, or not ours */
+			struct storage_id id;
+			memcpy(id.hex, n, STORAGE_ID_HEX_LEN);
+			id.hex[STORAGE_ID_HEX_LEN] = '\0';
+			if (fn(&id, (uint64_t)sb.st_size, ctx) != 0) {
+				rc = STORE_STOP;
+				break;
+			}
+		}
+		closedir(sub);
+	}
+	closedir(top);
+	return rc;
+}
+
+static enum store_status
+fs_cleanup_tmp(struct store *s, int64_t max_age, unsigned long *removed)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	time_t now = time(NULL);
+
+	*removed = 0;
+	int fd = openat(st->dirfd, TMP_DIR, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ENOENT)
+			return STORE_OK;
+		set_error(st, "open tmp directory", errno);
+		return STORE_IO;
+	}
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return STORE_IO;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		struct stat sb;
+		if (de->d_name[0] == '.')
+			continue;
+		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		if ((int64_t)(now - sb.st_mtime) < max_age)
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+			(*removed)++;
+	}
+	closedir(d);
+	return STORE_OK;
+}
+
+const struct store_ops store_fs_ops = {
+	.name = "fs",
+	.open = fs_open,
+	.close = fs_close,
+	.error = fs_error,
+	.write_begin = fs_write_begin,
+	.write = fs_write,
+	.write_at = fs_write_at,
+	.commit = fs_commit,
+	.abort = fs_abort,
+	.read_open = fs_read_open,
+	.read = fs_read,
+	.reader_size = fs_reader_size,
+	.read_close = fs_read_close,
+	.read_head = fs_read_head,
+	.patch = fs_patch,
+	.remove = fs_remove,
+	.iterate = fs_iterate,
+	.cleanup_tmp = fs_cleanup_tmp,
+};

@@ -1,0 +1,162 @@
+/* Tokens, storage ids and message keys (DESIGN.md: the link, the token and
+ * the keys). */
+#include <string.h>
+#include <sodium.h>
+#include "token.h"
+
+#define KDF_CONTEXT "pullmail"
+#define KDF_ID_STORAGE 1
+#define KDF_ID_MESSAGE_KEY 2
+
+int
+token_init(void)
+{
+	return sodium_init() < 0 ? -1 : 0;
+}
+
+struct token *
+token_new(void)
+{
+	struct token *t = sodium_malloc(sizeof *t);
+	if (t == NULL)
+		return NULL;
+	randombytes_buf(t->bytes, sizeof t->bytes);
+	return t;
+}
+
+static int
+b64url_value(unsigned char c)
+{
+	if (c >= 'A' && c <= 'Z')
+		return c - 'A';
+	if (c >= 'a' && c <= 'z')
+		return c - 'a' + 26;
+	if (c >= '0' && c <= '9')
+		return c - '0' + 52;
+	if (c == '-')
+		return 62;
+	if (c == '_')
+		return 63;
+	return -1;
+}
+
+/* Hand-written rather than sodium_base642bin so that every rule is explicit:
+ * exactly 43 characters of the URL-safe alphabet and zero padding bits in the
+ * last one (one canonical text per token). */
+struct token *
+token_decode(const char *text, size_t len)
+{
+	if (text == NULL || len != TOKEN_TEXT_LEN)
+		return NULL;
+	for (size_t i = 0; i < len; i++)
+		if (b64url_value((unsigned char)text[i]) < 0)
+			return NULL;
+	/* 43 chars = 258 bits: the last character carries 2 padding bits. */
+	if (b64url_value((unsigned char)text[42]) & 0x3)
+		return NULL;
+
+	struct token *t = sodium_malloc(sizeof *t);
+	if (t == NULL)
+		return NULL;
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t out = 0;
+	for (size_t i = 0; i < len; i++) {
+		acc = (acc << 6) | (uint32_t)b64url_value((unsigned char)text[i]);
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			if (out < TOKEN_BYTES)
+				t->bytes[out++] = (unsigned char)(acc >> bits);
+			acc &= (1u << bits) - 1;
+		}
+	}
+	if (out != TOKEN_BYTES) {
+		token_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+void
+token_encode(const struct token *t, char out[TOKEN_TEXT_LEN + 1])
+{
+	sodium_bin2base64(out, TOKEN_TEXT_LEN + 1, t->bytes, TOKEN_BYTES,
+	    sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+}
+
+void
+token_free(struct token *t)
+{
+	if (t != NULL)
+		sodium_free(t);
+}
+
+void
+token_storage_id(const struct token *t, struct storage_id *id)
+{
+	unsigned char raw[STORAGE_ID_BYTES];
+
+	crypto_kdf_derive_from_key(raw, sizeof raw, KDF_ID_STORAGE,
+	    KDF_CONTEXT, t->bytes);
+	sodium_bin2hex(id->hex, sizeof id->hex, raw, sizeof raw);
+	sodium_memzero(raw, sizeof raw);
+}
+
+struct message_key *
+token_message_key(const struct token *t)
+{
+	struct message_key *k = sodium_malloc(sizeof *k);
+	if (k == NULL)
+		return NULL;
+	crypto_kdf_derive_from_key(k->bytes, sizeof k->bytes,
+	    KDF_ID_MESSAGE_KEY, KDF_CONTEXT, t->bytes);
+	return k;
+}
+
+void
+message_key_free(struct message_key *k)
+{
+	if (k != NULL)
+		sodium_free(k);
+}
+
+int
+storage_id_parse(const char *hex, struct storage_id *id)
+{
+	if (hex == NULL || strlen(hex) != STORAGE_ID_HEX_LEN)
+		return -1;
+	for (size_t i = 0; i < STORAGE_ID_HEX_LEN; i++) {
+		char c = hex[i];
+		if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+			return -1;
+	}
+	memcpy(id->hex, hex, STORAGE_ID_HEX_LEN + 1);
+	return 0;
+}
+
+struct token *
+token_from_link(const char *link)
+{
+	if (link == NULL)
+		return NULL;
+	/* Ignore a query or fragment; then try each path segment. */
+	size_t end = strcspn(link, "?#");
+	const char *p = link;
+	while (p < link + end) {
+		size_t seg = strcspn(p, "/");
+		if (p + seg > link + end)
+			seg = (size_t)(link + end - p);
+		if (seg == TOKEN_TEXT_LEN) {
+			struct token *t = token_decode(p, seg);
+			if (t != NULL)
+				return t;
+		}
+		p += seg;
+		if (*p == '/')
+			p++;
+		else
+			break;
+	}
+	return NULL;
+}
