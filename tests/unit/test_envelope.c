@@ -1,0 +1,254 @@
+/* Store format v1: round trips, every byte flip, truncation, retention. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sodium.h>
+#include "envelope.h"
+#include "token.h"
+
+struct membuf {
+	unsigned char *data;
+	size_t len, cap, pos;
+};
+
+static int
+mem_write(void *ctx, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	if (m->len + len > m->cap) {
+		m->cap = (m->len + len) * 2;
+		m->data = realloc(m->data, m->cap);
+	}
+	memcpy(m->data + m->len, buf, len);
+	m->len += len;
+	return 0;
+}
+
+static int
+mem_write_at(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	if (off + len > m->len)
+		return -1;
+	memcpy(m->data + off, buf, len);
+	return 0;
+}
+
+static long
+mem_read(void *ctx, void *buf, size_t len)
+{
+	struct membuf *m = ctx;
+	size_t n = m->len - m->pos;
+	if (n > len)
+		n = len;
+	/* Short reads on purpose: the opener must not depend on read sizes. */
+	if (n > 7000)
+		n = 7000;
+	memcpy(buf, m->data + m->pos, n);
+	m->pos += n;
+	return (long)n;
+}
+
+#define CREATED 1700000000
+#define EXPIRES (CREATED + 30 * 86400)
+#define RETENTION (90 * 86400)
+
+static struct token *tok;
+static struct message_key *key;
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(token_init(), 0);
+	tok = token_new();
+	key = token_message_key(tok);
+}
+
+static void
+teardown(void)
+{
+	message_key_free(key);
+	token_free(tok);
+}
+
+static struct membuf
+seal(const unsigned char *msg, size_t len, size_t step)
+{
+	struct membuf m = {0};
+	struct envelope_sealer *s;
+	struct envelope_sink sink = { mem_write, mem_write_at, &m };
+	ck_assert_int_eq(envelope_seal_begin(&s, key, CREATED, EXPIRES, &sink),
+	    ENVELOPE_OK);
+	for (size_t off = 0; off < len; off += step) {
+		size_t n = len - off < step ? len - off : step;
+		ck_assert_int_eq(envelope_seal_write(s, msg + off, n), ENVELOPE_OK);
+	}
+	ck_assert_int_eq(envelope_seal_finish(s), ENVELOPE_OK);
+	return m;
+}
+
+static enum envelope_status
+open_mem(struct membuf *m, const struct message_key *k, unsigned char **out,
+    size_t *outlen)
+{
+	struct envelope_meta meta;
+	struct envelope_source src = { mem_read, m };
+	m->pos = 0;
+	return envelope_open_all(k, RETENTION, &src, 0, &meta, out, outlen);
+}
+
+static const size_t sizes[] = { 0, 1, 65535, 65536, 65537, 10 * 1024 * 1024 };
+
+START_TEST(round_trip)
+{
+	size_t len = sizes[_i];
+	unsigned char *msg = malloc(len ? len : 1);
+	randombytes_buf(msg, len);
+	struct membuf m = seal(msg, len, 4099);
+	unsigned char *out;
+	size_t outlen;
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_OK);
+	ck_assert_uint_eq(outlen, len);
+	ck_assert(memcmp(out, msg, len) == 0);
+	struct envelope_meta meta;
+	ck_assert_int_eq(envelope_parse_meta(m.data, m.len, &meta), ENVELOPE_OK);
+	ck_assert_uint_eq(meta.original_size, len);
+	ck_assert_int_eq(meta.created, CREATED);
+	ck_assert_int_eq(meta.expires, EXPIRES);
+	/* No plaintext in the sealed bytes (for a message long enough to
+	 * find by chance: 16 bytes). */
+	if (len >= 16)
+		ck_assert(memmem(m.data, m.len, msg, 16) == NULL);
+	envelope_plain_free(out, outlen);
+	free(m.data);
+	free(msg);
+}
+END_TEST
+
+START_TEST(every_byte_flip_fails)
+{
+	/* Every byte of a small object (one chunk, first and final), and
+	 * every 61st byte of a two-chunk one. */
+	size_t len = _i == 0 ? 300 : 65536 + 100;
+	size_t stride = _i == 0 ? 1 : 61;
+	unsigned char *msg = malloc(len);
+	randombytes_buf(msg, len);
+	struct membuf m = seal(msg, len, len);
+	for (size_t i = 0; i < m.len; i += stride) {
+		if (i >= ENVELOPE_EXPIRES_OFFSET && i < ENVELOPE_EXPIRES_OFFSET + 8)
+			continue;   /* mutable: tested below */
+		unsigned char *out = NULL;
+		size_t outlen;
+		m.data[i] ^= 0x01;
+		enum envelope_status st = open_mem(&m, key, &out, &outlen);
+		m.data[i] ^= 0x01;
+		ck_assert_msg(st != ENVELOPE_OK, "flip at %zu opened", i);
+		ck_assert(out == NULL);
+	}
+	free(m.data);
+	free(msg);
+}
+END_TEST
+
+START_TEST(expires_is_mutable_but_capped)
+{
+	const unsigned char msg[] = "Subject: hi\r\n\r\nbody\r\n";
+	struct membuf m = seal(msg, sizeof msg - 1, 5);
+	unsigned char *out;
+	size_t outlen;
+	envelope_encode_expires(CREATED + 60 * 86400,
+	    m.data + ENVELOPE_EXPIRES_OFFSET);
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_OK);
+	envelope_plain_free(out, outlen);
+	envelope_encode_expires(CREATED + RETENTION + 1,
+	    m.data + ENVELOPE_EXPIRES_OFFSET);
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen),
+	    ENVELOPE_ERR_RETENTION);
+	free(m.data);
+}
+END_TEST
+
+START_TEST(truncation_fails)
+{
+	size_t len = 3 * 65536 + 10;
+	unsigned char *msg = malloc(len);
+	randombytes_buf(msg, len);
+	struct membuf m = seal(msg, len, 65536);
+	size_t full = m.len;
+	size_t cchunk = 65536 + crypto_secretstream_xchacha20poly1305_ABYTES;
+	size_t cuts[] = { 0, 7, 55, 79, ENVELOPE_HEADER_SIZE,
+	    ENVELOPE_HEADER_SIZE + cchunk, ENVELOPE_HEADER_SIZE + 2 * cchunk,
+	    ENVELOPE_HEADER_SIZE + 3 * cchunk, ENVELOPE_HEADER_SIZE + 100,
+	    ENVELOPE_HEADER_SIZE + cchunk + 30000, full - 1 };
+	for (size_t i = 0; i < sizeof cuts / sizeof cuts[0]; i++) {
+		unsigned char *out = NULL;
+		size_t outlen;
+		m.len = cuts[i];
+		enum envelope_status st = open_mem(&m, key, &out, &outlen);
+		ck_assert_msg(st != ENVELOPE_OK, "cut at %zu opened", cuts[i]);
+		ck_assert(out == NULL);
+	}
+	/* At a chunk boundary the error says what happened. */
+	m.len = ENVELOPE_HEADER_SIZE + 2 * cchunk;
+	unsigned char *out;
+	size_t outlen;
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_ERR_TRUNCATED);
+	m.len = full;
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_OK);
+	envelope_plain_free(out, outlen);
+	/* Anything after the final chunk is refused too. */
+	mem_write(&m, "x", 1);
+	ck_assert_int_ne(open_mem(&m, key, &out, &outlen), ENVELOPE_OK);
+	free(m.data);
+	free(msg);
+}
+END_TEST
+
+START_TEST(wrong_key_magic_version)
+{
+	const unsigned char msg[] = "hello";
+	struct membuf m = seal(msg, 5, 5);
+	unsigned char *out;
+	size_t outlen;
+	struct token *other = token_new();
+	struct message_key *k2 = token_message_key(other);
+	ck_assert_int_eq(open_mem(&m, k2, &out, &outlen), ENVELOPE_ERR_WRONG_KEY);
+	message_key_free(k2);
+	token_free(other);
+	m.data[8] = 2;
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_ERR_VERSION);
+	m.data[8] = 1;
+	m.data[0] = 'X';
+	ck_assert_int_eq(open_mem(&m, key, &out, &outlen), ENVELOPE_ERR_MAGIC);
+	ck_assert_str_ne(envelope_strerror(ENVELOPE_ERR_MAGIC),
+	    envelope_strerror(ENVELOPE_ERR_VERSION));
+	free(m.data);
+}
+END_TEST
+
+static Suite *
+envelope_suite(void)
+{
+	Suite *s = suite_create("envelope");
+	TCase *tc = tcase_create("core");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_loop_test(tc, round_trip, 0, sizeof sizes / sizeof sizes[0]);
+	tcase_add_loop_test(tc, every_byte_flip_fails, 0, 2);
+	tcase_add_test(tc, expires_is_mutable_but_capped);
+	tcase_add_test(tc, truncation_fails);
+	tcase_add_test(tc, wrong_key_magic_version);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(envelope_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
