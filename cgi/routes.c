@@ -155,8 +155,18 @@ same_origin(const struct web_request *rq)
 		return false;
 	p += 3;
 	size_t hl = strlen(rq->host);
-	return g_ascii_strncasecmp(p, rq->host, hl) == 0 &&
-	    (p[hl] == '\0' || p[hl] == '/');
+	if (g_ascii_strncasecmp(p, rq->host, hl) != 0)
+		return false;
+	if (p[hl] == '\0' || p[hl] == '/')
+		return true;
+	/* Some servers pass Host without its port (nginx's fastcgi_params
+	 * sends $host): then the port must be the one this request came to. */
+	if (p[hl] != ':' || strchr(rq->host, ':') != NULL ||
+	    rq->server_port == NULL || rq->server_port[0] == '\0')
+		return false;
+	size_t pl = strlen(rq->server_port);
+	return strncmp(p + hl + 1, rq->server_port, pl) == 0 &&
+	    (p[hl + 1 + pl] == '\0' || p[hl + 1 + pl] == '/');
 }
 
 /* Reads and discards the body of a POST within WEB_MAX_BODY. 0 or the

@@ -48,6 +48,7 @@ struct web_request {
 	const char *referer;         /* HTTP_REFERER */
 	const char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
 	const char *content_length;  /* CONTENT_LENGTH */
+	const char *server_port;     /* SERVER_PORT */
 	/* Reads the request body; bytes read, 0 at end, -1 on error. */
 	long (*read_body)(void *ctx, void *buf, size_t len);
 	void *body_ctx;

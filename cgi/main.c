@@ -63,6 +63,7 @@ fill_request(struct web_request *rq, char **envp, char **uri_out)
 	rq->referer = FCGX_GetParam("HTTP_REFERER", envp);
 	rq->accept_language = FCGX_GetParam("HTTP_ACCEPT_LANGUAGE", envp);
 	rq->content_length = FCGX_GetParam("CONTENT_LENGTH", envp);
+	rq->server_port = FCGX_GetParam("SERVER_PORT", envp);
 	rq->now = (int64_t)time(NULL);
 }
 

@@ -235,6 +235,26 @@ request(struct resp *r, const char *method, const char *uri,
 	r->head = g_string_free(h, FALSE);
 }
 
+/* POST with an explicit Host and SERVER_PORT. */
+static void
+request_port(struct resp *r, const char *u, const char *host,
+    const char *port, const char *origin)
+{
+	struct web_request rq = { 0 };
+	GString *h = g_string_new(NULL);
+
+	rq.method = "POST";
+	rq.uri = u;
+	rq.host = host;
+	rq.server_port = port;
+	rq.origin = origin;
+	rq.now = NOW;
+	web_response_init(&r->rs);
+	web_handle(&env, &rq, &r->rs);
+	web_response_head(&r->rs, h);
+	r->head = g_string_free(h, FALSE);
+}
+
 static void
 resp_free(struct resp *r)
 {
@@ -507,6 +527,22 @@ START_TEST(keep_post)
 	ck_assert_int_eq(r.rs.status, 403);
 	resp_free(&r);
 	ck_assert_int_eq(fake.keeps, 0);
+	/* Host without a port (nginx's $host): the port must be the server's. */
+	request_port(&r, u, "mail.example.com", "443",
+	    "https://mail.example.com:8443");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	request_port(&r, u, "mail.example.com", "8443",
+	    "https://mail.example.com:8443");
+	ck_assert_int_eq(r.rs.status, 200);
+	resp_free(&r);
+	request_port(&r, u, "mail.example.com:8443", "8443",
+	    "https://mail.example.com:9443");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	ck_assert_int_eq(fake.keeps, 1);
+	fake.keeps = 0;
+	fake.expires = NOW + 29 * DAY;
 	/* Too large a body. */
 	request(&r, "POST", u, NULL, "https://mail.example.com", NULL, "",
 	    "100000");
