@@ -11,6 +11,7 @@ int
 ctl_revoke(struct ctl *c, const char *target)
 {
 	struct storage_id id;
+	struct envelope_meta m;
 	struct store *st;
 	enum sealed_status ss;
 	int rc;
@@ -20,7 +21,11 @@ ctl_revoke(struct ctl *c, const char *target)
 	st = ctl_store_open(c, STORE_READ_WRITE, &rc);
 	if (st == NULL)
 		return rc;
-	ss = sealed_revoke(st, &id, c->now);
+	ss = sealed_meta(st, &id, &m);
+	if (ss == SEALED_OK && (m.flags & ENVELOPE_FLAG_REVOKED))
+		ss = SEALED_REVOKED;
+	else if (ss == SEALED_OK)
+		ss = sealed_revoke(st, &id, c->now);
 	store_close(st);
 	if (ss == SEALED_REVOKED) {
 		fprintf(c->out, "%s: already revoked\n", id.hex);

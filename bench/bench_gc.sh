@@ -4,7 +4,14 @@
 # PULLMAIL_BENCH_GC_N changes N; PULLMAIL_BENCH_GC_DIR the stores' place.
 O=${O:-.}
 N=${PULLMAIL_BENCH_GC_N:-100000}
-DIR=${PULLMAIL_BENCH_GC_DIR:-$O/run/bench_gc}
+# Default: tmpfs (/dev/shm) when writable. Filling goes through the real
+# commit path (a file and a directory fsync per object): on this disk that
+# is about 15 ms an object, 50 minutes for 2 x 100,000; on tmpfs seconds.
+if [ -z "$PULLMAIL_BENCH_GC_DIR" ] && [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	DIR=/dev/shm/pullmail-bench-gc
+else
+	DIR=${PULLMAIL_BENCH_GC_DIR:-$O/run/bench_gc}
+fi
 CTL=$O/tools/pullmailctl
 BIN=$O/bench/bench_gc
 for f in "$CTL" "$BIN"; do
