@@ -1,0 +1,274 @@
+/* The fs store and sealed messages: atomic writes, crash leftovers,
+ * streaming iteration, start-up checks, keep, revoke, expiry. */
+#define _GNU_SOURCE
+#include <check.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <glib.h>
+#include <glib/gstdio.h>
+#include "config.h"
+#include "sealed.h"
+#include "store.h"
+
+static char *dir;
+static struct config *cfg;
+
+static void
+setup(void)
+{
+	ck_assert_int_eq(token_init(), 0);
+	dir = g_dir_make_tmp("pullmail-test-store-XXXXXX", NULL);
+	ck_assert_ptr_nonnull(dir);
+	chmod(dir, 0750);
+	cfg = config_defaults();
+	g_free(cfg->store_dir);
+	cfg->store_dir = g_strdup(dir);
+	cfg->max_retention = 90 * 86400;
+}
+
+static void
+teardown(void)
+{
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+	config_unref(cfg);
+}
+
+static int
+count_files(const char *sub)
+{
+	char *cmd = g_strdup_printf("find '%s/%s' -type f 2>/dev/null | wc -l",
+	    dir, sub);
+	FILE *p = popen(cmd, "r");
+	int n = -1;
+	ck_assert_int_eq(fscanf(p, "%d", &n), 1);
+	pclose(p);
+	g_free(cmd);
+	return n;
+}
+
+static int
+count_iter(const struct storage_id *id, uint64_t size, void *ctx)
+{
+	(void)id;
+	(void)size;
+	(*(long *)ctx)++;
+	return 0;
+}
+
+START_TEST(aborted_write_leaves_nothing)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_msg(st != NULL, "%s", err);
+	struct sealed_writer *w;
+	struct token *t;
+	struct storage_id id;
+	ck_assert_int_eq(sealed_create(st, 1000, 2000, &w, &t, &id), SEALED_OK);
+	ck_assert_int_eq(sealed_write(w, "Subject: x\r\n\r\nbody\r\n", 20), SEALED_OK);
+	sealed_abort(w);
+	ck_assert_int_eq(count_files("."), 0);
+	struct envelope_meta meta;
+	ck_assert_int_eq(sealed_meta(st, &id, &meta), SEALED_NOT_FOUND);
+	token_free(t);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(killed_writer_leaves_tmp_only)
+{
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		char *err;
+		struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+		struct sealed_writer *w;
+		struct token *t;
+		struct storage_id id;
+		if (st == NULL || sealed_create(st, 1000, 2000, &w, &t, &id))
+			_exit(1);
+		static char chunk[100000];
+		memset(chunk, 'a', sizeof chunk);
+		sealed_write(w, chunk, sizeof chunk);
+		if (write(pipefd[1], "w", 1) != 1)
+			_exit(1);
+		for (;;)
+			sealed_write(w, chunk, 10), pause();
+	}
+	char c;
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_int_eq(count_files("tmp"), 1);
+	ck_assert_int_eq(count_files("."), 1);
+	char *err;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	long n = 0;
+	ck_assert_int_eq(store_iterate(st, count_iter, &n), STORE_OK);
+	ck_assert_int_eq(n, 0);
+	unsigned long removed;
+	/* A young temporary file survives an age limit; max_age 0 removes. */
+	ck_assert_int_eq(store_cleanup_tmp(st, 3600, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 0);
+	ck_assert_int_eq(store_cleanup_tmp(st, 0, &removed), STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(count_files("."), 0);
+	store_close(st);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
+static long
+maxrss_kb(void)
+{
+	struct rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return ru.ru_maxrss;
+}
+
+START_TEST(iterate_10000_bounded)
+{
+	char *err;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	/* Objects written through the store interface without fsync cost:
+	 * iteration, not sealing, is under test here. */
+	for (int i = 0; i < 10000; i++) {
+		struct token *t = token_new();
+		struct storage_id id;
+		struct store_writer *w;
+		token_storage_id(t, &id);
+		token_free(t);
+		ck_assert_int_eq(store_write_begin(st, &id, &w), STORE_OK);
+		ck_assert_int_eq(store_write(w, "x", 1), STORE_OK);
+		ck_assert_int_eq(store_write_commit(w), STORE_OK);
+	}
+	long before = maxrss_kb();
+	long n = 0;
+	ck_assert_int_eq(store_iterate(st, count_iter, &n), STORE_OK);
+	ck_assert_int_eq(n, 10000);
+	long grew = maxrss_kb() - before;
+	ck_assert_msg(grew < 2048, "iteration grew RSS by %ld KiB", grew);
+	store_close(st);
+}
+END_TEST
+
+START_TEST(open_checks_storedir)
+{
+	char *err = NULL;
+	char *missing = g_strdup_printf("%s/missing", dir);
+	g_free(cfg->store_dir);
+	cfg->store_dir = missing;
+	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
+	ck_assert_ptr_nonnull(strstr(err, "missing"));
+	free(err);
+
+	char *file = g_strdup_printf("%s/file", dir);
+	g_file_set_contents(file, "x", 1, NULL);
+	cfg->store_dir = file;
+	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
+	ck_assert_ptr_nonnull(strcasestr(err, "not a directory"));
+	free(err);
+
+	cfg->store_dir = dir;
+	chmod(dir, 0777);
+	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
+	ck_assert_ptr_nonnull(strstr(err, "world-writable"));
+	free(err);
+	chmod(dir, 0750);
+	cfg->store_dir = g_strdup(dir);
+	g_free(missing);
+	g_free(file);
+}
+END_TEST
+
+START_TEST(sealed_lifecycle)
+{
+	char *err;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	const char msg[] = "From: a@example.org\r\nSubject: hello\r\n\r\nbody\r\n";
+	int64_t created = 1700000000, expires = created + 30 * 86400;
+	struct sealed_writer *w;
+	struct token *t;
+	struct storage_id id;
+	ck_assert_int_eq(sealed_create(st, created, expires, &w, &t, &id), SEALED_OK);
+	ck_assert_int_eq(sealed_write(w, msg, sizeof msg - 1), SEALED_OK);
+	ck_assert_int_eq(sealed_commit(w), SEALED_OK);
+	ck_assert_int_eq(count_files("tmp"), 0);
+
+	struct envelope_meta meta;
+	unsigned char *plain;
+	size_t len;
+	ck_assert_int_eq(sealed_open(st, t, cfg->max_retention, created + 10,
+	    0, &meta, &plain, &len, NULL), SEALED_OK);
+	ck_assert_uint_eq(len, sizeof msg - 1);
+	ck_assert(memcmp(plain, msg, len) == 0);
+	envelope_plain_free(plain, len);
+	ck_assert_int_eq(sealed_open(st, t, cfg->max_retention, expires, 0,
+	    &meta, &plain, &len, NULL), SEALED_EXPIRED);
+
+	int64_t set;
+	ck_assert_int_eq(sealed_keep(st, &id, expires + 14 * 86400,
+	    cfg->max_retention, &set), SEALED_OK);
+	ck_assert_int_eq(set, expires + 14 * 86400);
+	ck_assert_int_eq(sealed_open(st, t, cfg->max_retention, expires, 0,
+	    &meta, &plain, &len, NULL), SEALED_OK);
+	envelope_plain_free(plain, len);
+	ck_assert_int_eq(sealed_keep(st, &id, created + 1000 * 86400,
+	    cfg->max_retention, &set), SEALED_OK);
+	ck_assert_int_eq(set, created + cfg->max_retention);
+	ck_assert(!sealed_gc_due(&meta, cfg->max_retention, created + 10));
+
+	ck_assert_int_eq(sealed_revoke(st, &id, created + 20), SEALED_OK);
+	ck_assert_int_eq(sealed_open(st, t, cfg->max_retention, created + 30, 0,
+	    &meta, &plain, &len, NULL), SEALED_REVOKED);
+	ck_assert_ptr_null(plain);
+	/* The ciphertext is gone: only the metadata remains. */
+	struct stat sb;
+	char *path = g_strdup_printf("%s/%.2s/%s.pull", dir, id.hex, id.hex);
+	ck_assert_int_eq(stat(path, &sb), 0);
+	ck_assert_int_eq(sb.st_size, ENVELOPE_META_SIZE);
+	ck_assert_int_eq(sb.st_mode & 0777, 0640);
+	g_free(path);
+	ck_assert_int_eq(sealed_meta(st, &id, &meta), SEALED_OK);
+	ck_assert(!sealed_gc_due(&meta, cfg->max_retention, created + 30));
+	ck_assert(sealed_gc_due(&meta, cfg->max_retention,
+	    created + cfg->max_retention));
+
+	struct token *other = token_new();
+	ck_assert_int_eq(sealed_open(st, other, cfg->max_retention, 0, 0, &meta,
+	    &plain, &len, NULL), SEALED_NOT_FOUND);
+	token_free(other);
+	token_free(t);
+	store_close(st);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("store");
+	TCase *tc = tcase_create("fs");
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 300);
+	tcase_add_test(tc, aborted_write_leaves_nothing);
+	tcase_add_test(tc, killed_writer_leaves_tmp_only);
+	tcase_add_test(tc, iterate_10000_bounded);
+	tcase_add_test(tc, open_checks_storedir);
+	tcase_add_test(tc, sealed_lifecycle);
+	suite_add_tcase(s, tc);
+	SRunner *sr = srunner_create(s);
+	srunner_run_all(sr, CK_NORMAL);
+	int failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
