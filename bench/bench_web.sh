@@ -1,5 +1,5 @@
 #!/bin/sh
-# make bench, web part: wrk against a private nginx on 127.0.0.1:18090,
+# make bench, web part: wrk against a private nginx on 127.0.0.1:18090 (18091 for CGI),
 # side by side in one run: a static 50 KiB file; the page of a stored
 # 50 KiB message (text + HTML + one attachment) through pullmail-web as
 # FastCGI; the same page through fcgiwrap (CGI); a trivial CGI program
@@ -41,14 +41,6 @@ sed -e "s|unix:/run/pullmail/web.sock|unix:$RUN/web.sock|" \
     -e "s|limit_req zone=pullmail burst=20 nodelay;||" \
     "$TOP/contrib/nginx/pullmail.conf" > "$RUN/pullmail-fcgi.conf"
 cat >> "$RUN/pullmail-fcgi.conf" <<EOC
-location /cgi/m/ {
-	access_log off;
-	fastcgi_pass unix:$RUN/fcgiwrap.sock;
-	include /etc/nginx/fastcgi_params;
-	fastcgi_param SCRIPT_FILENAME $WEB;
-	fastcgi_param REQUEST_URI /m/\$1;
-	fastcgi_param PULLMAIL_CONFIG $CONF;
-}
 location = /trivial {
 	access_log off;
 	fastcgi_pass unix:$RUN/fcgiwrap.sock;
@@ -57,9 +49,23 @@ location = /trivial {
 }
 location /static/ { access_log off; }
 EOC
-# REQUEST_URI for the CGI route: strip the /cgi prefix with a regex location.
-sed -i "s|location /cgi/m/ {|location ~ ^/cgi/m/(.*)\$ {|" "$RUN/pullmail-fcgi.conf"
+# The CGI variant (contrib's B) on a second port of the same nginx.
+sed -n '/^# B:/,$p' "$TOP/contrib/nginx/pullmail.conf" | sed -e 's/^#//' \
+    -e "s|unix:/run/fcgiwrap.socket|unix:$RUN/fcgiwrap.sock|" \
+    -e "s|/usr/local/sbin/pullmail-web|$WEB|" \
+    -e "s|/etc/pullmail/pullmail.conf|$CONF|" \
+    -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
+    -e "s|limit_req zone=pullmail burst=20 nodelay;||" \
+    | grep -v '^ B:' > "$RUN/pullmail-cgi.conf"
 write_nginx $PORT "$RUN/pullmail-fcgi.conf"
+python3 - "$RUN/nginx/nginx.conf" "$RUN/pullmail-cgi.conf" $((PORT + 1)) <<'EOP'
+import sys
+p, snip, port = sys.argv[1:]
+s = open(p).read().rstrip()
+assert s.endswith('}')
+s = s[:-1] + '\tserver {\n\t\tlisten 127.0.0.1:%s;\n\t\tinclude %s;\n\t}\n}\n' % (port, snip)
+open(p, 'w').write(s)
+EOP
 sed -i "s|worker_processes 1;|worker_processes 2;|" "$RUN/nginx/nginx.conf"
 [ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
 # -F 2 forks two responders; spawn-fcgi names each child's PID.
@@ -71,14 +77,17 @@ spawn-fcgi -s "$RUN/fcgiwrap.sock" -M 0660 -P "$RUN/fcgiwrap.pid" -- \
 nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
 sleep 0.5
 base=http://127.0.0.1:$PORT
-for u in /static/50k.bin "/m/$T50" "/cgi/m/$T50" /trivial "/m/$T10/part/2"; do
+cbase=http://127.0.0.1:$((PORT + 1))
+for u in /static/50k.bin "/m/$T50" /trivial "/m/$T10/part/2"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$u")
 	[ "$code" = 200 ] || { fail "GET ${u%%/m/*} answers 200 (got $code)"; finish; }
 done
+code=$(curl -s -o /dev/null -w '%{http_code}' "$cbase/m/$T50")
+[ "$code" = 200 ] || { fail "CGI page answers 200 (got $code)"; finish; }
 
-# run LABEL URL -> "req/s p99_ms MB/s"
+# run LABEL URL [BASE] -> "req/s p99_ms MB/s"
 run() {
-	wrk -t2 -c16 -d"${DUR}s" --latency "$base$2" > "$RUN/wrk-$1.txt" 2>&1
+	wrk -t2 -c16 -d"${DUR}s" --latency "${3:-$base}$2" > "$RUN/wrk-$1.txt" 2>&1
 	python3 - "$RUN/wrk-$1.txt" <<'EOP'
 import re, sys
 t = open(sys.argv[1]).read()
@@ -92,7 +101,7 @@ EOP
 }
 set -- $(run static /static/50k.bin); S_RPS=$1; S_P99=$2; S_MB=$3
 set -- $(run fcgi "/m/$T50"); F_RPS=$1; F_P99=$2; F_MB=$3
-set -- $(run cgi "/cgi/m/$T50"); C_RPS=$1; C_P99=$2; C_MB=$3
+set -- $(run cgi "/m/$T50" "$cbase"); C_RPS=$1; C_P99=$2; C_MB=$3
 set -- $(run trivial /trivial); V_RPS=$1; V_P99=$2; V_MB=$3
 set -- $(run big "/m/$T10/part/2"); A_RPS=$1; A_P99=$2; A_MB=$3
 
