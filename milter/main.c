@@ -61,9 +61,12 @@ load_config(char **err)
 static int
 check_config(const struct config *cfg)
 {
-	if (cfg->base_url == NULL || strncmp(cfg->base_url, "https://", 8) != 0) {
-		fprintf(stderr, "pullmail-milter: %s: [milter] BaseURL must be "
-		    "an https:// URL\n", cfg->path != NULL ? cfg->path : "-");
+	/* config_load has checked the form (https, or http on loopback only,
+	 * for a local test); the milter needs one to build links. */
+	if (cfg->base_url == NULL || cfg->base_url[0] == '\0') {
+		fprintf(stderr, "pullmail-milter: %s: [milter] BaseURL is "
+		    "required (the https:// URL the links point to)\n",
+		    cfg->path != NULL ? cfg->path : "-");
 		return EX_CONFIG;
 	}
 	return 0;
