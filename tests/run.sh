@@ -5,7 +5,9 @@
 #   libFuzzer targets: each runs PULLMAIL_FUZZ_SECONDS (30) and counts once.
 # PULLMAIL_SKIP_INTEGRATION=1 (make unit-check only) leaves the integration
 # scripts out and says so; make check never sets it.
-O=${O:-.}
+# Absolute, so that tests can write paths into configuration files.
+mkdir -p "${O:-.}"
+O=$(cd "${O:-.}" && pwd)
 FUZZ_SECONDS=${PULLMAIL_FUZZ_SECONDS:-30}
 LOGDIR=$O/run/tests/logs
 mkdir -p "$LOGDIR"
