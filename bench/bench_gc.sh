@@ -28,4 +28,6 @@ echo "gc over $N objects per run; stores in $DIR ($(df -PT "$DIR" | awk 'NR==2 {
 "$BIN" "$CTL" "$DIR/live.conf" "$DIR/expired.conf" "$N"
 rc=$?
 rm -rf "$DIR"
-exit $rc
+# A missed target is shown in the table; only a failure to run fails make bench.
+[ $rc -le 1 ] || exit 1
+exit 0

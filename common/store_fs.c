@@ -276,8 +276,10 @@ fs_commit(struct store_writer *ww)
 		fs_abort(ww);
 		return STORE_IO;
 	}
-	if (fsync_dirat(st->dirfd, fan) != 0 ||
-	    fsync_dirat(st->dirfd, TMP_DIR) != 0) {
+	/* The destination directory makes the rename durable. tmp/ is not
+	 * synced: after a crash it may still list the old name, a stray
+	 * temporary file that store_cleanup_tmp removes. */
+	if (fsync_dirat(st->dirfd, fan) != 0) {
 		set_error(st, "fsync directory", errno);
 		rc = STORE_IO;
 	}
@@ -394,16 +396,16 @@ static enum store_status
 fs_remove(struct store *s, const struct storage_id *id)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	char path[64], fan[3];
+	char path[64];
 
 	object_path(id, path, sizeof path);
 	if (unlinkat(st->dirfd, path, 0) != 0) {
 		set_error(st, "delete object", errno);
 		return errno_status(errno);
 	}
-	memcpy(fan, id->hex, 2);
-	fan[2] = '\0';
-	fsync_dirat(st->dirfd, fan);
+	/* Not synced: gc deletes an expired object again if a crash undoes
+	 * this; revocation, which must be durable, writes a tombstone through
+	 * commit instead. */
 	return STORE_OK;
 }
 
