@@ -577,9 +577,12 @@ cb_eom(SMFICTX *ctx)
 		if (m->w != NULL)
 			sealed_abort(m->w);
 		m->w = NULL;
+		/* Every decision is logged; LogWhy adds the reason. */
 		if (c->cfg->log_why)
 			log_message(LOG_INFO, m->queue_id, NULL,
 			    "not pulled: %s", policy_reason(m->decision));
+		else
+			log_message(LOG_INFO, m->queue_id, NULL, "not pulled");
 		rc = remove_marked(ctx, m, false) == 0 ? SMFIS_CONTINUE :
 		    SMFIS_TEMPFAIL;
 		goto out;
