@@ -26,6 +26,10 @@ SocketMode = 0666
 UserID = $MILTER_USER
 BaseURL = https://pull.$DOMAIN/
 LogWhy = yes
+
+[summary]
+# Not installed: the templates from the source tree.
+TemplateDir = $SRC/templates
 EOF
 
 milter_started=no
