@@ -9,6 +9,12 @@
 mkdir -p "${O:-.}"
 O=$(cd "${O:-.}" && pwd)
 FUZZ_SECONDS=${PULLMAIL_FUZZ_SECONDS:-30}
+# Helper programs that integration tests compile against libpullmail.a must
+# use the same sanitizers as the library.
+if [ -n "${SANITIZE:-}" ]; then
+	CC="${CC:-cc} -fsanitize=$SANITIZE"
+	export CC
+fi
 LOGDIR=$O/run/tests/logs
 mkdir -p "$LOGDIR"
 passed=0
