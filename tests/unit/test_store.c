@@ -157,7 +157,14 @@ START_TEST(iterate_10000_bounded)
 	ck_assert_int_eq(store_iterate(st, count_iter, &n), STORE_OK);
 	ck_assert_int_eq(n, 10000);
 	long grew = maxrss_kb() - before;
-	ck_assert_msg(grew < 2048, "iteration grew RSS by %ld KiB", grew);
+	long limit = 2048;
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan quarantines freed memory instead of reusing it: each of the
+	 * 256 fan-out directories' readdir buffers (32 KiB) stays resident. */
+	limit += 256 * 32;
+#endif
+	ck_assert_msg(grew < limit, "iteration grew RSS by %ld KiB (limit %ld)",
+	    grew, limit);
 	store_close(st);
 }
 END_TEST
