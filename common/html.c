@@ -10,8 +10,16 @@
  * replacing invalid sequences with U+FFFD and dropping controls. */
 typedef void (*emit_fn)(GString *out, const char *ch, size_t n);
 
+static int
+is_bidi_control(gunichar u)
+{
+	return (u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
+	    u == 0x200e || u == 0x200f || u == 0x061c;
+}
+
 static void
-walk_utf8(GString *out, const char *s, gssize len, emit_fn emit)
+walk_utf8(GString *out, const char *s, gssize len, emit_fn emit,
+    int replace_bidi)
 {
 	size_t n = len < 0 ? strlen(s) : (size_t)len;
 	const char *p = s, *end = s + n;
@@ -39,6 +47,15 @@ walk_utf8(GString *out, const char *s, gssize len, emit_fn emit)
 			p += clen;
 			continue;
 		}
+		/* Shown on a page, bidirectional overrides and isolates can
+		 * make a name read backwards ("gpj.exe" as "exe.jpg"): they
+		 * are replaced, so the reader sees that something was there.
+		 * A file name in a header keeps them: it names the file. */
+		if (replace_bidi && is_bidi_control(u)) {
+			emit(out, REPLACEMENT_CHAR, 3);
+			p += clen;
+			continue;
+		}
 		emit(out, p, clen);
 		p += clen;
 	}
@@ -62,14 +79,14 @@ emit_text(GString *out, const char *ch, size_t n)
 void
 html_text(GString *out, const char *s, gssize len)
 {
-	walk_utf8(out, s, len, emit_text);
+	walk_utf8(out, s, len, emit_text, 1);
 }
 
 void
 html_attr(GString *out, const char *s, gssize len)
 {
 	/* Same set as text: quotes are already escaped there. */
-	walk_utf8(out, s, len, emit_text);
+	walk_utf8(out, s, len, emit_text, 1);
 }
 
 static int
@@ -115,7 +132,7 @@ emit_header_quoted(GString *out, const char *ch, size_t n)
 void
 html_header_quoted(GString *out, const char *s, gssize len)
 {
-	walk_utf8(out, s, len, emit_header_quoted);
+	walk_utf8(out, s, len, emit_header_quoted, 0);
 }
 
 static void
@@ -130,5 +147,5 @@ void
 html_header_ext_value(GString *out, const char *s, gssize len)
 {
 	g_string_append(out, "UTF-8''");
-	walk_utf8(out, s, len, emit_ext_value);
+	walk_utf8(out, s, len, emit_ext_value, 0);
 }

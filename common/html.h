@@ -2,7 +2,9 @@
  * html.c is the model). Each function appends to a GString; len may be -1
  * for a NUL-terminated string. Invalid UTF-8 is replaced by U+FFFD and
  * control characters other than tab and newline are dropped, so the output
- * is always valid UTF-8 whatever came in. */
+ * is always valid UTF-8 whatever came in. In text and attributes (what a
+ * reader sees), bidirectional override and isolate marks (U+202A..E,
+ * U+2066..9, U+200E/F, U+061C) are replaced by U+FFFD as well. */
 #ifndef PULLMAIL_HTML_H
 #define PULLMAIL_HTML_H
 
