@@ -188,10 +188,6 @@ static const struct option options[] = {
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
 
-static const char *const sections[] = {
-	"store", "log", "milter", "web", "summary",
-};
-
 static const char *
 type_name(enum opt_type t)
 {
@@ -427,6 +423,19 @@ parse_cidr_list(const char *v, struct cidr_list *out)
 	return 0;
 }
 
+/* A TCP port written as len decimal digits: 1..65535. */
+static bool
+valid_port(const char *s, size_t len)
+{
+	char *digits = g_strndup(s, len);
+	int64_t port;
+	bool ok = digits[0] != '-' && parse_integer(digits, &port) == 0 &&
+	    port >= 1 && port <= 65535;
+
+	g_free(digits);
+	return ok;
+}
+
 static bool
 host_is_loopback(const char *host)
 {
@@ -516,17 +525,10 @@ parse_url(const char *v)
 	g_free(h);
 	if (*end == ':') {
 		const char *q = end + 1;
-		int64_t port;
-		char *digits;
 
 		end = q + strcspn(q, "/");
-		digits = g_strndup(q, (size_t)(end - q));
-		if (parse_integer(digits, &port) != 0 || port < 1 ||
-		    port > 65535 || digits[0] == '-') {
-			g_free(digits);
+		if (!valid_port(q, (size_t)(end - q)))
 			return NULL;
-		}
-		g_free(digits);
 	}
 	if (*end != '\0' && *end != '/')
 		return NULL;
@@ -548,19 +550,11 @@ valid_socket(const char *v)
 	}
 	if (g_str_has_prefix(v, "inet:") || g_str_has_prefix(v, "inet6:")) {
 		const char *at;
-		int64_t port;
-		char *digits;
-		bool ok;
 
 		rest = strchr(v, ':') + 1;
 		at = strchr(rest, '@');
-		digits = g_strndup(rest, at != NULL ? (size_t)(at - rest) :
-		    strlen(rest));
-		ok = parse_integer(digits, &port) == 0 && digits[0] != '-' &&
-		    port >= 1 && port <= 65535 &&
-		    (at == NULL || at[1] != '\0');
-		g_free(digits);
-		return ok;
+		return valid_port(rest, at != NULL ? (size_t)(at - rest) :
+		    strlen(rest)) && (at == NULL || at[1] != '\0');
 	}
 	return v[0] == '/';
 }
@@ -816,37 +810,64 @@ find_option(const char *section, const char *name)
 	return NULL;
 }
 
+/* The sections are those the option table names, in its order. */
 static bool
 known_section(const char *section)
 {
 	size_t i;
 
-	for (i = 0; i < G_N_ELEMENTS(sections); i++)
-		if (strcmp(sections[i], section) == 0)
+	for (i = 0; i < N_OPTIONS; i++)
+		if (strcmp(options[i].section, section) == 0)
 			return true;
 	return false;
 }
 
+/* "store, log, milter, web or summary": each section once, in table order
+ * (the table keeps a section's options together). */
+static char *
+section_names(void)
+{
+	GString *s = g_string_new(NULL);
+	size_t i, n = 0, total = 0;
+
+	for (i = 0; i < N_OPTIONS; i++)
+		total += i == 0 || strcmp(options[i - 1].section,
+		    options[i].section) != 0;
+	for (i = 0; i < N_OPTIONS; i++) {
+		if (i > 0 && strcmp(options[i - 1].section,
+		    options[i].section) == 0)
+			continue;
+		if (n > 0)
+			g_string_append(s, n + 1 == total ? " or " : ", ");
+		g_string_append(s, options[i].section);
+		n++;
+	}
+	return g_string_free(s, FALSE);
+}
+
 /* Checks the text before GKeyFile sees it, so that the error can say where:
  * no NUL byte, valid UTF-8. */
+static size_t
+line_of(const char *data, const char *at)
+{
+	size_t line = 1;
+
+	for (const char *p = data; p < at; p++)
+		line += *p == '\n';
+	return line;
+}
+
 static char *
 check_text(const char *path, const char *data, size_t len)
 {
-	const char *bad;
-	size_t line;
-	const char *p;
+	const char *bad = memchr(data, '\0', len);
 
-	if (memchr(data, '\0', len) != NULL) {
-		bad = memchr(data, '\0', len);
-		for (line = 1, p = data; p < bad; p++)
-			line += *p == '\n';
-		return errorf("%s: line %zu: contains a NUL byte", path, line);
-	}
-	if (!g_utf8_validate(data, (gssize)len, &bad)) {
-		for (line = 1, p = data; p < bad; p++)
-			line += *p == '\n';
-		return errorf("%s: line %zu: not valid UTF-8", path, line);
-	}
+	if (bad != NULL)
+		return errorf("%s: line %zu: contains a NUL byte", path,
+		    line_of(data, bad));
+	if (!g_utf8_validate(data, (gssize)len, &bad))
+		return errorf("%s: line %zu: not valid UTF-8", path,
+		    line_of(data, bad));
 	return NULL;
 }
 
@@ -860,9 +881,11 @@ apply_keyfile(struct config *cfg, const char *path, GKeyFile *kf)
 	groups = g_key_file_get_groups(kf, NULL);
 	for (i = 0; groups[i] != NULL && err == NULL; i++) {
 		if (!known_section(groups[i])) {
+			char *names = section_names();
+
 			err = errorf("%s: [%s]: unknown section (expected "
-			    "store, log, milter, web or summary)", path,
-			    groups[i]);
+			    "%s)", path, groups[i], names);
+			g_free(names);
 			break;
 		}
 		keys = g_key_file_get_keys(kf, groups[i], NULL, NULL);
