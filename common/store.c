@@ -77,12 +77,6 @@ store_read(struct store_reader *r, void *buf, size_t len)
 	return r->ops->read(r, buf, len);
 }
 
-uint64_t
-store_reader_size(const struct store_reader *r)
-{
-	return r->ops->reader_size(r);
-}
-
 void
 store_read_close(struct store_reader *r)
 {

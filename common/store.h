@@ -29,9 +29,15 @@ struct store_reader;
 
 enum store_mode { STORE_READ_ONLY, STORE_READ_WRITE };
 
+/* A temporary file this old is a crashed writer's (gc and a writer's
+ * store_open remove it); anything younger may be a write in progress. */
+#define STORE_TMP_STALE_AGE 86400
+
 /* Opens the configured backend and checks it (fs: StoreDir exists, is a
  * directory, is not world-writable, is writable when mode is READ_WRITE;
- * tmp/ exists or is created). On failure returns NULL and *err (free()). */
+ * tmp/ exists or is created). Opened for writing, it removes temporary files
+ * older than STORE_TMP_STALE_AGE, left by a writer that crashed. On failure
+ * returns NULL and *err (free()). */
 struct store *store_open(const struct config *cfg, enum store_mode mode,
     char **err);
 void store_close(struct store *st);
@@ -55,8 +61,6 @@ enum store_status store_read_open(struct store *st,
     const struct storage_id *id, struct store_reader **r);
 /* Bytes read, 0 at end, -1 on error. */
 long store_read(struct store_reader *r, void *buf, size_t len);
-/* Size in bytes of the object being read. */
-uint64_t store_reader_size(const struct store_reader *r);
 void store_read_close(struct store_reader *r);
 
 /* Reads up to len bytes from the start of the object (metadata without the
@@ -79,8 +83,8 @@ enum store_status store_iterate(struct store *st, store_iter_fn fn,
     void *ctx);
 
 /* Removes temporary files older than max_age seconds (a crashed writer's
- * leftovers); *removed counts them. The milter calls it at start-up with
- * max_age 0 only when it is the single writer; gc uses a day. */
+ * leftovers); *removed counts them. store_open does it for writers, and gc,
+ * with STORE_TMP_STALE_AGE. */
 enum store_status store_cleanup_tmp(struct store *st, int64_t max_age,
     unsigned long *removed);
 

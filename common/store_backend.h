@@ -23,7 +23,6 @@ struct store_ops {
 	enum store_status (*read_open)(struct store *st,
 	    const struct storage_id *id, struct store_reader **r);
 	long (*read)(struct store_reader *r, void *buf, size_t len);
-	uint64_t (*reader_size)(const struct store_reader *r);
 	void (*read_close)(struct store_reader *r);
 	enum store_status (*read_head)(struct store *st,
 	    const struct storage_id *id, void *buf, size_t len, size_t *got);

@@ -38,8 +38,10 @@ struct fs_writer {
 struct fs_reader {
 	struct store_reader base;
 	int fd;
-	uint64_t size;
 };
+
+static enum store_status fs_cleanup_tmp(struct store *s, int64_t max_age,
+    unsigned long *removed);
 
 static void
 set_error(struct fs_store *st, const char *what, int err)
@@ -121,6 +123,10 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	}
 	st->base.ops = &store_fs_ops;
 	st->dirfd = fd;
+	if (mode == STORE_READ_WRITE) {
+		unsigned long removed;
+		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, &removed);
+	}
 	return &st->base;
 }
 
@@ -314,7 +320,6 @@ fs_read_open(struct store *s, const struct storage_id *id,
 	}
 	r->base.ops = &store_fs_ops;
 	r->fd = fd;
-	r->size = (uint64_t)sb.st_size;
 	*out = &r->base;
 	return STORE_OK;
 }
@@ -329,12 +334,6 @@ fs_read(struct store_reader *rr, void *buf, size_t len)
 			continue;
 		return (long)n;
 	}
-}
-
-static uint64_t
-fs_reader_size(const struct store_reader *rr)
-{
-	return ((const struct fs_reader *)rr)->size;
 }
 
 static void
@@ -523,7 +522,6 @@ const struct store_ops store_fs_ops = {
 	.abort = fs_abort,
 	.read_open = fs_read_open,
 	.read = fs_read,
-	.reader_size = fs_reader_size,
 	.read_close = fs_read_close,
 	.read_head = fs_read_head,
 	.patch = fs_patch,

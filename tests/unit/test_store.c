@@ -9,6 +9,8 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
+#include <utime.h>
 #include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
@@ -135,6 +137,33 @@ maxrss_kb(void)
 	getrusage(RUSAGE_SELF, &ru);
 	return ru.ru_maxrss;
 }
+
+/* A writer's store_open removes what a crashed writer left an hour or more
+ * ago, and nothing younger (it may be a write in progress). */
+START_TEST(open_removes_stale_tmp_only)
+{
+	char *err;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_ptr_nonnull(st);
+	store_close(st);
+	char *old = g_strdup_printf("%s/tmp/1.stale", dir);
+	char *young = g_strdup_printf("%s/tmp/2.inprogress", dir);
+	ck_assert(g_file_set_contents(old, "x", 1, NULL));
+	ck_assert(g_file_set_contents(young, "x", 1, NULL));
+	struct utimbuf ut = { time(NULL) - STORE_TMP_STALE_AGE - 60,
+	    time(NULL) - STORE_TMP_STALE_AGE - 60 };
+	ck_assert_int_eq(utime(old, &ut), 0);
+	st = store_open(cfg, STORE_READ_ONLY, &err);
+	store_close(st);
+	ck_assert_int_eq(count_files("tmp"), 2);   /* readers touch nothing */
+	st = store_open(cfg, STORE_READ_WRITE, &err);
+	store_close(st);
+	ck_assert(!g_file_test(old, G_FILE_TEST_EXISTS));
+	ck_assert(g_file_test(young, G_FILE_TEST_EXISTS));
+	g_free(old);
+	g_free(young);
+}
+END_TEST
 
 START_TEST(iterate_10000_bounded)
 {
@@ -269,6 +298,7 @@ main(void)
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, aborted_write_leaves_nothing);
 	tcase_add_test(tc, killed_writer_leaves_tmp_only);
+	tcase_add_test(tc, open_removes_stale_tmp_only);
 	tcase_add_test(tc, iterate_10000_bounded);
 	tcase_add_test(tc, open_checks_storedir);
 	tcase_add_test(tc, sealed_lifecycle);
