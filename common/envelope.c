@@ -247,7 +247,8 @@ envelope_parse_meta(const void *buf, size_t len, struct envelope_meta *meta)
 	return ENVELOPE_OK;
 }
 
-enum envelope_status
+/* expires as every reader must enforce it. */
+static enum envelope_status
 envelope_check_retention(const struct envelope_meta *m, int64_t max_retention)
 {
 	if (max_retention > 0 && m->expires - m->created > max_retention)
@@ -255,6 +256,10 @@ envelope_check_retention(const struct envelope_meta *m, int64_t max_retention)
 	return ENVELOPE_OK;
 }
 
+/* Opening as a stream: begin reads and checks the header, the key check and
+ * the retention cap; next yields verified chunks, then length 0 once the
+ * final chunk was verified and the source is at its end. Internal: callers
+ * use envelope_open_all, so none acts on a message not yet known whole. */
 struct envelope_opener {
 	ss_state *state;             /* sodium_malloc */
 	unsigned char *plain;        /* sodium_malloc, one chunk */
@@ -266,7 +271,7 @@ struct envelope_opener {
 	struct envelope_source src;
 };
 
-void
+static void
 envelope_open_free(struct envelope_opener *o)
 {
 	if (o == NULL)
@@ -293,7 +298,7 @@ read_full(const struct envelope_source *src, unsigned char *buf, size_t have,
 	return (long)have;
 }
 
-enum envelope_status
+static enum envelope_status
 envelope_open_begin(struct envelope_opener **out,
     const struct message_key *key, int64_t max_retention,
     const struct envelope_source *src, struct envelope_meta *meta)
@@ -342,7 +347,7 @@ envelope_open_begin(struct envelope_opener **out,
 	return ENVELOPE_OK;
 }
 
-enum envelope_status
+static enum envelope_status
 envelope_open_next(struct envelope_opener *o, const unsigned char **out,
     size_t *len)
 {

@@ -106,30 +106,11 @@ enum envelope_status envelope_parse_meta(const void *buf, size_t len,
 /* The 8 bytes to write at ENVELOPE_EXPIRES_OFFSET for a new expiry. */
 void envelope_encode_expires(int64_t expires, unsigned char out[8]);
 
-/* expires as every reader must enforce it: refuses (ENVELOPE_ERR_RETENTION)
- * expires > created + max_retention. */
-enum envelope_status envelope_check_retention(const struct envelope_meta *m,
-    int64_t max_retention);
-
-struct envelope_opener;
-
-/* Reads and checks the header, the key check and the retention cap. */
-enum envelope_status envelope_open_begin(struct envelope_opener **out,
-    const struct message_key *key, int64_t max_retention,
-    const struct envelope_source *src, struct envelope_meta *meta);
-/* Next verified chunk of plaintext: *out points into the opener's
- * sodium_malloc buffer (valid until the next call), *len its size; *len 0
- * and ENVELOPE_OK after the final chunk was verified and the source is at
- * its end. Chunk-by-chunk plaintext is authenticated but the stream is only
- * known to be complete at the end: callers that must not act on a partial
- * message use envelope_open_all. */
-enum envelope_status envelope_open_next(struct envelope_opener *o,
-    const unsigned char **out, size_t *len);
-void envelope_open_free(struct envelope_opener *o);
-
-/* Decrypts and verifies the whole object (final tag and end of source
- * included) into one sodium_malloc buffer, which the caller frees with
- * envelope_plain_free. max_size 0 means no limit. */
+/* Decrypts and verifies the whole object (header, key check, retention cap
+ * expires <= created + max_retention, every chunk, final tag and end of
+ * source) into one sodium_malloc buffer, which the caller frees with
+ * envelope_plain_free. Nothing is returned unless all of it verified.
+ * max_size 0 means no limit. */
 enum envelope_status envelope_open_all(const struct message_key *key,
     int64_t max_retention, const struct envelope_source *src,
     size_t max_size, struct envelope_meta *meta, unsigned char **plain,
