@@ -92,13 +92,7 @@ $(LIBSEND_A): $(call obj,$(SEND_SRC))
 $(LIBPULLMAIL) $(ADAPTER_LIBS):
 	@mkdir -p $(dir $@)
 	rm -f $@
-	ar rcs $@ $^ $(if $^,,$(O)/common/empty.o)
-
-$(O)/common/empty.o:
-	@mkdir -p $(dir $@)
-	echo 'extern int pullmail_empty_archive; int pullmail_empty_archive;' | \
-		$(CC) $(ALL_CFLAGS) -x c -c -o $@ -
-$(ADAPTER_LIBS): | $(O)/common/empty.o
+	ar rcs $@ $^
 
 $(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
 $(O)/cgi/pullmail-web: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
