@@ -66,6 +66,7 @@ sed -n '/^# B:/q;p' "$CONTRIB" \
 # write it.
 VHOST_LOG=$(sed -n 's|^#[[:space:]]*\(CustomLog \${APACHE_LOG_DIR}/access.log .*\)$|\1|p' "$CONTRIB")
 check "contrib file gives the virtual host's access log line" '[ -n "$VHOST_LOG" ] && [ "$(echo "$VHOST_LOG" | wc -l)" = 1 ]'
+check "contrib variant B is all comments (A is the active one)" '! sed -n "/^# B:/,\$p" "$CONTRIB" | grep -qv "^#\|^\$"'
 check "contrib variant A has the FastCGI handler" 'grep -q "^[[:space:]]*SetHandler \"proxy:unix:$RUN/web.sock|fcgi://" "$RUN/pullmail-fcgi.conf"'
 check "contrib variant B has the ScriptAlias" 'grep -q "^ScriptAlias /m/ $WEB/" "$RUN/pullmail-cgi.conf" && ! grep -q "SetHandler" "$RUN/pullmail-cgi.conf"'
 
@@ -87,7 +88,7 @@ Define APACHE_LOG_DIR $AP/logs
 Listen 127.0.0.1:$P_FCGI
 Listen 127.0.0.1:$P_CGI
 EOA
-	for m in mpm_event authz_core alias env headers cgid proxy proxy_fcgi; do
+	for m in mpm_event authz_core alias env setenvif headers cgid proxy proxy_fcgi; do
 		echo "LoadModule ${m}_module $MODS/mod_$m.so"
 	done
 	[ -n "$WEB_USER" ] && printf 'User %s\nGroup %s\n' "$WEB_USER" "$WEB_USER"
