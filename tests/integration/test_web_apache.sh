@@ -4,11 +4,12 @@
 # per variant:
 # A) FastCGI through mod_proxy_fcgi to pullmail-web on a unix socket,
 #    started by spawn-fcgi (port 18100);
-# B) CGI: the same binary run per request by mod_cgid (port 18101).
+# B) CGI: the same binary run per request by mod_cgid (port 18101), then
+#    again under the prefork MPM by mod_cgi (port 18102).
 # For each: the page and its security headers, an attachment byte-identical
 # to the decoded part (decoded independently by Python), the .eml
-# byte-identical to what was sealed, 404, 410, 403/413/405, POST keep; then
-# no token in any log Apache or pullmail-web wrote. Ends with
+# byte-identical to what was sealed, 404, 410, 403/413/405, POST keep, odd
+# requests; then no token in any log Apache or pullmail-web wrote. Ends with
 # "N passed, N failed".
 NAME=apache
 # Run directly with SANITIZE (not through tests/run.sh): the seal helper
@@ -25,6 +26,7 @@ verify() { f0=$failed; check "$1" "$2"; [ "$failed" = "$f0" ]; }
 
 P_FCGI=18100
 P_CGI=18101
+P_CGI_PREFORK=18102
 MODS=/usr/lib/apache2/modules
 AP=$RUN/apache
 SAMPLE=$TOP/tests/data/web_sample.eml
@@ -49,7 +51,7 @@ if [ "$(id -u)" = 0 ]; then
 	chown -R "$WEB_USER:$WEB_USER" "$RUN/store"
 fi
 
-# From the shipped file: the shared part (log marking) is everything above
+# From the shipped file: the shared part (the prefix's log) is all above
 # "# A:"; variant A is everything above "# B:"; variant B is the shared
 # part plus the commented block from "# B:" on, uncommented.
 CONTRIB=$TOP/contrib/apache/pullmail.conf
@@ -73,10 +75,14 @@ check "contrib variant B has the ScriptAlias" 'grep -q "^ScriptAlias /m/ $WEB/" 
 # The private server: its own ServerRoot, pid file, logs, mutexes and
 # cgid socket; modules loaded one by one; Debian's deny-all on / so that
 # the contrib file has to grant its prefix itself; Debian's LogLevel.
+# write_httpd MPM CGI-MODULE PORT:SNIPPET...
 mkdir -p "$AP/logs" "$AP/run" "$AP/www"
 echo static > "$AP/www/index.html"
-{
-	cat <<EOA
+write_httpd() {
+	mpm=$1 cgimod=$2
+	shift 2
+	{
+		cat <<EOA
 ServerRoot "$AP"
 ServerName localhost
 PidFile "$RUN/apache.pid"
@@ -85,21 +91,20 @@ Mutex file:$AP/run default
 ErrorLog "$AP/logs/error.log"
 LogLevel warn
 Define APACHE_LOG_DIR $AP/logs
-Listen 127.0.0.1:$P_FCGI
-Listen 127.0.0.1:$P_CGI
 EOA
-	for m in mpm_event authz_core alias env setenvif headers cgid proxy proxy_fcgi; do
-		echo "LoadModule ${m}_module $MODS/mod_$m.so"
-	done
-	[ -n "$WEB_USER" ] && printf 'User %s\nGroup %s\n' "$WEB_USER" "$WEB_USER"
-	cat <<EOA
-StartServers 1
-ServerLimit 1
-ThreadsPerChild 8
-MaxRequestWorkers 8
-MinSpareThreads 1
-MaxSpareThreads 8
-ScriptSock "$AP/run/cgid.sock"
+		for m in mpm_$mpm authz_core alias env setenvif headers $cgimod proxy proxy_fcgi; do
+			echo "LoadModule ${m}_module $MODS/mod_$m.so"
+		done
+		[ -n "$WEB_USER" ] && printf 'User %s\nGroup %s\n' "$WEB_USER" "$WEB_USER"
+		if [ "$mpm" = event ]; then
+			printf '%s\n' "StartServers 1" "ServerLimit 1" "ThreadsPerChild 8" \
+			    "MaxRequestWorkers 8" "MinSpareThreads 1" "MaxSpareThreads 8"
+		else
+			printf '%s\n' "StartServers 2" "MinSpareServers 1" \
+			    "MaxSpareServers 4" "MaxRequestWorkers 4"
+		fi
+		[ "$cgimod" = cgid ] && echo "ScriptSock \"$AP/run/cgid.sock\""
+		cat <<EOA
 DocumentRoot "$AP/www"
 <Directory />
 	AllowOverride None
@@ -109,19 +114,39 @@ DocumentRoot "$AP/www"
 	Require all granted
 </Directory>
 LogFormat "%h %l %u %t \"%r\" %>s %O \"%{Referer}i\" \"%{User-Agent}i\"" combined
-<VirtualHost 127.0.0.1:$P_FCGI>
+EOA
+		for v in "$@"; do
+			cat <<EOA
+Listen 127.0.0.1:${v%%:*}
+<VirtualHost 127.0.0.1:${v%%:*}>
 	$VHOST_LOG
-	Include "$RUN/pullmail-fcgi.conf"
-</VirtualHost>
-<VirtualHost 127.0.0.1:$P_CGI>
-	$VHOST_LOG
-	# pullmail-web's own log lines into Apache's error log, to check them.
+	# pullmail-web's log lines (CGI: into Apache's error log), to check them.
 	SetEnv PULLMAIL_LOG_STDERR 1
-	Include "$RUN/pullmail-cgi.conf"
+	Include "${v#*:}"
 </VirtualHost>
 EOA
-} > "$AP/httpd.conf"
-verify "apache2 accepts the configuration" 'apache2 -t -f "$AP/httpd.conf" > "$RUN/apache-t.log" 2>&1' || cat "$RUN/apache-t.log"
+		done
+	} > "$AP/httpd.conf"
+	verify "apache2 ($mpm, mod_$cgimod) accepts the configuration" 'apache2 -t -f "$AP/httpd.conf" > "$RUN/apache-t.log" 2>&1' || cat "$RUN/apache-t.log"
+}
+
+# start_apache PORT...: started, and every port answers.
+start_apache() {
+	apache2 -f "$AP/httpd.conf" -k start > "$RUN/apache-start.log" 2>&1
+	i=0
+	while [ $i -lt 100 ]; do
+		up=0
+		for port in "$@"; do
+			curl -s -o /dev/null "http://127.0.0.1:$port/index.html" && up=$((up + 1))
+		done
+		[ -s "$RUN/apache.pid" ] && [ $up = $# ] && break
+		sleep 0.1; i=$((i + 1))
+	done
+	if ! verify "apache2 started on 127.0.0.1:$*" '[ -s "$RUN/apache.pid" ] && [ $i -lt 100 ]'; then
+		cat "$RUN/apache-start.log" "$AP/logs/error.log" 2>/dev/null
+		finish
+	fi
+}
 
 # A's responder: spawn-fcgi as the deployment's socket unit does it
 # (socket group www-data, mode 0660; the program as the web user). -n: no
@@ -138,19 +163,6 @@ PULLMAIL_CONFIG=$CONF PULLMAIL_LOG_STDERR=1 spawn-fcgi -n -s "$RUN/web.sock" \
 echo $! > "$RUN/web.pid"
 i=0; while ! [ -S "$RUN/web.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 check "spawn-fcgi started pullmail-web" '[ -S "$RUN/web.sock" ] && kill -0 "$(cat "$RUN/web.pid")"'
-
-apache2 -f "$AP/httpd.conf" -k start > "$RUN/apache-start.log" 2>&1
-i=0
-while [ $i -lt 100 ]; do
-	[ -s "$RUN/apache.pid" ] &&
-	    curl -s -o /dev/null "http://127.0.0.1:$P_FCGI/index.html" &&
-	    curl -s -o /dev/null "http://127.0.0.1:$P_CGI/index.html" && break
-	sleep 0.1; i=$((i + 1))
-done
-if ! verify "apache2 started on 127.0.0.1:$P_FCGI and :$P_CGI" '[ -s "$RUN/apache.pid" ] && [ $i -lt 100 ]'; then
-	cat "$RUN/apache-start.log" "$AP/logs/error.log" 2>/dev/null
-	finish
-fi
 
 # has_header FILE NAME VALUE-REGEX: exactly one NAME header, matching.
 has_header() {
@@ -242,6 +254,8 @@ run_cases() {
 	curl -s -o /dev/null "$root/index.html?$l"
 }
 
+write_httpd event cgid "$P_FCGI:$RUN/pullmail-fcgi.conf" "$P_CGI:$RUN/pullmail-cgi.conf"
+start_apache $P_FCGI $P_CGI
 run_cases $P_FCGI fastcgi
 run_cases $P_CGI cgi
 
@@ -254,12 +268,19 @@ check "fastcgi: responder down 503, not echoed" '[ "$code" = 503 ] && ! grep -q 
 stop_pid "$(pid_of_file "$RUN/apache.pid")"
 rm -f "$RUN/apache.pid"
 
+# B again under the prefork MPM with mod_cgi, as the file offers.
+write_httpd prefork cgi "$P_CGI_PREFORK:$RUN/pullmail-cgi.conf"
+start_apache $P_CGI_PREFORK
+run_cases $P_CGI_PREFORK cgi-prefork
+stop_pid "$(pid_of_file "$RUN/apache.pid")"
+rm -f "$RUN/apache.pid"
+
 # The logs, now complete. The access log works (it has the static pages)
 # but has nothing of the prefix; the prefix's own log has every request
 # without its path; nobody logged a token.
 LOGS="$AP/logs/access.log $AP/logs/pullmail.log $AP/logs/error.log $RUN/spawn.log"
-check "access log has the other pages" 'grep -q "GET /index.html?fastcgi " "$AP/logs/access.log" && grep -q "GET /index.html?cgi " "$AP/logs/access.log"'
-verify "access log has nothing under /m/" '! grep -q "/m/\|/%6d/" "$AP/logs/access.log"' || cat "$AP/logs/access.log"
+check "access log has the other pages" 'grep -q "GET /index.html?fastcgi " "$AP/logs/access.log" && grep -q "GET /index.html?cgi " "$AP/logs/access.log" && grep -q "GET /index.html?cgi-prefork " "$AP/logs/access.log"'
+verify "access log has nothing under /m/" '! grep -qi "/m/\|/m%2f\|/%6d/" "$AP/logs/access.log"' || cat "$AP/logs/access.log"
 n=$(grep -c . "$AP/logs/pullmail.log" 2>/dev/null)
 sent=$(grep -c . "$RUN/m-requests")
 check "pullmail.log has each of the prefix's $sent requests (${n:-0} lines)" '[ "${n:-0}" = "$sent" ] && grep -q " GET 200 " "$AP/logs/pullmail.log" && grep -q " POST 413 " "$AP/logs/pullmail.log" && grep -q " GET 503 " "$AP/logs/pullmail.log"'
