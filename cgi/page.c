@@ -156,6 +156,10 @@ page_open(GString *out, const struct strings *s, const char *title)
 	    "<meta charset=\"utf-8\">"
 	    "<meta name=\"viewport\" content=\"width=device-width,"
 	    "initial-scale=1\"><meta name=\"robots\" content=\"noindex\">"
+	    /* Under the header's no-referrer a browser sends "Origin: null"
+	     * with the keep form; strict-origin sends the origin (never the
+	     * path, so never the token) and keep's Origin check can pass. */
+	    "<meta name=\"referrer\" content=\"strict-origin\">"
 	    "<title>", s->lang);
 	page_text(out, title);
 	g_string_append(out, "</title><style>");
