@@ -91,8 +91,7 @@ async function axe(page, p, where) {
 // Horizontal overflow at the phone width: the document, every element's
 // box, and every line box of every text node must lie inside the viewport.
 async function layout(page, p) {
-	const r = await page.evaluate(() => {
-		const vw = window.innerWidth;
+	const r = await page.evaluate((vw) => {
 		const bad = [];
 		const name = (e) => e.tagName.toLowerCase() +
 		    (e.id ? '#' + e.id : '') +
@@ -146,12 +145,13 @@ async function layout(page, p) {
 				bad.push(`${name(e)} scrolls sideways: ${e.scrollWidth} px ` +
 				    `of text in ${e.clientWidth} px`);
 		}
-		return { vw, sw: document.documentElement.scrollWidth, bad };
-	});
-	result(r.vw === PHONE.width, `${p.name} 360 px: the layout viewport is ` +
-	    `the phone's width (innerWidth ${r.vw})`,
-	    ['without a working <meta name="viewport"> a phone lays the page ' +
-	    'out 980 px wide and shrinks it']);
+		return { iw: window.innerWidth,
+		    sw: document.documentElement.scrollWidth, bad };
+	}, PHONE.width);
+	result(r.iw === PHONE.width, `${p.name} 360 px: the layout viewport is ` +
+	    `the phone's width (innerWidth ${r.iw})`,
+	    ['a phone widens its layout viewport (and shrinks the page) when ' +
+	    '<meta name="viewport"> is missing (980 px) or content is too wide']);
 	result(r.sw <= PHONE.width, `${p.name} 360 px: no horizontal scrolling ` +
 	    `(scrollWidth ${r.sw})`);
 	result(r.bad.length === 0, `${p.name} 360 px: no text or element wider ` +
