@@ -102,7 +102,7 @@ while IFS= read -r line; do
 	case $line in
 	"ok - "*) ok "${line#ok - }" ;;
 	"not ok - "*) fail "${line#not ok - }" ;;
-	*) echo "$line" ;;
+	*) printf "%s\n" "$line" ;;
 	esac
 done < "$RUN/check.out"
 check "the browser checks ended normally (exit $rc)" \
