@@ -26,7 +26,8 @@ PORT=18110
 CHROMIUM=/usr/bin/chromium
 A11Y=$TOP/tests/a11y
 
-# Node.js and npm: Debian 12's packages when the machine has neither.
+# Node.js and npm: Debian 12's packages when the machine lacks either (a
+# machine with another Node.js that has npm built in installs nothing).
 if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 	if [ "$(id -u)" = 0 ]; then
 		DEBIAN_FRONTEND=noninteractive apt-get install -y nodejs npm \
@@ -35,13 +36,17 @@ if ! command -v node >/dev/null 2>&1 || ! command -v npm >/dev/null 2>&1; then
 fi
 check "node and npm are installed" 'command -v node >/dev/null && command -v npm >/dev/null' ||
 	{ cat "$RUN/apt.log" 2>/dev/null; echo "run: apt-get install -y nodejs npm"; finish; }
+# playwright-core 1.61 is the newest that runs on Debian 12's Node.js 18.
+NODE_MAJOR=$(node -p 'process.versions.node.split(".")[0]' 2>/dev/null)
+check "Node.js is 18 or later (${NODE_MAJOR:-none})" '[ "${NODE_MAJOR:-0}" -ge 18 ]' || finish
 check "Debian's Chromium is installed ($CHROMIUM)" '[ -x "$CHROMIUM" ]' ||
 	{ echo "run: apt-get install -y chromium"; finish; }
-# The pinned packages, from the lock file only; never a browser download.
-if [ ! -f "$A11Y/node_modules/playwright-core/package.json" ] ||
-   [ ! -f "$A11Y/node_modules/axe-core/axe.min.js" ]; then
+# The pinned packages, from the lock file only (again when it changed);
+# never a browser download.
+if ! cmp -s "$A11Y/package-lock.json" "$A11Y/node_modules/.installed-lock.json"; then
 	(cd "$A11Y" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit \
-	    --no-fund) > "$RUN/npm.log" 2>&1
+	    --no-fund && cp package-lock.json node_modules/.installed-lock.json) \
+	    > "$RUN/npm.log" 2>&1
 fi
 check "playwright-core and axe-core installed from package-lock.json" \
     '[ -f "$A11Y/node_modules/playwright-core/package.json" ] && [ -f "$A11Y/node_modules/axe-core/axe.min.js" ]' ||
