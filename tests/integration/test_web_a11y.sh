@@ -12,7 +12,7 @@
 # pinned by tests/a11y/package-lock.json and installed by `npm ci` when
 # missing. Ends with "N passed, N failed".
 NAME=a11y
-# Run directly with SANITIZE (not through tests/run.sh): the seal helper
+# Run directly with SANITIZE (not through tests/run.sh): seal-fixture
 # must be built with the sanitizers libpullmail.a was built with.
 if [ -n "${SANITIZE:-}" ]; then
 	case " ${CC:-cc} " in
