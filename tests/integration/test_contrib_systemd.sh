@@ -205,6 +205,7 @@ else
 	fail "pullmail-milter.service's ExecReload (exit $rc): $(cat "$RUN/reload.out") $(tail -5 "$RUN/milter.log")"
 fi
 # systemd stops a unit without ExecStop= with SIGTERM.
+kill -0 $MILTER_PID 2>/dev/null || fail "the milter was no longer running before SIGTERM"
 kill -TERM $MILTER_PID 2>/dev/null
 i=0
 while kill -0 $MILTER_PID 2>/dev/null && [ $i -lt 100 ]; do
