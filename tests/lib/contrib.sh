@@ -74,6 +74,11 @@ if [ ! -f "$CONF" ]; then
 fi
 # As contrib/postfix/README says: the store owned by the account, mode 0750,
 # and the configuration readable by its group.
+for step in "install -d -o pullmail -g pullmail -m 0750 /var/lib/pullmail/store" \
+    "chgrp pullmail /etc/pullmail/pullmail.conf"; do
+	grep -qF "$step" "$TOP/contrib/postfix/README" ||
+		fail "contrib/postfix/README no longer says: $step"
+done
 mkdir -p "$STORE"
 chown "$SVC_USER:$SVC_GROUP" "$STORE"
 chmod 0750 "$STORE"
