@@ -68,6 +68,12 @@ else
 	fail "it runs as $user, not pullmail (the store's owner)"
 fi
 [ "$user" = pullmail ] && user=$SVC_USER
+line=$(grep -Ev '^[[:space:]]*(#|$)' "$CRON")
+if grep -qxF "$line" "$TOP/man/pullmailctl.8"; then
+	ok "pullmailctl(8) shows the same line"
+else
+	fail "pullmailctl(8) shows another cron line than contrib/cron/pullmail-gc ($line)"
+fi
 case $cmd in
 /usr/local/sbin/pullmailctl\ *) ok "it runs pullmailctl where make install puts it" ;;
 *) fail "the command is not /usr/local/sbin/pullmailctl: $cmd" ;;
