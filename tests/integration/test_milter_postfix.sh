@@ -8,9 +8,13 @@
 # socket replaced), with STARTTLS and SASL through a Dovecot auth service:
 # pullmail-send's authenticated message is pulled, an unauthenticated client
 # is refused; and what contrib/postfix/README tells an administrator to set
-# is accepted by this Postfix and by pullmail-milter.
-# Ports (P_TF, P_ACC, P_SUB in the environment change them): 10025
-# (milter_default_action = tempfail), 10027 (accept), 10028 (submission).
+# is accepted by this Postfix and by pullmail-milter, and its order of
+# smtpd_milters (pullmail before a DKIM signer) makes the second milter see
+# the summary, not the original (tests/lib/record_milter.py stands in for
+# the signer).
+# Ports (P_TF, P_ACC, P_SUB, P_ORDER in the environment change them): 10025
+# (milter_default_action = tempfail), 10027 (accept), 10028 (submission),
+# 10029 (README's smtpd_milters).
 # Ends with "N passed, N failed".
 O=${O:-.}
 TOP=$(pwd)
@@ -23,6 +27,8 @@ SEND=$(cd "$(dirname "$RUN")/.." && pwd)/tools/pullmail-send
 P_TF=${P_TF:-10025}
 P_ACC=${P_ACC:-10027}
 P_SUB=${P_SUB:-10028}
+P_ORDER=${P_ORDER:-10029}
+SIGNER_PID=
 SASL_USER=alice
 SASL_PASS='milter submission 7?'
 passed=0
@@ -54,6 +60,7 @@ cleanup() {
 	stop_pid "$MILTER_PID"
 	stop_pid "$MASTER_PID"
 	stop_pid "$DOVECOT_PID"
+	stop_pid "$SIGNER_PID"
 }
 trap cleanup EXIT
 trap 'exit 1' INT TERM
@@ -166,8 +173,26 @@ if ! submission=$(contrib_service submission $P_SUB "$SOCK" 2>&1); then
 	fail "the submission service of contrib/postfix/master.cf: $submission"
 	finish
 fi
+# README's smtpd_milters line, its sockets replaced: pullmail's by the
+# test's, the signer's (inet:localhost:8891) by the recording milter's.
+README=$TOP/contrib/postfix/README
+SIGNER_SOCK=$RUN/signer.sock
+order=$(sed -n 's/^[[:space:]]*smtpd_milters = //p' "$README" | head -n 1 |
+	sed -e 's/,[[:space:]]*/,/g' -e "s|unix:/run/pullmail/milter.sock|unix:$SOCK|" \
+	-e "s|inet:localhost:8891|unix:$SIGNER_SOCK|")
+case $order in
+"unix:$SOCK,unix:$SIGNER_SOCK"|"unix:$SIGNER_SOCK,unix:$SOCK") ;;
+*) fail "README's smtpd_milters names pullmail's socket and the signer's inet:localhost:8891 ($order)"
+	order="unix:$SOCK,unix:$SIGNER_SOCK" ;;
+esac
+python3 "$TOP/tests/lib/record_milter.py" "$SIGNER_SOCK" "$RUN/signer.out" \
+	> "$RUN/signer.log" 2>&1 &
+SIGNER_PID=$!
 {
 	cat <<EOF
+127.0.0.1:$P_ORDER inet n - n - - smtpd
+  -o smtpd_milters=$order
+  -o milter_default_action=tempfail
 127.0.0.1:$P_TF inet n - n - - smtpd
   -o smtpd_milters=unix:$SOCK
   -o milter_default_action=tempfail
@@ -211,8 +236,8 @@ else
 	finish
 fi
 
-if ! start_master "$C" "$RUN/pf/master.out" $P_TF $P_ACC $P_SUB; then
-	fail "Postfix listens on 127.0.0.1:$P_TF, $P_ACC and $P_SUB"
+if ! start_master "$C" "$RUN/pf/master.out" $P_TF $P_ACC $P_SUB $P_ORDER; then
+	fail "Postfix listens on 127.0.0.1:$P_TF, $P_ACC, $P_SUB and $P_ORDER"
 	cat "$RUN/pf/master.out" "$RUN/pf/maillog" 2>/dev/null | tail -20
 	finish
 fi
@@ -305,6 +330,44 @@ else
 fi
 
 # --- contrib/postfix/README -----------------------------------------------
+# The order of its smtpd_milters: the milter after pullmail (the signer) is
+# shown the summary that is delivered, not the original.
+python3 - $P_ORDER "$RUN/mail" "$RUN/signer.out" > "$RUN/order.out" 2>&1 <<'EOF'
+import glob, smtplib, sys, time
+from email.message import EmailMessage
+port, maildir, seen = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+m = EmailMessage()
+m["From"] = "alice@example.org"
+m["To"] = "r9@example.net"
+m["Subject"] = "Milter order"
+m.set_content("The original text that a signer after pullmail never sees.\n")
+with smtplib.SMTP("127.0.0.1", port, timeout=60) as s:
+    s.send_message(m)
+end = time.time() + 60
+while time.time() < end:
+    try:
+        got = open(seen, "rb").read()
+    except OSError:
+        got = b""
+    if b"Milter order" in got:
+        break
+    time.sleep(0.3)
+else:
+    sys.exit("the second milter saw no message")
+msg = got[got.index(b"Milter order"):]
+msg = msg[:msg.index(b"--- end of message ---")]
+if b"never sees" in got:
+    sys.exit("the second milter saw the original")
+if b"X-Pull-URL: https://pull.example.org/m/" not in got:
+    sys.exit("the second milter saw no X-Pull-URL")
+if b"https://pull.example.org/m/" not in msg.split(b"\n\n", 1)[-1]:
+    sys.exit("the body the second milter saw has no link")
+EOF
+if [ $? = 0 ]; then
+	ok "README's smtpd_milters order: the milter after pullmail (a signer) sees the summary with X-Pull-URL, never the original"
+else
+	fail "README's smtpd_milters order: $(cat "$RUN/order.out")"
+fi
 # Every Postfix setting it shows ("  name = value"), and every one of
 # contrib/postfix/main.cf that it tells to add, is accepted by this
 # instance's postconf on a copy of its configuration, without a warning.
