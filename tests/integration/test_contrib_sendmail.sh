@@ -21,6 +21,10 @@ MILTER=$B/milter/pullmail-milter
 CTL=$B/tools/pullmailctl
 MC=$TOP/contrib/sendmail/pullmail.mc
 CFM4=/usr/share/sendmail/cf/m4/cf.m4
+# Helpers linked with libpullmail.a need the sanitizers it was built with.
+if [ -n "${SANITIZE:-}" ]; then
+	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
+fi
 passed=0
 failed=0
 MILTER_PID=
@@ -29,6 +33,12 @@ SMDIR=
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
 finish() {
+	# A sanitizer report in any log of the run is a failure (UBSan's
+	# "runtime error" does not stop the program).
+	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
+	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
+		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
+	fi
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 	exit $?

@@ -31,6 +31,10 @@ P_ORDER=${P_ORDER:-10029}
 SIGNER_PID=
 SASL_USER=alice
 SASL_PASS='milter submission 7?'
+# Helpers linked with libpullmail.a need the sanitizers it was built with.
+if [ -n "${SANITIZE:-}" ]; then
+	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
+fi
 passed=0
 failed=0
 MASTER_PID=
@@ -42,6 +46,12 @@ PF_TOP=$TOP
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
 finish() {
+	# A sanitizer report in any log of the run is a failure (UBSan's
+	# "runtime error" does not stop the program).
+	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
+	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
+		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
+	fi
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 	exit $?

@@ -14,6 +14,10 @@ ROOT=$RUN/root
 CONF=$ROOT/etc/pullmail/pullmail.conf
 STORE=$ROOT/var/lib/pullmail/store
 UNIT_EXEC="python3 $TOP/tests/lib/unit_exec.py"
+# Helpers linked with libpullmail.a need the sanitizers it was built with.
+if [ -n "${SANITIZE:-}" ]; then
+	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
+fi
 passed=0
 failed=0
 PIDS=
@@ -21,6 +25,12 @@ PIDS=
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
 finish() {
+	# A sanitizer report in any log of the run is a failure (UBSan's
+	# "runtime error" does not stop the program).
+	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
+	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
+		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
+	fi
 	echo "$passed passed, $failed failed"
 	[ "$failed" = 0 ]
 	exit $?
