@@ -136,36 +136,10 @@ EOF
 chmod 644 "$CONF"
 
 C=$RUN/pf/conf
-cat > "$C/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $RUN/pf/queue
-data_directory = $RUN/pf/data
-mail_owner = postfix
-setgid_group = postdrop
-daemon_directory = /usr/lib/postfix/sbin
-command_directory = /usr/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-myhostname = mx.example.org
-mydomain = example.org
-myorigin = example.org
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-default_transport = error:this test delivers nothing outside
-relay_transport = error:this test delivers nothing outside
-alias_maps =
-alias_database =
-smtputf8_enable = no
-biff = no
-virtual_mailbox_domains = example.net
-virtual_mailbox_base = $RUN/mail
-virtual_mailbox_maps = texthash:$C/vmailbox
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-virtual_minimum_uid = 100
+{
+	postfix_main_cf "$C" "$RUN/pf/queue" "$RUN/pf/data" example.org \
+		example.net "$RUN/mail"
+	cat <<EOF
 message_size_limit = 40000000
 virtual_mailbox_limit = 0
 milter_protocol = 6
@@ -176,6 +150,7 @@ smtpd_tls_key_file = $RUN/tls/server.key
 smtpd_sasl_type = dovecot
 smtpd_sasl_path = $RUN/dovecot/base/auth-postfix
 EOF
+} > "$C/main.cf"
 for u in bob r0 r1 r2 r3 r4 r5 r6 r7 r8 r9; do
 	echo "$u@example.net example.net/$u/"
 done > "$C/vmailbox"

@@ -107,6 +107,45 @@ EOF
 	fi
 }
 
+# postfix_main_cf CONFIG_DIR QUEUE_DIR DATA_DIR DOMAIN MAIL_DOMAIN MAIL_DIR:
+# the main.cf lines every private instance shares: its own directories, no
+# chroot, loopback IPv4 only, nothing delivered outside, virtual mailboxes
+# for MAIL_DOMAIN under MAIL_DIR (CONFIG_DIR/vmailbox, a texthash map),
+# owned by 65534. The caller appends its own lines.
+postfix_main_cf() {
+	cat <<EOF
+compatibility_level = 3.6
+queue_directory = $2
+data_directory = $3
+mail_owner = postfix
+setgid_group = postdrop
+daemon_directory = /usr/lib/postfix/sbin
+command_directory = /usr/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+myhostname = mx.$4
+mydomain = $4
+myorigin = $4
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost =
+default_transport = error:this test delivers nothing outside
+relay_transport = error:this test delivers nothing outside
+alias_maps =
+alias_database =
+smtputf8_enable = no
+biff = no
+virtual_mailbox_domains = $5
+virtual_mailbox_base = $6
+virtual_mailbox_maps = texthash:$1/vmailbox
+virtual_uid_maps = static:65534
+virtual_gid_maps = static:65534
+virtual_minimum_uid = 100
+EOF
+}
+
 # The master.cf lines of Postfix's own services, no chroot.
 postfix_daemons() {
 	cat <<'EOF'

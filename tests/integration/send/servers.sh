@@ -9,36 +9,10 @@ PF_TOP=$SRC
 # $1: the master.cf lines of the milter port, $P_MILTER ("" for none).
 write_postfix_config() {
 	c=$RUN/postfix/conf
-	cat > "$c/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $RUN/postfix/queue
-data_directory = $RUN/postfix/data
-mail_owner = postfix
-setgid_group = postdrop
-daemon_directory = /usr/lib/postfix/sbin
-command_directory = /usr/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-myhostname = mx.$DOMAIN
-mydomain = $DOMAIN
-myorigin = $DOMAIN
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost =
-default_transport = error:this test delivers nothing outside
-relay_transport = error:this test delivers nothing outside
-alias_maps =
-alias_database =
-smtputf8_enable = no
-biff = no
-virtual_mailbox_domains = $DOMAIN
-virtual_mailbox_base = $RUN/mail
-virtual_mailbox_maps = texthash:$c/vmailbox
-virtual_uid_maps = static:65534
-virtual_gid_maps = static:65534
-virtual_minimum_uid = 100
+	{
+		postfix_main_cf "$c" "$RUN/postfix/queue" "$RUN/postfix/data" \
+			"$DOMAIN" "$DOMAIN" "$RUN/mail"
+		cat <<EOF
 smtpd_tls_cert_file = $RUN/tls/server.crt
 smtpd_tls_key_file = $RUN/tls/server.key
 smtpd_tls_security_level = may
@@ -51,6 +25,7 @@ smtpd_relay_restrictions = permit_sasl_authenticated, reject_unauth_destination
 smtpd_helo_required = yes
 message_size_limit = 20480000
 EOF
+	} > "$c/main.cf"
 	for u in a b c d e f g h bob; do
 		echo "$u@$DOMAIN $DOMAIN/$u/"
 	done > "$c/vmailbox"
