@@ -21,7 +21,7 @@ MILTER=$B/milter/pullmail-milter
 CTL=$B/tools/pullmailctl
 MC=$TOP/contrib/sendmail/pullmail.mc
 CFM4=/usr/share/sendmail/cf/m4/cf.m4
-# Helpers linked with libpullmail.a need the sanitizers it was built with.
+# Programs linked here with libpullmail.a need the sanitizers it was built with.
 if [ -n "${SANITIZE:-}" ]; then
 	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
 fi
@@ -234,22 +234,22 @@ reply()
 p.stdin.close()
 sys.exit(p.wait())
 EOF
-smtp_session() {
+smtp_dialogue() {
 	timeout 120 unshare --uts --mount sh -c "mount --bind '$RUN/hosts' /etc/hosts &&
 		hostname mx.example.org &&
 		exec python3 '$RUN/smtp.py' '$SENDMAIL' -bs -C '$RUN/sendmail.cf'"
 }
-smtp_session > "$RUN/session1.out" 2>&1
+smtp_dialogue > "$RUN/dialogue1.out" 2>&1
 qf=$(ls "$SMDIR"/queue/qf* 2>/dev/null | head -n 1)
 df=$(ls "$SMDIR"/queue/df* 2>/dev/null | head -n 1)
 url=$([ -n "$qf" ] && sed -n 's/^H??X-Pull-URL: //p' "$qf")
 nobj=$(find "$RUN/store" -name '*.pull' -type f | wc -l | tr -d ' ')
-if grep -q '^result 250' "$RUN/session1.out" && [ -n "$df" ] &&
+if grep -q '^result 250' "$RUN/dialogue1.out" && [ -n "$df" ] &&
     [ "${url#https://pull.example.org/m/}" != "$url" ] &&
     ! grep -q 'must stay in the store' "$qf" "$df" && [ "$nobj" = 1 ]; then
 	ok "sendmail -bs through pullmail-milter: the queued message is the summary with X-Pull-URL, one object stored"
 else
-	fail "sendmail -bs through pullmail-milter (objects: $nobj, X-Pull-URL: '$url'): $(tail -8 "$RUN/session1.out") $(tail -3 "$RUN/milter.log")"
+	fail "sendmail -bs through pullmail-milter (objects: $nobj, X-Pull-URL: '$url'): $(tail -8 "$RUN/dialogue1.out") $(tail -3 "$RUN/milter.log")"
 fi
 if [ -n "$url" ] && "$CTL" -c "$CONF" show "$url" --raw > "$RUN/original.eml" 2> "$RUN/show.err" &&
     grep -q 'This line of the original must stay in the store.' "$RUN/original.eml" &&
@@ -262,10 +262,10 @@ fi
 stop_pid "$MILTER_PID"
 MILTER_PID=
 rm -f "$SOCK"
-smtp_session > "$RUN/session2.out" 2>&1
-if grep -q '^< 451 4\.' "$RUN/session2.out" && ! grep -q '^result 250' "$RUN/session2.out"; then
+smtp_dialogue > "$RUN/dialogue2.out" 2>&1
+if grep -q '^< 451 4\.' "$RUN/dialogue2.out" && ! grep -q '^result 250' "$RUN/dialogue2.out"; then
 	ok "milter stopped: F=T makes Sendmail answer 451 and take nothing"
 else
-	fail "milter stopped: $(tail -8 "$RUN/session2.out")"
+	fail "milter stopped: $(tail -8 "$RUN/dialogue2.out")"
 fi
 finish

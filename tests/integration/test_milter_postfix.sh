@@ -31,7 +31,7 @@ P_ORDER=${P_ORDER:-10029}
 SIGNER_PID=
 SASL_USER=alice
 SASL_PASS='milter submission 7?'
-# Helpers linked with libpullmail.a need the sanitizers it was built with.
+# Programs linked here with libpullmail.a need the sanitizers it was built with.
 if [ -n "${SANITIZE:-}" ]; then
 	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
 fi

@@ -3,7 +3,7 @@
 # PREFIX, /usr/local, the one the shipped files name), writes a test
 # configuration at the installed path $ROOT/etc/pullmail/pullmail.conf
 # (keeping the mode and owner make install gave it) whose paths all lie
-# under $ROOT, and builds the seal helper of the web tests.
+# under $ROOT, and builds the sealing program of the web tests.
 # Defines TOP, B, RUN, ROOT, CONF, STORE, SEAL, SVC_USER, SVC_GROUP,
 # ok/fail/finish, stop_pid (PIDs in $PIDS are stopped on exit).
 TOP=$(pwd)
@@ -14,7 +14,7 @@ ROOT=$RUN/root
 CONF=$ROOT/etc/pullmail/pullmail.conf
 STORE=$ROOT/var/lib/pullmail/store
 UNIT_EXEC="python3 $TOP/tests/lib/unit_exec.py"
-# Helpers linked with libpullmail.a need the sanitizers it was built with.
+# Programs linked here with libpullmail.a need the sanitizers it was built with.
 if [ -n "${SANITIZE:-}" ]; then
 	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
 fi
@@ -111,7 +111,7 @@ BaseURL = https://pull.example.org/
 TemplateDir = $ROOT/usr/local/share/pullmail/templates
 EOF
 
-# The seal helper of the web tests: seals a file into the store as the
+# The sealing program of the web tests: seals a file into the store as the
 # milter does and prints the token and the storage id.
 SEAL=$RUN/seal-fixture
 if ! ${CC:-cc} -std=gnu11 -I"$TOP" -I"$TOP/common" \
@@ -119,7 +119,7 @@ if ! ${CC:-cc} -std=gnu11 -I"$TOP" -I"$TOP/common" \
     "$TOP/tests/integration/web/seal-fixture.c" "$B/common/libpullmail.a" \
     $(pkg-config --libs gmime-3.0 libsodium glib-2.0 libxml-2.0 libcurl) \
     2> "$RUN/seal-build.log"; then
-	fail "the seal helper builds"
+	fail "the sealing program (tests/integration/web/seal-fixture.c) builds"
 	cat "$RUN/seal-build.log"
 	finish
 fi

@@ -34,7 +34,7 @@ def reply(c, cmd, data=b""):
     c.sendall(struct.pack(">I", len(data) + 1) + cmd + data)
 
 
-def session(c):
+def serve(c):
     headers, body = [], b""
     try:
         while True:
@@ -78,4 +78,4 @@ os.chmod(SOCK, 0o666)
 ls.listen(16)
 while True:
     conn, _ = ls.accept()
-    threading.Thread(target=session, args=(conn,), daemon=True).start()
+    threading.Thread(target=serve, args=(conn,), daemon=True).start()
