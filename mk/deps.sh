@@ -3,7 +3,10 @@
 # and that are missing. As root it runs apt-get; otherwise it prints the line
 # to run and fails. Services shipped by the packages (postfix, nginx, apache2,
 # dovecot) are not started by the install: the tests start their own private
-# instances on loopback.
+# instances on loopback. The tests of contrib/ use systemd-analyze (systemd),
+# setpriv and unshare (util-linux), cgi-fcgi (libfcgi-bin) and Sendmail's m4
+# macros (sendmail-cf, which needs no sendmail-bin; that one conflicts with
+# Postfix, so its test unpacks the .deb from `apt-get download` instead).
 set -eu
 
 PKGS="build-essential pkg-config
@@ -12,7 +15,8 @@ libxml2-dev libcurl4-openssl-dev
 postfix nginx-light fcgiwrap spawn-fcgi apache2 dovecot-core
 chromium chromium-driver python3 openssl ca-certificates
 clang libclang-rt-14-dev valgrind wrk hyperfine man-db groff-base procps
-iproute2 curl file"
+iproute2 curl file
+systemd util-linux libfcgi-bin m4 sendmail-cf"
 
 missing=""
 for p in $PKGS; do

@@ -1,5 +1,5 @@
 # Sourced by cases.sh: pullmail-send through a Postfix port with
-# pullmail-milter. A message from an authenticated sender is pulled (the
+# pullmail-milter, the submissions service of contrib/postfix/master.cf. A message from an authenticated sender is pulled (the
 # recipient gets a summary with X-Pull-URL, the store one more object); one
 # sent with --no-pull arrives whole. Needs $O/milter/pullmail-milter.
 
@@ -49,17 +49,21 @@ if [ $milter_started = no ]; then
 	return 0 2>/dev/null || true
 fi
 
-# The same Postfix, restarted with one more port whose smtpd calls the
-# milter; tempfail if the milter fails, so a broken milter cannot pass the
-# pull case by delivering the original.
+# The same Postfix, restarted with one more port: the "submissions" service
+# of contrib/postfix/master.cf as shipped, only its address and the milter's
+# socket replaced. Its milter_default_action is tempfail, so a broken milter
+# cannot pass the pull case by delivering the original.
 stop_pid "$POSTFIX_PID"
 POSTFIX_PID=
-if ! start_postfix "  -o smtpd_milters=unix:$MILTER_SOCK
-  -o milter_default_action=tempfail
-  -o milter_protocol=6"; then
-	fail "Postfix restarted with pullmail-milter on port $P_MILTER"
+if ! service=$(contrib_service submissions $P_MILTER "$MILTER_SOCK"); then
+	fail "the submissions service of contrib/postfix/master.cf"
 	return 0 2>/dev/null || true
 fi
+if ! start_postfix "$service"; then
+	fail "Postfix restarted with contrib/postfix/master.cf's submissions on port $P_MILTER"
+	return 0 2>/dev/null || true
+fi
+ok "Postfix accepts contrib/postfix/master.cf's submissions service (port $P_MILTER)"
 
 objects() { find "$M/store" -name '*.pull' -type f | wc -l | tr -d ' '; }
 
