@@ -177,6 +177,26 @@ text_part(const char *subtype, const char *text)
 }
 
 int
+summary_check_templates(const char *template_dir, const char *lang,
+    char **err)
+{
+	static const char *const names[] = { "summary.txt", "summary.html",
+	    "item.txt", "item.html", "none.txt", "none.html" };
+	const char *dir = template_dir != NULL && *template_dir ?
+	    template_dir : SUMMARY_SHIPPED_DIR;
+
+	*err = NULL;
+	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+		char *t = read_template(dir, lang != NULL ? lang : "en",
+		    names[i], err);
+		if (t == NULL)
+			return -1;
+		g_free(t);
+	}
+	return 0;
+}
+
+int
 summary_build(const struct summary_input *in, struct summary *out,
     char **err)
 {

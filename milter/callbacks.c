@@ -51,7 +51,9 @@ struct msg {
 };
 
 struct conn {
-	struct config *cfg;
+	struct config *cfg;        /* the snapshot of the current message */
+	struct sockaddr_storage client;
+	bool has_client;           /* client holds the connecting address */
 	bool internal;
 	bool leadspc;              /* header values come with their space */
 	struct msg *m;
@@ -194,6 +196,17 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	return SMFIS_CONTINUE;
 }
 
+static bool
+client_is_internal(const struct config *cfg,
+    const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return config_cidr_match(&cfg->internal_hosts, AF_INET,
+		    &((const struct sockaddr_in *)ss)->sin_addr);
+	return config_cidr_match(&cfg->internal_hosts, AF_INET6,
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr);
+}
+
 sfsistat
 cb_connect(SMFICTX *ctx, char *host, struct sockaddr *addr)
 {
@@ -210,18 +223,37 @@ cb_connect(SMFICTX *ctx, char *host, struct sockaddr *addr)
 			return SMFIS_TEMPFAIL;
 		}
 	}
-	if (addr == NULL) {
-		c->internal = true;        /* a local submission */
-	} else if (addr->sa_family == AF_INET) {
-		c->internal = config_cidr_match(&c->cfg->internal_hosts,
-		    AF_INET, &((struct sockaddr_in *)addr)->sin_addr);
-	} else if (addr->sa_family == AF_INET6) {
-		c->internal = config_cidr_match(&c->cfg->internal_hosts,
-		    AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr);
+	if (addr != NULL && (addr->sa_family == AF_INET ||
+	    addr->sa_family == AF_INET6)) {
+		size_t len = addr->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&c->client, addr, len);
+		c->has_client = true;
+		c->internal = client_is_internal(c->cfg, &c->client);
 	} else {
-		c->internal = addr->sa_family == AF_UNIX;
+		/* No address: a local submission; or a unix socket. */
+		c->internal = addr == NULL || addr->sa_family == AF_UNIX;
 	}
 	return SMFIS_CONTINUE;
+}
+
+/* Each message takes the configuration in force when it starts (a reload
+ * reaches the next message of a connection, never one in progress). */
+static void
+refresh_config(struct conn *c)
+{
+	struct config *now = config_snapshot();
+
+	if (now == NULL)
+		return;
+	if (now == c->cfg) {
+		config_unref(now);
+		return;
+	}
+	config_unref(c->cfg);
+	c->cfg = now;
+	if (c->has_client)
+		c->internal = client_is_internal(c->cfg, &c->client);
 }
 
 sfsistat
@@ -235,6 +267,7 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	msg_free(c->m);
 	c->m = NULL;
+	refresh_config(c);
 	if ((m = get_msg(ctx)) == NULL)
 		return SMFIS_TEMPFAIL;
 	auth = milter_seam->getsymval(ctx, "{auth_authen}");

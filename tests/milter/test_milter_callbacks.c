@@ -541,6 +541,62 @@ START_TEST(without_leading_space)
 }
 END_TEST
 
+/* A reload (callbacks_set_config) reaches the next message of a connection
+ * and never the message in progress. */
+START_TEST(reload_next_message_not_current)
+{
+	char *argv[] = { "<alice@example.org>", NULL };
+	char *rc[] = { "<bob@example.net>", NULL };
+	struct config *second = config_defaults();
+
+	g_free(second->store_dir);
+	second->store_dir = g_strdup(store_dir);
+	g_free(second->base_url);
+	second->base_url = g_strdup("https://second.example.org/");
+	g_free(second->template_dir);
+	second->template_dir = g_strdup("templates");
+	/* 198.51.100.7 is internal only in the second configuration. */
+	struct cidr *c = &second->internal_hosts.v[0];
+	c->family = AF_INET;
+	memset(c->addr, 0, sizeof(c->addr));
+	inet_pton(AF_INET, "198.51.100.0", c->addr);
+	c->prefix = 24;
+	second->internal_hosts.n = 1;
+
+	ck_assert_int_eq(fake_negotiate_connect("198.51.100.7"),
+	    SMFIS_CONTINUE);
+	/* Not authenticated, not internal: not pulled. */
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 100), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	/* A message begins; then the configuration changes. */
+	fake_macro("{auth_authen}", "alice");
+	ck_assert_int_eq(cb_envfrom(FAKE_CTX, argv), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_envrcpt(FAKE_CTX, rc), SMFIS_CONTINUE);
+	callbacks_set_config(second);
+	ck_assert_int_eq(cb_header(FAKE_CTX, "Subject", " x"), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_eoh(FAKE_CTX), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_body(FAKE_CTX, (unsigned char *)"abc\r\n", 5),
+	    SMFIS_CONTINUE);
+	g_string_truncate(fake->log, 0);
+	ck_assert_int_eq(cb_eom(FAKE_CTX), SMFIS_CONTINUE);
+	char *link = pulled_link();
+	ck_assert_ptr_nonnull(link);
+	ck_assert(g_str_has_prefix(link, "https://mail.example.org/m/"));
+	g_free(link);
+	/* The next message on the same connection has the new BaseURL and
+	 * the new InternalHosts (pulled without authentication). */
+	g_hash_table_remove(fake->macros, "{auth_authen}");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 100), SMFIS_CONTINUE);
+	link = pulled_link();
+	ck_assert_ptr_nonnull(link);
+	ck_assert(g_str_has_prefix(link, "https://second.example.org/m/"));
+	g_free(link);
+	config_unref(second);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -572,6 +628,7 @@ main(void)
 	tcase_add_test(tc, smfi_failure_tempfails);
 	tcase_add_test(tc, refuses_mta_without_actions);
 	tcase_add_test(tc, without_leading_space);
+	tcase_add_test(tc, reload_next_message_not_current);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
