@@ -34,6 +34,10 @@ mimescan_clear(struct mimescan *s)
 		free(s->v[i].name);
 		free(s->v[i].type);
 	}
+	for (size_t i = 0; i < s->n_inline; i++) {
+		free(s->inline_images[i].name);
+		free(s->inline_images[i].type);
+	}
 	drop_boundaries(s, 0);
 	free(s->hdr);
 	free(s->subject);
@@ -93,6 +97,7 @@ static void
 end_headers(struct mimescan *s)
 {
 	char *ct_text = NULL, *cd_text = NULL, *cte_text = NULL;
+	bool has_cid = false;
 	GMimeContentType *ct = NULL;
 	GMimeContentDisposition *cd = NULL;
 	char **fields;
@@ -121,6 +126,9 @@ end_headers(struct mimescan *s)
 			else if (is_field(field->str, field->len,
 			    "Content-Disposition", &v))
 				g_free(cd_text), cd_text = g_strdup(v);
+			else if (is_field(field->str, field->len,
+			    "Content-ID", &v))
+				has_cid = has_cid || *v != '\0';
 			else if (is_field(field->str, field->len,
 			    "Content-Transfer-Encoding", &v))
 				g_free(cte_text), cte_text = g_strstrip(g_strdup(v));
@@ -155,6 +163,8 @@ end_headers(struct mimescan *s)
 		} else if (s->depth >= MIMESCAN_MAX_DEPTH) {
 			s->malformed = true;
 		} else {
+			s->related[s->depth] = g_mime_content_type_is_type(ct,
+			    "multipart", "related");
 			s->boundary[s->depth++] = strdup(b);
 		}
 		goto out;
@@ -178,21 +188,33 @@ end_headers(struct mimescan *s)
 		else if (g_ascii_strcasecmp(cte_text, "quoted-printable") == 0)
 			s->enc = ENC_QP;
 	}
+	bool inline_image = attachment && has_cid && s->depth > 0 &&
+	    s->related[s->depth - 1] && ct != NULL &&
+	    g_mime_content_type_is_type(ct, "image", "*") &&
+	    (cd == NULL || !g_mime_content_disposition_is_attachment(cd));
+	struct mimescan_attachment *a = NULL;
 	if (!attachment) {
-		s->cur = NULL;
-	} else if (s->n_attachments < MIMESCAN_MAX_ATTACHMENTS) {
-		struct mimescan_attachment *a = &s->v[s->n_attachments++];
+		;
+	} else if (inline_image) {
+		if (s->n_inline < MIMESCAN_MAX_INLINE)
+			a = &s->inline_images[s->n_inline++];
+		else
+			s->n_inline_more++;
+	} else {
+		if (s->n_attachments < MIMESCAN_MAX_ATTACHMENTS)
+			a = &s->v[s->n_attachments++];
+		else
+			s->n_more++;
+	}
+	if (a != NULL) {
 		char *type = ct != NULL ? g_mime_content_type_get_mime_type(ct)
 		    : g_strdup("application/octet-stream");
 		a->type = strdup(type);
 		g_free(type);
 		a->name = name != NULL ? decode_header_text(name) : strdup("");
 		a->size = 0;
-		s->cur = a;
-	} else {
-		s->n_more++;
-		s->cur = NULL;
 	}
+	s->cur = a;
 out:
 	if (ct != NULL)
 		g_object_unref(ct);

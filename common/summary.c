@@ -1,5 +1,6 @@
 /* Summary building: templates filled with escaped values, assembled into a
  * multipart/alternative with GMime. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmime/gmime.h>
@@ -9,7 +10,78 @@
 #include "summary.h"
 #include "units.h"
 
-#define SUMMARY_BOUNDARY_BYTES 12
+#define SUMMARY_BOUNDARY_BYTES 8
+/* File names longer than this many characters are shortened in the middle
+ * (the whole name is on the retriever's page): the summary stays small. */
+#define SUMMARY_NAME_MAX 44
+#define SUMMARY_NAME_TAIL 16        /* characters kept at the end (extension) */
+#define SUMMARY_INLINE_SHOWN 3      /* inline images named; more are counted */
+#define SUMMARY_HEADER_MAX 100      /* characters of From, Subject, Date shown */
+
+/* Types whose long names tell a reader nothing the extension does not
+ * ("report.docx" against application/vnd.openxmlformats-...): the type is
+ * left out when the file name ends in its extension. Short types
+ * (application/pdf, image/png) are always shown, and so is a type that the
+ * extension does not explain (a hint that the name misleads). */
+static const struct { const char *ext, *type; } implied_types[] = {
+	{ "docx", "application/vnd.openxmlformats-officedocument."
+	    "wordprocessingml.document" },
+	{ "dotx", "application/vnd.openxmlformats-officedocument."
+	    "wordprocessingml.template" },
+	{ "xlsx", "application/vnd.openxmlformats-officedocument."
+	    "spreadsheetml.sheet" },
+	{ "xltx", "application/vnd.openxmlformats-officedocument."
+	    "spreadsheetml.template" },
+	{ "pptx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.presentation" },
+	{ "ppsx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.slideshow" },
+	{ "potx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.template" },
+	{ "docm", "application/vnd.ms-word.document.macroenabled.12" },
+	{ "xlsm", "application/vnd.ms-excel.sheet.macroenabled.12" },
+	{ "pptm", "application/vnd.ms-powerpoint.presentation.macroenabled.12" },
+	{ "odt", "application/vnd.oasis.opendocument.text" },
+	{ "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+	{ "odp", "application/vnd.oasis.opendocument.presentation" },
+	{ "odg", "application/vnd.oasis.opendocument.graphics" },
+};
+
+static bool
+type_implied_by_name(const char *name, const char *type)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (dot == NULL || dot == name)
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(implied_types); i++)
+		if (g_ascii_strcasecmp(dot + 1, implied_types[i].ext) == 0 &&
+		    g_ascii_strcasecmp(type, implied_types[i].type) == 0)
+			return true;
+	return false;
+}
+
+/* The name as the summary shows it: "-" when there is none; a long one
+ * shortened in the middle, keeping its end (the extension) visible.
+ * Names are UTF-8 (mimescan decoded them). */
+static char *
+display_name(const char *name)
+{
+	glong n;
+
+	if (name == NULL || *name == '\0')
+		return g_strdup("-");
+	if (!g_utf8_validate(name, -1, NULL) ||
+	    (n = g_utf8_strlen(name, -1)) <= SUMMARY_NAME_MAX)
+		return g_strdup(name);
+	/* "..." rather than U+2026: three bytes, not nine once encoded. */
+	const char *head_end = g_utf8_offset_to_pointer(name,
+	    SUMMARY_NAME_MAX - SUMMARY_NAME_TAIL - 3);
+	const char *tail = g_utf8_offset_to_pointer(name,
+	    n - SUMMARY_NAME_TAIL);
+	return g_strdup_printf("%.*s...%s", (int)(head_end - name), name,
+	    tail);
+}
 
 static char *
 read_template(const char *dir, const char *lang, const char *name,
@@ -85,14 +157,71 @@ escaped(const char *s, bool html)
 	return g_string_free(g, FALSE);
 }
 
+/* A template that may be absent: NULL without an error when the file does
+ * not exist; any other failure (unreadable, not UTF-8) sets *err. */
+/* A header value as the summary shows it: at most SUMMARY_HEADER_MAX
+ * characters, a longer one cut with "..." (the whole field is still in the
+ * message's own header). */
+static char *
+display_header(const char *v)
+{
+	if (v == NULL)
+		return g_strdup("");
+	if (!g_utf8_validate(v, -1, NULL) ||
+	    g_utf8_strlen(v, -1) <= SUMMARY_HEADER_MAX)
+		return g_strdup(v);
+	const char *end = g_utf8_offset_to_pointer(v, SUMMARY_HEADER_MAX - 3);
+	return g_strdup_printf("%.*s...", (int)(end - v), v);
+}
+
+static char *
+read_optional_template(const char *dir, const char *lang, const char *name,
+    char **err)
+{
+	char *path = g_build_filename(dir, lang, name, NULL);
+	bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
+
+	g_free(path);
+	return exists ? read_template(dir, lang, name, err) : NULL;
+}
+
+/* One line of a list: {{name}}, {{type}} (the MIME type), {{size}} and
+ * {{details}} ("type, size", or only the size when the name's extension
+ * says the type), each escaped for the part. */
+static void
+render_item(GString *list, const char *item,
+    const struct mimescan_attachment *a, const char *lang, bool html)
+{
+	char size[48];
+	char *shown = display_name(a->name);
+	char *details;
+
+	units_format_size(a->size, lang, size, sizeof(size));
+	if (type_implied_by_name(a->name, a->type))
+		details = g_strdup(size);
+	else
+		details = g_strdup_printf("%s, %s", a->type, size);
+	char *n = escaped(shown, html), *t = escaped(a->type, html);
+	char *d = escaped(details, html), *z = escaped(size, html);
+	const char *keys[] = { "name", "type", "size", "details", NULL };
+	const char *vals[] = { n, t, z, d };
+	fill(list, item, keys, vals);
+	g_free(n);
+	g_free(t);
+	g_free(d);
+	g_free(z);
+	g_free(details);
+	g_free(shown);
+}
+
 static char *
 render(const struct summary_input *in, const char *dir, bool html, char **err)
 {
 	const struct mimescan *sc = in->scan;
 	const char *ext = html ? "html" : "txt";
 	char name[32];
-	char *tmpl = NULL, *item = NULL, *none = NULL;
-	GString *list = g_string_new(NULL), *out = NULL;
+	char *tmpl = NULL, *item = NULL, *none = NULL, *inl = NULL;
+	GString *list = g_string_new(NULL), *out = NULL, *inline_block = NULL;
 	char expires[96], *from = NULL, *subject = NULL, *date = NULL,
 	    *link = NULL;
 
@@ -105,29 +234,48 @@ render(const struct summary_input *in, const char *dir, bool html, char **err)
 	g_snprintf(name, sizeof(name), "none.%s", ext);
 	if ((none = read_template(dir, in->lang, name, err)) == NULL)
 		goto done;
+	g_snprintf(name, sizeof(name), "inline.%s", ext);
+	inl = read_optional_template(dir, in->lang, name, err);
+	if (*err != NULL)
+		goto done;
 
-	for (size_t i = 0; i < sc->n_attachments; i++) {
-		char size[48];
-		units_format_size(sc->v[i].size, in->lang, size, sizeof(size));
-		char *n = escaped(sc->v[i].name[0] ? sc->v[i].name : "-", html);
-		char *t = escaped(sc->v[i].type, html);
-		const char *keys[] = { "name", "type", "size", NULL };
-		const char *vals[] = { n, t, size };
-		fill(list, item, keys, vals);
-		g_free(n);
-		g_free(t);
-	}
+	for (size_t i = 0; i < sc->n_attachments; i++)
+		render_item(list, item, &sc->v[i], in->lang, html);
 	if (sc->n_more > 0)
 		g_string_append_printf(list, html ? "<li>+%zu</li>\n" :
 		    "  +%zu\n", sc->n_more);
 	if (sc->n_attachments == 0 && sc->n_more == 0)
 		g_string_append(list, none);
+	/* Inline images are not attachments: their own short block, from
+	 * an optional template (a TemplateDir without it leaves them out). */
+	inline_block = g_string_new(NULL);
+	if (sc->n_inline + sc->n_inline_more > 0 && inl != NULL) {
+		GString *imgs = g_string_new(NULL);
+		size_t shown = MIN(sc->n_inline, SUMMARY_INLINE_SHOWN);
+		for (size_t i = 0; i < shown; i++)
+			render_item(imgs, item, &sc->inline_images[i], in->lang,
+			    html);
+		size_t more = sc->n_inline - shown + sc->n_inline_more;
+		if (more > 0)
+			g_string_append_printf(imgs, html ? "<li>+%zu</li>\n" :
+			    "  +%zu\n", more);
+		const char *ikeys[] = { "images", NULL };
+		const char *ivals[] = { imgs->str };
+		fill(inline_block, inl, ikeys, ivals);
+		g_string_free(imgs, TRUE);
+	}
 
 	units_format_date_human(in->expires, in->lang, expires,
 	    sizeof(expires));
-	from = escaped(sc->from != NULL ? sc->from : "", html);
-	subject = escaped(sc->subject != NULL ? sc->subject : "", html);
-	date = escaped(sc->date != NULL ? sc->date : "", html);
+	char *shown = display_header(sc->from);
+	from = escaped(shown, html);
+	g_free(shown);
+	shown = display_header(sc->subject);
+	subject = escaped(shown, html);
+	g_free(shown);
+	shown = display_header(sc->date);
+	date = escaped(shown, html);
+	g_free(shown);
 	if (html) {
 		GString *g = g_string_new(NULL);
 		html_attr(g, in->link, -1);
@@ -136,14 +284,18 @@ render(const struct summary_input *in, const char *dir, bool html, char **err)
 		link = g_strdup(in->link);
 	}
 	const char *keys[] = { "from", "subject", "date", "attachments",
-	    "link", "expires", NULL };
-	const char *vals[] = { from, subject, date, list->str, link, expires };
+	    "inline", "link", "expires", NULL };
+	const char *vals[] = { from, subject, date, list->str,
+	    inline_block->str, link, expires };
 	out = g_string_new(NULL);
 	fill(out, tmpl, keys, vals);
 done:
 	g_free(tmpl);
 	g_free(item);
 	g_free(none);
+	g_free(inl);
+	if (inline_block != NULL)
+		g_string_free(inline_block, TRUE);
 	g_free(from);
 	g_free(subject);
 	g_free(date);
@@ -182,6 +334,7 @@ summary_check_templates(const char *template_dir, const char *lang,
 {
 	static const char *const names[] = { "summary.txt", "summary.html",
 	    "item.txt", "item.html", "none.txt", "none.html" };
+	static const char *const optional[] = { "inline.txt", "inline.html" };
 	const char *dir = template_dir != NULL && *template_dir ?
 	    template_dir : SUMMARY_SHIPPED_DIR;
 
@@ -192,6 +345,12 @@ summary_check_templates(const char *template_dir, const char *lang,
 		if (t == NULL)
 			return -1;
 		g_free(t);
+	}
+	for (size_t i = 0; i < G_N_ELEMENTS(optional); i++) {
+		g_free(read_optional_template(dir, lang != NULL ? lang : "en",
+		    optional[i], err));
+		if (*err != NULL)
+			return -1;
 	}
 	return 0;
 }

@@ -2,9 +2,12 @@
  * text/plain and a text/html part, UTF-8, quoted-printable, CRLF, lines of
  * at most 78 characters, built with GMime from an administrator-replaceable
  * template directory (LANG/summary.txt, summary.html, item.txt, item.html,
- * none.txt, none.html; placeholders {{from}} {{subject}} {{date}}
- * {{attachments}} {{link}} {{expires}}, and {{name}} {{type}} {{size}} in
- * the item templates). */
+ * none.txt, none.html, and the optional inline.txt, inline.html;
+ * placeholders {{from}} {{subject}} {{date}} {{attachments}} {{inline}}
+ * {{link}} {{expires}}, {{name}} {{type}} {{size}} {{details}} in the item
+ * templates, {{images}} in the inline ones). Inline images are listed apart
+ * from the attachments; long names and header values are shortened so that
+ * five attachments stay under 2 KB. */
 #ifndef PULLMAIL_SUMMARY_H
 #define PULLMAIL_SUMMARY_H
 

@@ -571,9 +571,10 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	    (int)sum.body_len) != MI_SUCCESS)
 		goto fail;
 	log_message(LOG_INFO, queue_id(ctx, m), &m->id,
-	    "pulled: %llu bytes sealed, %zu attachment(s), expires %s",
-	    (unsigned long long)m->size,
-	    m->scan->n_attachments + m->scan->n_more, date);
+	    "pulled: %llu bytes sealed, %zu attachment(s), %zu inline "
+	    "image(s), expires %s", (unsigned long long)m->size,
+	    m->scan->n_attachments + m->scan->n_more,
+	    m->scan->n_inline + m->scan->n_inline_more, date);
 	rc = SMFIS_CONTINUE;
 	goto out;
 fail:

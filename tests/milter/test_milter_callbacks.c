@@ -398,6 +398,21 @@ START_TEST(only_with_attachments)
 	assert_sealed_equals(ATTACH_MSG, strlen(ATTACH_MSG));
 	ck_assert_ptr_nonnull(strstr(fake->body->str, "r.pdf"));
 	ck_assert_ptr_nonnull(strstr(fake->body->str, "application/pdf"));
+	/* A signature logo shown in the HTML is not an attachment. */
+	static const char inline_only[] =
+	    "From: Alice <alice@example.org>\r\nSubject: logo\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/related; boundary=r\r\n\r\n"
+	    "--r\r\nContent-Type: text/html\r\n\r\n<img src=\"cid:l@x\">\r\n"
+	    "--r\r\nContent-Type: image/png\r\nContent-ID: <l@x>\r\n"
+	    "Content-Disposition: inline; filename=logo.png\r\n\r\nPNG\r\n"
+	    "--r--\r\n";
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt,
+	    inline_only, strlen(inline_only), 64), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	ck_assert_ptr_null(strstr(fake->log->str, "add "));
+	ck_assert_int_eq(objects(), 1);          /* only ATTACH_MSG's */
+	ck_assert_int_eq(tmp_files(), 0);
 }
 END_TEST
 
