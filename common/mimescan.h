@@ -41,7 +41,7 @@ struct mimescan {
 	char *from;                 /* top-level From, decoded, or NULL */
 	char *date;                 /* top-level Date as written, or NULL */
 	/* state */
-	char line[MIMESCAN_LINE_MAX + 2];
+	char line[MIMESCAN_LINE_MAX + 2];   /* the line and its CR */
 	size_t line_len;
 	bool line_cut;
 	uint64_t line_total;         /* the whole line's length, cut or not */

@@ -98,6 +98,31 @@ START_TEST(scan_malformed_input)
 }
 END_TEST
 
+/* RFC 5322: 998 characters before CRLF is a legal line; 999 is cut (and
+ * the scan says the message is malformed), in any chunking. */
+START_TEST(scan_line_limits)
+{
+	for (int extra = 0; extra <= 1; extra++) {
+		GString *m = g_string_new("Content-Type: application/pdf\r\n\r\n");
+		for (int i = 0; i < 998 + extra; i++)
+			g_string_append_c(m, 'x');
+		g_string_append(m, "\r\nend\r\n");
+		static const size_t chunks[] = { 1, 7, 997, 999, 100000 };
+		for (size_t c = 0; c < G_N_ELEMENTS(chunks); c++) {
+			struct mimescan s;
+			scan_in_chunks(&s, m->str, chunks[c]);
+			ck_assert_msg(s.malformed == (extra == 1),
+			    "%d extra, chunk %zu", extra, chunks[c]);
+			ck_assert_uint_eq(s.n_attachments, 1);
+			/* The size counts the whole line, cut or not. */
+			ck_assert_uint_eq(s.v[0].size, 998 + extra + 2 + 3);
+			mimescan_clear(&s);
+		}
+		g_string_free(m, TRUE);
+	}
+}
+END_TEST
+
 static char *
 part_text(GMimeObject *o)
 {
@@ -584,6 +609,7 @@ main(void)
 	g_mime_init();
 	tcase_add_test(tc, scan_attachments_any_chunking);
 	tcase_add_test(tc, scan_malformed_input);
+	tcase_add_test(tc, scan_line_limits);
 	tcase_add_test(tc, summary_parses_and_names_attachments);
 	tcase_add_test(tc, summary_missing_template_is_an_error);
 	tcase_add_test(tc, summary_escapes_html);
