@@ -214,30 +214,97 @@ render_item(GString *list, const char *item,
 	g_free(shown);
 }
 
+/* The templates of one directory and language, read once and shared by
+ * every summary built with them (refcounted: a reload may replace them
+ * while a summary is being built). inline may be NULL (optional). */
+enum { T_SUMMARY, T_ITEM, T_NONE, T_INLINE, T_KINDS };
+struct template_set {
+	gint refs;
+	char *t[2][T_KINDS];        /* [0] text/plain, [1] text/html */
+};
+
+static void
+template_set_unref(gpointer p)
+{
+	struct template_set *ts = p;
+
+	if (ts == NULL || !g_atomic_int_dec_and_test(&ts->refs))
+		return;
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < T_KINDS; k++)
+			g_free(ts->t[h][k]);
+	g_free(ts);
+}
+
+static struct template_set *
+template_set_load(const char *dir, const char *lang, char **err)
+{
+	static const char *const kinds[T_KINDS] = { "summary", "item", "none",
+	    "inline" };
+	struct template_set *ts = g_new0(struct template_set, 1);
+
+	ts->refs = 1;
+	for (int h = 0; h < 2; h++) {
+		for (int k = 0; k < T_KINDS; k++) {
+			char name[32];
+			g_snprintf(name, sizeof(name), "%s.%s", kinds[k],
+			    h ? "html" : "txt");
+			ts->t[h][k] = k == T_INLINE ?
+			    read_optional_template(dir, lang, name, err) :
+			    read_template(dir, lang, name, err);
+			if (*err != NULL) {
+				template_set_unref(ts);
+				return NULL;
+			}
+		}
+	}
+	return ts;
+}
+
+/* Reading six to eight files for every message was a good part of the
+ * milter's system calls: sets are kept by "dir\nlang", loaded on first use
+ * and replaced by summary_check_templates (start-up, -n, each reload). */
+static GMutex cache_lock;
+static GHashTable *cache;
+
+static void
+cache_put(const char *dir, const char *lang, struct template_set *ts)
+{
+	g_atomic_int_inc(&ts->refs);
+	g_mutex_lock(&cache_lock);
+	if (cache == NULL)
+		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    template_set_unref);
+	g_hash_table_replace(cache, g_strconcat(dir, "\n", lang, NULL), ts);
+	g_mutex_unlock(&cache_lock);
+}
+
+static struct template_set *
+cache_get(const char *dir, const char *lang, char **err)
+{
+	char *key = g_strconcat(dir, "\n", lang, NULL);
+	struct template_set *ts = NULL;
+
+	g_mutex_lock(&cache_lock);
+	if (cache != NULL && (ts = g_hash_table_lookup(cache, key)) != NULL)
+		g_atomic_int_inc(&ts->refs);
+	g_mutex_unlock(&cache_lock);
+	g_free(key);
+	if (ts == NULL && (ts = template_set_load(dir, lang, err)) != NULL)
+		cache_put(dir, lang, ts);
+	return ts;
+}
+
 static char *
-render(const struct summary_input *in, const char *dir, bool html, char **err)
+render(const struct summary_input *in, const struct template_set *ts,
+    bool html)
 {
 	const struct mimescan *sc = in->scan;
-	const char *ext = html ? "html" : "txt";
-	char name[32];
-	char *tmpl = NULL, *item = NULL, *none = NULL, *inl = NULL;
+	const char *tmpl = ts->t[html][T_SUMMARY], *item = ts->t[html][T_ITEM],
+	    *none = ts->t[html][T_NONE], *inl = ts->t[html][T_INLINE];
 	GString *list = g_string_new(NULL), *out = NULL, *inline_block = NULL;
 	char expires[96], *from = NULL, *subject = NULL, *date = NULL,
 	    *link = NULL;
-
-	g_snprintf(name, sizeof(name), "summary.%s", ext);
-	if ((tmpl = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-	g_snprintf(name, sizeof(name), "item.%s", ext);
-	if ((item = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-	g_snprintf(name, sizeof(name), "none.%s", ext);
-	if ((none = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-	g_snprintf(name, sizeof(name), "inline.%s", ext);
-	inl = read_optional_template(dir, in->lang, name, err);
-	if (*err != NULL)
-		goto done;
 
 	for (size_t i = 0; i < sc->n_attachments; i++)
 		render_item(list, item, &sc->v[i], in->lang, html);
@@ -289,11 +356,6 @@ render(const struct summary_input *in, const char *dir, bool html, char **err)
 	    inline_block->str, link, expires };
 	out = g_string_new(NULL);
 	fill(out, tmpl, keys, vals);
-done:
-	g_free(tmpl);
-	g_free(item);
-	g_free(none);
-	g_free(inl);
 	if (inline_block != NULL)
 		g_string_free(inline_block, TRUE);
 	g_free(from);
@@ -304,54 +366,59 @@ done:
 		g_free(link);
 	}
 	g_string_free(list, TRUE);
-	return out != NULL ? g_string_free(out, FALSE) : NULL;
+	return g_string_free(out, FALSE);
 }
 
-/* The text is UTF-8 and stays UTF-8: g_mime_text_part_set_text would pick
- * a "best" legacy charset, so the content is set as bytes. */
-static GMimePart *
-text_part(const char *subtype, const char *text)
+/* One part of the multipart/alternative: its header and its text, UTF-8
+ * as it is, quoted-printable encoded by GMime (lines of at most 76
+ * characters), CRLF line ends. The framing is written here rather than
+ * through GMimeMultipart objects: building, writing and freeing those was
+ * the largest cost of a summary (callgrind, bench/bench_milter.sh); the
+ * result is the same bytes, and tests parse it back with GMime. A
+ * quoted-printable body never contains "=_", so never the boundary. */
+static void
+append_part(GString *out, const char *boundary, const char *subtype,
+    const char *text)
 {
-	GMimePart *part = GMIME_PART(g_mime_text_part_new_with_subtype(subtype));
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text,
-	    strlen(text));
-	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st,
-	    GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeEncoding enc;
+	size_t len = strlen(text);
+	char *qp;
+	size_t n;
 
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
-	    "charset", "utf-8");
-	g_mime_part_set_content(part, dw);
-	g_mime_part_set_content_encoding(part,
+	g_string_append_printf(out, "--%s\r\nContent-Type: text/%s; "
+	    "charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+	    "\r\n\r\n", boundary, subtype);
+	g_mime_encoding_init_encode(&enc,
 	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	g_object_unref(dw);
-	g_object_unref(st);
-	return part;
+	qp = g_malloc(g_mime_encoding_outlen(&enc, len) + 16);
+	n = g_mime_encoding_step(&enc, text, len, qp);
+	n += g_mime_encoding_flush(&enc, "", 0, qp + n);
+	for (size_t i = 0; i < n; i++) {
+		if (qp[i] == '\n' && (i == 0 || qp[i - 1] != '\r'))
+			g_string_append_c(out, '\r');
+		g_string_append_c(out, qp[i]);
+	}
+	g_string_append(out, "\r\n");
+	sodium_memzero(qp, n);               /* it holds the link */
+	g_free(qp);
 }
 
 int
 summary_check_templates(const char *template_dir, const char *lang,
     char **err)
 {
-	static const char *const names[] = { "summary.txt", "summary.html",
-	    "item.txt", "item.html", "none.txt", "none.html" };
-	static const char *const optional[] = { "inline.txt", "inline.html" };
 	const char *dir = template_dir != NULL && *template_dir ?
 	    template_dir : SUMMARY_SHIPPED_DIR;
+	struct template_set *ts;
 
 	*err = NULL;
-	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
-		char *t = read_template(dir, lang != NULL ? lang : "en",
-		    names[i], err);
-		if (t == NULL)
-			return -1;
-		g_free(t);
-	}
-	for (size_t i = 0; i < G_N_ELEMENTS(optional); i++) {
-		g_free(read_optional_template(dir, lang != NULL ? lang : "en",
-		    optional[i], err));
-		if (*err != NULL)
-			return -1;
-	}
+	if (lang == NULL)
+		lang = "en";
+	if ((ts = template_set_load(dir, lang, err)) == NULL)
+		return -1;
+	/* What was checked is what the next summaries use. */
+	cache_put(dir, lang, ts);
+	template_set_unref(ts);
 	return 0;
 }
 
@@ -361,59 +428,36 @@ summary_build(const struct summary_input *in, struct summary *out,
 {
 	const char *dir = in->template_dir != NULL && *in->template_dir ?
 	    in->template_dir : SUMMARY_SHIPPED_DIR;
-	char *txt = NULL, *html = NULL;
+	const char *lang = in->lang != NULL ? in->lang : "en";
+	struct template_set *ts;
 	unsigned char rnd[SUMMARY_BOUNDARY_BYTES];
 	char boundary[64];
-	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	*err = NULL;
-	if ((txt = render(in, dir, false, err)) == NULL ||
-	    (html = render(in, dir, true, err)) == NULL)
-		goto done;
+	if ((ts = cache_get(dir, lang, err)) == NULL)
+		return -1;
+	char *txt = render(in, ts, false), *html = render(in, ts, true);
+	template_set_unref(ts);
 
 	randombytes_buf(rnd, sizeof(rnd));
 	strcpy(boundary, "=_pullmail_");
 	sodium_bin2hex(boundary + strlen(boundary),
 	    sizeof(boundary) - strlen(boundary), rnd, sizeof(rnd));
-
-	GMimeMultipart *mp = g_mime_multipart_new_with_subtype("alternative");
-	g_mime_multipart_set_boundary(mp, boundary);
-	GMimePart *p1 = text_part("plain", txt), *p2 = text_part("html", html);
-	g_mime_multipart_add(mp, GMIME_OBJECT(p1));
-	g_mime_multipart_add(mp, GMIME_OBJECT(p2));
-	g_object_unref(p1);
-	g_object_unref(p2);
-
-	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
-	g_mime_format_options_set_newline_format(fo,
-	    GMIME_NEWLINE_FORMAT_DOS);
-	GMimeStream *mem = g_mime_stream_mem_new();
-	if (g_mime_object_write_content_to_stream(GMIME_OBJECT(mp), fo,
-	    mem) < 0) {
-		*err = g_strdup("summary: GMime could not write the body");
-	} else {
-		GByteArray *ba = g_mime_stream_mem_get_byte_array(
-		    GMIME_STREAM_MEM(mem));
-		out->body = malloc(ba->len + 1);
-		if (out->body != NULL) {
-			memcpy(out->body, ba->data, ba->len);
-			out->body[ba->len] = '\0';
-			out->body_len = ba->len;
-			out->content_type = g_strdup_printf(
-			    "multipart/alternative; boundary=\"%s\"", boundary);
-			rc = 0;
-		} else {
-			*err = g_strdup("summary: out of memory");
-		}
-	}
-	g_object_unref(mem);
-	g_mime_format_options_free(fo);
-	g_object_unref(mp);
-done:
+	GString *body = g_string_sized_new(2048);
+	append_part(body, boundary, "plain", txt);
+	append_part(body, boundary, "html", html);
+	g_string_append_printf(body, "--%s--\r\n", boundary);
+	sodium_memzero(txt, strlen(txt));
+	sodium_memzero(html, strlen(html));
 	g_free(txt);
 	g_free(html);
-	return rc;
+
+	out->body_len = body->len;
+	out->body = g_string_free(body, FALSE);
+	out->content_type = g_strdup_printf(
+	    "multipart/alternative; boundary=\"%s\"", boundary);
+	return 0;
 }
 
 void
@@ -421,7 +465,7 @@ summary_free(struct summary *s)
 {
 	if (s->body != NULL) {
 		sodium_memzero(s->body, s->body_len);   /* it holds the link */
-		free(s->body);
+		g_free(s->body);
 	}
 	g_free(s->content_type);
 	memset(s, 0, sizeof(*s));
