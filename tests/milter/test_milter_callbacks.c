@@ -612,6 +612,49 @@ START_TEST(reload_next_message_not_current)
 }
 END_TEST
 
+/* An MTA that offers the no-reply steps (Postfix does): the milter asks
+ * for them, answers nothing before the end of the message, and still
+ * rewrites it; a store failure is still answered at the end (OnError). */
+#define NR_ALL (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+START_TEST(no_reply_steps)
+{
+	fake->offer_f1 |= NR_ALL | SMFIP_NR_HELO | SMFIP_NR_DATA |
+	    SMFIP_NR_UNKN;
+	connect_auth("198.51.100.7");
+	ck_assert_uint_eq(fake->agreed_f1 & NR_ALL, NR_ALL);
+	ck_assert_uint_eq(fake->agreed_f1 & (SMFIP_NR_HELO | SMFIP_NR_DATA |
+	    SMFIP_NR_UNKN), 0);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	assert_sealed_equals(PLAIN_MSG, strlen(PLAIN_MSG));
+	/* Not pulled (bounce): every step still silent, eom continues. */
+	ck_assert_int_eq(fake_send("<>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	cb_close(FAKE_CTX);
+	/* The store fails: the answer comes at the end of the message. */
+	cfg->on_error = ON_ERROR_TEMPFAIL;
+	reconfigure();
+	callbacks_set_store(NULL);
+	connect_auth("198.51.100.7");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_TEMPFAIL);
+	callbacks_set_store(st);
+}
+END_TEST
+
+/* Without the no-reply steps every step answers "continue". */
+START_TEST(steps_answer_without_no_reply)
+{
+	connect_auth("198.51.100.7");
+	ck_assert_uint_eq(fake->agreed_f1 & NR_ALL, 0);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	assert_sealed_equals(PLAIN_MSG, strlen(PLAIN_MSG));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -644,6 +687,8 @@ main(void)
 	tcase_add_test(tc, refuses_mta_without_actions);
 	tcase_add_test(tc, without_leading_space);
 	tcase_add_test(tc, reload_next_message_not_current);
+	tcase_add_test(tc, no_reply_steps);
+	tcase_add_test(tc, steps_answer_without_no_reply);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
