@@ -392,6 +392,27 @@ mimescan_feed(struct mimescan *s, const void *buf, size_t len)
 	const char *p = buf, *end = p + len;
 
 	while (p < end) {
+		/* Past the headers, with no multipart open and no attachment
+		 * being counted (a single-part text message, an epilogue),
+		 * nothing that follows can change the result. */
+		if (!s->in_headers && s->depth == 0 && s->cur == NULL) {
+			s->line_len = 0;
+			s->line_total = 0;
+			s->skip_line = false;
+			return;
+		}
+		/* In a part that is not counted only a line that starts
+		 * with "--" can matter (a boundary): others are passed over
+		 * without being copied. */
+		if (s->skip_line || (!s->in_headers && s->cur == NULL &&
+		    s->line_total == 0 && *p != '-')) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			s->skip_line = nl == NULL;
+			if (nl == NULL)
+				return;
+			p = nl + 1;
+			continue;
+		}
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
 		size_t n = (size_t)((nl != NULL ? nl : end) - p);
 		/* One byte more than a line may hold: its CR. */

@@ -36,7 +36,8 @@ struct mimescan {
 	size_t n_inline;            /* listed in inline_images */
 	size_t n_inline_more;       /* beyond that list */
 	struct mimescan_attachment inline_images[MIMESCAN_MAX_INLINE];
-	bool malformed;             /* depth cut, line cut, unclosed... */
+	bool malformed;             /* depth cut, unclosed, a line cut where it
+	                             * mattered (headers, counted parts) */
 	char *subject;              /* top-level Subject, decoded, or NULL */
 	char *from;                 /* top-level From, decoded, or NULL */
 	char *date;                 /* top-level Date as written, or NULL */
@@ -44,6 +45,7 @@ struct mimescan {
 	char line[MIMESCAN_LINE_MAX + 2];   /* the line and its CR */
 	size_t line_len;
 	bool line_cut;
+	bool skip_line;             /* the rest of this line does not matter */
 	uint64_t line_total;         /* the whole line's length, cut or not */
 	char *hdr;                  /* header block of the current part */
 	size_t hdr_len;
