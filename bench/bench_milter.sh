@@ -211,10 +211,25 @@ for p in $P_NONE $P_NULL $P_PULL; do
 	rate $p $((N_SMALL / 10 + 10)) 10240 10 > /dev/null || exit 1
 done
 warm=$(objects)
+# CPU time (user + system, clock ticks) a milter process has used so far:
+# less noisy than the rates on a shared machine, printed per message.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+cpu_of() {
+	case $1 in
+	"$P_NULL") ticks "$NULL_PID" ;;
+	"$P_PULL") ticks "$PULL_PID" ;;
+	*) echo 0 ;;
+	esac
+}
 for p in $P_NONE $P_NULL $P_PULL; do
+	c0=$(cpu_of $p)
 	eval "s_$p=\$(rate $p $N_SMALL 10240 10)" || exit 1
+	c1=$(cpu_of $p)
 	eval "b_$p=\$(rate $p $N_BIG 1048576 10)" || exit 1
+	c2=$(cpu_of $p)
+	eval "cs_$p=$((c1 - c0)) cb_$p=$((c2 - c1))"
 done
+HZ=$(getconf CLK_TCK)
 pulled=$(($(objects) - warm))
 # Twenty 20 MiB messages in flight at once.
 rate $P_PULL 20 20971520 20 > /dev/null || exit 1
@@ -223,12 +238,15 @@ big=$(($(objects) - pulled - warm))
 
 eval "s0=\$s_$P_NONE s1=\$s_$P_NULL s2=\$s_$P_PULL"
 eval "b0=\$b_$P_NONE b1=\$b_$P_NULL b2=\$b_$P_PULL"
+eval "cs1=\$cs_$P_NULL cs2=\$cs_$P_PULL cb1=\$cb_$P_NULL cb2=\$cb_$P_PULL"
 python3 - "$s0" "$s1" "$s2" "$b0" "$b1" "$b2" \
-	"$hwm" "$N_SMALL" "$N_BIG" "$pulled" "$big" "$STORE" "$STORE_FS" <<'EOF'
+	"$hwm" "$N_SMALL" "$N_BIG" "$pulled" "$big" "$STORE" "$STORE_FS" \
+	"$cs1" "$cs2" "$cb1" "$cb2" "$HZ" <<'EOF'
 import sys
 s0, s1, s2, b0, b1, b2 = map(float, sys.argv[1:7])
 hwm_kib, ns, nb, pulled, big = (int(x) for x in sys.argv[7:12])
 store, store_fs = sys.argv[12:14]
+cs1, cs2, cb1, cb2, hz = (int(x) for x in sys.argv[14:19])
 print("pullmail-milter benchmark: Postfix -> smtp-sink on loopback, smtp-source -s 10")
 print("messages: %d x 10 KiB and %d x 1 MiB per configuration; 2 CPUs shared with other work, figures are noisy" % (ns, nb))
 print("store: %s (%s)" % (store, store_fs))
@@ -236,6 +254,10 @@ print("%-18s %14s %8s %14s %8s" % ("configuration", "10 KiB msg/s", "ratio", "1 
 for name, s, b in (("no milter", s0, b0), ("null milter", s1, b1), ("pullmail-milter", s2, b2)):
     print("%-18s %14.1f %8.2f %14.1f %8.2f" % (name, s, s / s0, b, b / b0))
 print("%-18s %14s %8s %14s %8s" % ("target", "", ">= 0.80", "", ">= 0.75"))
+ms = lambda t, n: 1000.0 * t / hz / n
+print("milter CPU (user + system) per message: null milter %.2f ms (10 KiB), %.2f ms (1 MiB); "
+      "pullmail-milter %.2f ms (10 KiB), %.2f ms (1 MiB)" %
+      (ms(cs1, ns), ms(cb1, nb), ms(cs2, ns), ms(cb2, nb)))
 print("objects sealed by pullmail-milter: %d (expected %d)" % (pulled, ns + nb))
 print("20 x 20 MiB in flight: %d objects sealed; peak RSS (VmHWM) of pullmail-milter %.1f MiB (target < 64 MiB)" % (big, hwm_kib / 1024.0))
 ok = s2 / s0 >= 0.80 and b2 / b0 >= 0.75 and hwm_kib < 64 * 1024
