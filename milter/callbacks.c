@@ -27,7 +27,10 @@
  * header, body chunk and envelope command less. A step that fails (out of
  * memory) cannot answer then; the message is answered tempfail at its end
  * (struct conn's failed). libmilter itself answers "continue" for an MTA
- * that does not offer these flags. */
+ * that does not offer these flags. One limit of libmilter: were an MTA to
+ * send the last body chunk inside the end-of-body command, a silent body
+ * step there would keep libmilter from calling cb_eom; Postfix and
+ * Sendmail send the end of the body without data. */
 #define NO_REPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
