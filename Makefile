@@ -95,6 +95,10 @@ $(LIBPULLMAIL) $(ADAPTER_LIBS):
 	ar rcs $@ $^
 
 $(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
+# libmilter's static archive, so that --wrap reaches its signal thread's
+# sigwait: SIGHUP reloads instead of stopping (milter/main.c).
+$(O)/milter/pullmail-milter: LIBS := $(subst -lmilter,-l:libmilter.a,$(LIBS))
+$(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait
 $(O)/cgi/pullmail-web: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
 $(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
 $(O)/tools/pullmail-send: $(O)/tools/pullmail-send.o $(LIBSEND_A) $(LIBPULLMAIL)

@@ -34,6 +34,10 @@ mimescan_clear(struct mimescan *s)
 		free(s->v[i].name);
 		free(s->v[i].type);
 	}
+	for (size_t i = 0; i < s->n_inline; i++) {
+		free(s->inline_images[i].name);
+		free(s->inline_images[i].type);
+	}
 	drop_boundaries(s, 0);
 	free(s->hdr);
 	free(s->subject);
@@ -93,6 +97,7 @@ static void
 end_headers(struct mimescan *s)
 {
 	char *ct_text = NULL, *cd_text = NULL, *cte_text = NULL;
+	bool has_cid = false;
 	GMimeContentType *ct = NULL;
 	GMimeContentDisposition *cd = NULL;
 	char **fields;
@@ -121,6 +126,9 @@ end_headers(struct mimescan *s)
 			else if (is_field(field->str, field->len,
 			    "Content-Disposition", &v))
 				g_free(cd_text), cd_text = g_strdup(v);
+			else if (is_field(field->str, field->len,
+			    "Content-ID", &v))
+				has_cid = has_cid || *v != '\0';
 			else if (is_field(field->str, field->len,
 			    "Content-Transfer-Encoding", &v))
 				g_free(cte_text), cte_text = g_strstrip(g_strdup(v));
@@ -155,6 +163,8 @@ end_headers(struct mimescan *s)
 		} else if (s->depth >= MIMESCAN_MAX_DEPTH) {
 			s->malformed = true;
 		} else {
+			s->related[s->depth] = g_mime_content_type_is_type(ct,
+			    "multipart", "related");
 			s->boundary[s->depth++] = strdup(b);
 		}
 		goto out;
@@ -178,21 +188,33 @@ end_headers(struct mimescan *s)
 		else if (g_ascii_strcasecmp(cte_text, "quoted-printable") == 0)
 			s->enc = ENC_QP;
 	}
+	bool inline_image = attachment && has_cid && s->depth > 0 &&
+	    s->related[s->depth - 1] && ct != NULL &&
+	    g_mime_content_type_is_type(ct, "image", "*") &&
+	    (cd == NULL || !g_mime_content_disposition_is_attachment(cd));
+	struct mimescan_attachment *a = NULL;
 	if (!attachment) {
-		s->cur = NULL;
-	} else if (s->n_attachments < MIMESCAN_MAX_ATTACHMENTS) {
-		struct mimescan_attachment *a = &s->v[s->n_attachments++];
+		;
+	} else if (inline_image) {
+		if (s->n_inline < MIMESCAN_MAX_INLINE)
+			a = &s->inline_images[s->n_inline++];
+		else
+			s->n_inline_more++;
+	} else {
+		if (s->n_attachments < MIMESCAN_MAX_ATTACHMENTS)
+			a = &s->v[s->n_attachments++];
+		else
+			s->n_more++;
+	}
+	if (a != NULL) {
 		char *type = ct != NULL ? g_mime_content_type_get_mime_type(ct)
 		    : g_strdup("application/octet-stream");
 		a->type = strdup(type);
 		g_free(type);
 		a->name = name != NULL ? decode_header_text(name) : strdup("");
 		a->size = 0;
-		s->cur = a;
-	} else {
-		s->n_more++;
-		s->cur = NULL;
 	}
+	s->cur = a;
 out:
 	if (ct != NULL)
 		g_object_unref(ct);
@@ -202,6 +224,22 @@ out:
 	g_free(cd_text);
 	g_free(cte_text);
 }
+
+/* 1 for the 64 characters of the base64 alphabet (RFC 2045), else 0. */
+static const unsigned char b64_alphabet[256] = {
+	['A'] = 1, ['B'] = 1, ['C'] = 1, ['D'] = 1, ['E'] = 1, ['F'] = 1,
+	['G'] = 1, ['H'] = 1, ['I'] = 1, ['J'] = 1, ['K'] = 1, ['L'] = 1,
+	['M'] = 1, ['N'] = 1, ['O'] = 1, ['P'] = 1, ['Q'] = 1, ['R'] = 1,
+	['S'] = 1, ['T'] = 1, ['U'] = 1, ['V'] = 1, ['W'] = 1, ['X'] = 1,
+	['Y'] = 1, ['Z'] = 1,
+	['a'] = 1, ['b'] = 1, ['c'] = 1, ['d'] = 1, ['e'] = 1, ['f'] = 1,
+	['g'] = 1, ['h'] = 1, ['i'] = 1, ['j'] = 1, ['k'] = 1, ['l'] = 1,
+	['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
+	['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1,
+	['y'] = 1, ['z'] = 1,
+	['0'] = 1, ['1'] = 1, ['2'] = 1, ['3'] = 1, ['4'] = 1, ['5'] = 1,
+	['6'] = 1, ['7'] = 1, ['8'] = 1, ['9'] = 1, ['+'] = 1, ['/'] = 1,
+};
 
 static int
 hexval(int c)
@@ -217,13 +255,13 @@ count_line(struct mimescan *s, const char *l, size_t kept, size_t eol)
 	if (a == NULL)
 		return;
 	switch (s->enc) {
-	case ENC_BASE64:
-		for (size_t i = 0; i < kept; i++) {
-			unsigned char c = (unsigned char)l[i];
-			if (g_ascii_isalnum(c) || c == '+' || c == '/')
-				s->b64_chars++;
-		}
+	case ENC_BASE64: {
+		uint64_t n = 0;
+		for (size_t i = 0; i < kept; i++)
+			n += b64_alphabet[(unsigned char)l[i]];
+		s->b64_chars += n;
 		break;
+	}
 	case ENC_QP: {
 		size_t n = kept, dec = 0;
 		bool soft = false;
@@ -322,40 +360,87 @@ process_line(struct mimescan *s, size_t eol)
 		count_line(s, l, kept, eol);
 }
 
+/* Ends the line assembled in s->line (its '\n' seen, not stored). */
+static void
+end_line(struct mimescan *s)
+{
+	size_t eol = 1;
+
+	if (s->line_len > 0 && !s->line_cut &&
+	    s->line[s->line_len - 1] == '\r') {
+		s->line_len--;
+		s->line_total--;
+		eol = 2;
+	}
+	if (s->line_len > MIMESCAN_LINE_MAX) {
+		/* Room was kept for the CR only. */
+		s->line_len = MIMESCAN_LINE_MAX;
+		s->line_cut = true;
+		s->malformed = true;
+	}
+	process_line(s, eol);
+	s->line_len = 0;
+	s->line_total = 0;
+	s->line_cut = false;
+}
+
+/* Line by line with memchr and memcpy rather than byte by byte: the scan
+ * sees every byte of every message the milter pulls. */
 void
 mimescan_feed(struct mimescan *s, const void *buf, size_t len)
 {
-	const char *p = buf;
+	const char *p = buf, *end = p + len;
 
-	for (size_t i = 0; i < len; i++) {
-		char c = p[i];
-		if (c == '\n') {
-			size_t eol = 1;
-			if (s->line_len > 0 && !s->line_cut &&
-			    s->line[s->line_len - 1] == '\r') {
-				s->line_len--;
-				s->line_total--;
-				eol = 2;
-			}
-			process_line(s, eol);
+	while (p < end) {
+		/* Past the headers, with no multipart open and no attachment
+		 * being counted (a single-part text message, an epilogue),
+		 * nothing that follows can change the result. */
+		if (!s->in_headers && s->depth == 0 && s->cur == NULL) {
 			s->line_len = 0;
 			s->line_total = 0;
-			s->line_cut = false;
+			s->skip_line = false;
+			return;
+		}
+		/* In a part that is not counted only a line that starts
+		 * with "--" can matter (a boundary): others are passed over
+		 * without being copied. */
+		if (s->skip_line || (!s->in_headers && s->cur == NULL &&
+		    s->line_total == 0 && *p != '-')) {
+			const char *nl = memchr(p, '\n', (size_t)(end - p));
+			s->skip_line = nl == NULL;
+			if (nl == NULL)
+				return;
+			p = nl + 1;
 			continue;
 		}
-		s->line_total++;
-		if (s->line_len < MIMESCAN_LINE_MAX)
-			s->line[s->line_len++] = c;
-		else if (!s->line_cut) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		size_t n = (size_t)((nl != NULL ? nl : end) - p);
+		/* One byte more than a line may hold: its CR. */
+		size_t room = MIMESCAN_LINE_MAX + 1 - s->line_len;
+		size_t take = n < room ? n : room;
+
+		memcpy(s->line + s->line_len, p, take);
+		s->line_len += take;
+		s->line_total += n;
+		if (take < n && !s->line_cut) {
 			s->line_cut = true;
 			s->malformed = true;
 		}
+		if (nl == NULL)
+			return;
+		end_line(s);
+		p = nl + 1;
 	}
 }
 
 void
 mimescan_finish(struct mimescan *s)
 {
+	if (s->line_len > MIMESCAN_LINE_MAX) {
+		s->line_len = MIMESCAN_LINE_MAX;
+		s->line_cut = true;
+		s->malformed = true;
+	}
 	if (s->line_total > 0)
 		process_line(s, 0);
 	s->line_len = 0;

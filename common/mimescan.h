@@ -14,6 +14,7 @@
 
 #define MIMESCAN_MAX_DEPTH 32          /* nested multiparts followed */
 #define MIMESCAN_MAX_ATTACHMENTS 64    /* listed; more are only counted */
+#define MIMESCAN_MAX_INLINE 16         /* inline images listed */
 #define MIMESCAN_LINE_MAX 998          /* RFC 5322 line; longer is cut */
 #define MIMESCAN_HEADER_MAX 65536      /* a part's header block kept */
 
@@ -28,14 +29,23 @@ struct mimescan {
 	size_t n_attachments;       /* listed in v */
 	size_t n_more;              /* attachments beyond the list */
 	struct mimescan_attachment v[MIMESCAN_MAX_ATTACHMENTS];
-	bool malformed;             /* depth cut, line cut, unclosed... */
+	/* Inline images: image parts of a multipart/related (RFC 2387) with a
+	 * Content-ID and no "attachment" disposition, the pictures an HTML
+	 * body shows through cid: links. A reader would not call them
+	 * attachments, so they are kept apart from v and its counts. */
+	size_t n_inline;            /* listed in inline_images */
+	size_t n_inline_more;       /* beyond that list */
+	struct mimescan_attachment inline_images[MIMESCAN_MAX_INLINE];
+	bool malformed;             /* depth cut, unclosed, a line cut where it
+	                             * mattered (headers, counted parts) */
 	char *subject;              /* top-level Subject, decoded, or NULL */
 	char *from;                 /* top-level From, decoded, or NULL */
 	char *date;                 /* top-level Date as written, or NULL */
 	/* state */
-	char line[MIMESCAN_LINE_MAX + 2];
+	char line[MIMESCAN_LINE_MAX + 2];   /* the line and its CR */
 	size_t line_len;
 	bool line_cut;
+	bool skip_line;             /* the rest of this line does not matter */
 	uint64_t line_total;         /* the whole line's length, cut or not */
 	char *hdr;                  /* header block of the current part */
 	size_t hdr_len;
@@ -43,6 +53,7 @@ struct mimescan {
 	bool top;                   /* the current part is the message itself */
 	int depth;                  /* boundaries on the stack */
 	char *boundary[MIMESCAN_MAX_DEPTH];
+	bool related[MIMESCAN_MAX_DEPTH];  /* that multipart is multipart/related */
 	int skip_depth;             /* parts below a cut are not listed */
 	enum { ENC_IDENTITY, ENC_BASE64, ENC_QP } enc;
 	struct mimescan_attachment *cur;   /* the leaf being counted, or NULL */

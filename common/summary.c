@@ -1,5 +1,6 @@
 /* Summary building: templates filled with escaped values, assembled into a
  * multipart/alternative with GMime. */
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gmime/gmime.h>
@@ -9,7 +10,78 @@
 #include "summary.h"
 #include "units.h"
 
-#define SUMMARY_BOUNDARY_BYTES 12
+#define SUMMARY_BOUNDARY_BYTES 8
+/* File names longer than this many characters are shortened in the middle
+ * (the whole name is on the retriever's page): the summary stays small. */
+#define SUMMARY_NAME_MAX 44
+#define SUMMARY_NAME_TAIL 16        /* characters kept at the end (extension) */
+#define SUMMARY_INLINE_SHOWN 3      /* inline images named; more are counted */
+#define SUMMARY_HEADER_MAX 100      /* characters of From, Subject, Date shown */
+
+/* Types whose long names tell a reader nothing the extension does not
+ * ("report.docx" against application/vnd.openxmlformats-...): the type is
+ * left out when the file name ends in its extension. Short types
+ * (application/pdf, image/png) are always shown, and so is a type that the
+ * extension does not explain (a hint that the name misleads). */
+static const struct { const char *ext, *type; } implied_types[] = {
+	{ "docx", "application/vnd.openxmlformats-officedocument."
+	    "wordprocessingml.document" },
+	{ "dotx", "application/vnd.openxmlformats-officedocument."
+	    "wordprocessingml.template" },
+	{ "xlsx", "application/vnd.openxmlformats-officedocument."
+	    "spreadsheetml.sheet" },
+	{ "xltx", "application/vnd.openxmlformats-officedocument."
+	    "spreadsheetml.template" },
+	{ "pptx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.presentation" },
+	{ "ppsx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.slideshow" },
+	{ "potx", "application/vnd.openxmlformats-officedocument."
+	    "presentationml.template" },
+	{ "docm", "application/vnd.ms-word.document.macroenabled.12" },
+	{ "xlsm", "application/vnd.ms-excel.sheet.macroenabled.12" },
+	{ "pptm", "application/vnd.ms-powerpoint.presentation.macroenabled.12" },
+	{ "odt", "application/vnd.oasis.opendocument.text" },
+	{ "ods", "application/vnd.oasis.opendocument.spreadsheet" },
+	{ "odp", "application/vnd.oasis.opendocument.presentation" },
+	{ "odg", "application/vnd.oasis.opendocument.graphics" },
+};
+
+static bool
+type_implied_by_name(const char *name, const char *type)
+{
+	const char *dot = strrchr(name, '.');
+
+	if (dot == NULL || dot == name)
+		return false;
+	for (size_t i = 0; i < G_N_ELEMENTS(implied_types); i++)
+		if (g_ascii_strcasecmp(dot + 1, implied_types[i].ext) == 0 &&
+		    g_ascii_strcasecmp(type, implied_types[i].type) == 0)
+			return true;
+	return false;
+}
+
+/* The name as the summary shows it: "-" when there is none; a long one
+ * shortened in the middle, keeping its end (the extension) visible.
+ * Names are UTF-8 (mimescan decoded them). */
+static char *
+display_name(const char *name)
+{
+	glong n;
+
+	if (name == NULL || *name == '\0')
+		return g_strdup("-");
+	if (!g_utf8_validate(name, -1, NULL) ||
+	    (n = g_utf8_strlen(name, -1)) <= SUMMARY_NAME_MAX)
+		return g_strdup(name);
+	/* "..." rather than U+2026: three bytes, not nine once encoded. */
+	const char *head_end = g_utf8_offset_to_pointer(name,
+	    SUMMARY_NAME_MAX - SUMMARY_NAME_TAIL - 3);
+	const char *tail = g_utf8_offset_to_pointer(name,
+	    n - SUMMARY_NAME_TAIL);
+	return g_strdup_printf("%.*s...%s", (int)(head_end - name), name,
+	    tail);
+}
 
 static char *
 read_template(const char *dir, const char *lang, const char *name,
@@ -85,49 +157,192 @@ escaped(const char *s, bool html)
 	return g_string_free(g, FALSE);
 }
 
+/* A template that may be absent: NULL without an error when the file does
+ * not exist; any other failure (unreadable, not UTF-8) sets *err. */
+/* A header value as the summary shows it: at most SUMMARY_HEADER_MAX
+ * characters, a longer one cut with "..." (the whole field is still in the
+ * message's own header). */
 static char *
-render(const struct summary_input *in, const char *dir, bool html, char **err)
+display_header(const char *v)
+{
+	if (v == NULL)
+		return g_strdup("");
+	if (!g_utf8_validate(v, -1, NULL) ||
+	    g_utf8_strlen(v, -1) <= SUMMARY_HEADER_MAX)
+		return g_strdup(v);
+	const char *end = g_utf8_offset_to_pointer(v, SUMMARY_HEADER_MAX - 3);
+	return g_strdup_printf("%.*s...", (int)(end - v), v);
+}
+
+static char *
+read_optional_template(const char *dir, const char *lang, const char *name,
+    char **err)
+{
+	char *path = g_build_filename(dir, lang, name, NULL);
+	bool exists = g_file_test(path, G_FILE_TEST_EXISTS);
+
+	g_free(path);
+	return exists ? read_template(dir, lang, name, err) : NULL;
+}
+
+/* One line of a list: {{name}}, {{type}} (the MIME type), {{size}} and
+ * {{details}} ("type, size", or only the size when the name's extension
+ * says the type), each escaped for the part. */
+static void
+render_item(GString *list, const char *item,
+    const struct mimescan_attachment *a, const char *lang, bool html)
+{
+	char size[48];
+	char *shown = display_name(a->name);
+	char *details;
+
+	units_format_size(a->size, lang, size, sizeof(size));
+	if (type_implied_by_name(a->name, a->type))
+		details = g_strdup(size);
+	else
+		details = g_strdup_printf("%s, %s", a->type, size);
+	char *n = escaped(shown, html), *t = escaped(a->type, html);
+	char *d = escaped(details, html), *z = escaped(size, html);
+	const char *keys[] = { "name", "type", "size", "details", NULL };
+	const char *vals[] = { n, t, z, d };
+	fill(list, item, keys, vals);
+	g_free(n);
+	g_free(t);
+	g_free(d);
+	g_free(z);
+	g_free(details);
+	g_free(shown);
+}
+
+/* The templates of one directory and language, read once and shared by
+ * every summary built with them (refcounted: a reload may replace them
+ * while a summary is being built). inline may be NULL (optional). */
+enum { T_SUMMARY, T_ITEM, T_NONE, T_INLINE, T_KINDS };
+struct template_set {
+	gint refs;
+	char *t[2][T_KINDS];        /* [0] text/plain, [1] text/html */
+};
+
+static void
+template_set_unref(gpointer p)
+{
+	struct template_set *ts = p;
+
+	if (ts == NULL || !g_atomic_int_dec_and_test(&ts->refs))
+		return;
+	for (int h = 0; h < 2; h++)
+		for (int k = 0; k < T_KINDS; k++)
+			g_free(ts->t[h][k]);
+	g_free(ts);
+}
+
+static struct template_set *
+template_set_load(const char *dir, const char *lang, char **err)
+{
+	static const char *const kinds[T_KINDS] = { "summary", "item", "none",
+	    "inline" };
+	struct template_set *ts = g_new0(struct template_set, 1);
+
+	ts->refs = 1;
+	for (int h = 0; h < 2; h++) {
+		for (int k = 0; k < T_KINDS; k++) {
+			char name[32];
+			g_snprintf(name, sizeof(name), "%s.%s", kinds[k],
+			    h ? "html" : "txt");
+			ts->t[h][k] = k == T_INLINE ?
+			    read_optional_template(dir, lang, name, err) :
+			    read_template(dir, lang, name, err);
+			if (*err != NULL) {
+				template_set_unref(ts);
+				return NULL;
+			}
+		}
+	}
+	return ts;
+}
+
+/* Reading six to eight files for every message was a good part of the
+ * milter's system calls: sets are kept by "dir\nlang", loaded on first use
+ * and replaced by summary_check_templates (start-up, -n, each reload). */
+static GMutex cache_lock;
+static GHashTable *cache;
+
+static void
+cache_put(const char *dir, const char *lang, struct template_set *ts)
+{
+	g_atomic_int_inc(&ts->refs);
+	g_mutex_lock(&cache_lock);
+	if (cache == NULL)
+		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+		    template_set_unref);
+	g_hash_table_replace(cache, g_strconcat(dir, "\n", lang, NULL), ts);
+	g_mutex_unlock(&cache_lock);
+}
+
+static struct template_set *
+cache_get(const char *dir, const char *lang, char **err)
+{
+	char *key = g_strconcat(dir, "\n", lang, NULL);
+	struct template_set *ts = NULL;
+
+	g_mutex_lock(&cache_lock);
+	if (cache != NULL && (ts = g_hash_table_lookup(cache, key)) != NULL)
+		g_atomic_int_inc(&ts->refs);
+	g_mutex_unlock(&cache_lock);
+	g_free(key);
+	if (ts == NULL && (ts = template_set_load(dir, lang, err)) != NULL)
+		cache_put(dir, lang, ts);
+	return ts;
+}
+
+static char *
+render(const struct summary_input *in, const struct template_set *ts,
+    bool html)
 {
 	const struct mimescan *sc = in->scan;
-	const char *ext = html ? "html" : "txt";
-	char name[32];
-	char *tmpl = NULL, *item = NULL, *none = NULL;
-	GString *list = g_string_new(NULL), *out = NULL;
+	const char *tmpl = ts->t[html][T_SUMMARY], *item = ts->t[html][T_ITEM],
+	    *none = ts->t[html][T_NONE], *inl = ts->t[html][T_INLINE];
+	GString *list = g_string_new(NULL), *out = NULL, *inline_block = NULL;
 	char expires[96], *from = NULL, *subject = NULL, *date = NULL,
 	    *link = NULL;
 
-	g_snprintf(name, sizeof(name), "summary.%s", ext);
-	if ((tmpl = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-	g_snprintf(name, sizeof(name), "item.%s", ext);
-	if ((item = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-	g_snprintf(name, sizeof(name), "none.%s", ext);
-	if ((none = read_template(dir, in->lang, name, err)) == NULL)
-		goto done;
-
-	for (size_t i = 0; i < sc->n_attachments; i++) {
-		char size[48];
-		units_format_size(sc->v[i].size, in->lang, size, sizeof(size));
-		char *n = escaped(sc->v[i].name[0] ? sc->v[i].name : "-", html);
-		char *t = escaped(sc->v[i].type, html);
-		const char *keys[] = { "name", "type", "size", NULL };
-		const char *vals[] = { n, t, size };
-		fill(list, item, keys, vals);
-		g_free(n);
-		g_free(t);
-	}
+	for (size_t i = 0; i < sc->n_attachments; i++)
+		render_item(list, item, &sc->v[i], in->lang, html);
 	if (sc->n_more > 0)
 		g_string_append_printf(list, html ? "<li>+%zu</li>\n" :
 		    "  +%zu\n", sc->n_more);
 	if (sc->n_attachments == 0 && sc->n_more == 0)
 		g_string_append(list, none);
+	/* Inline images are not attachments: their own short block, from
+	 * an optional template (a TemplateDir without it leaves them out). */
+	inline_block = g_string_new(NULL);
+	if (sc->n_inline + sc->n_inline_more > 0 && inl != NULL) {
+		GString *imgs = g_string_new(NULL);
+		size_t shown = MIN(sc->n_inline, SUMMARY_INLINE_SHOWN);
+		for (size_t i = 0; i < shown; i++)
+			render_item(imgs, item, &sc->inline_images[i], in->lang,
+			    html);
+		size_t more = sc->n_inline - shown + sc->n_inline_more;
+		if (more > 0)
+			g_string_append_printf(imgs, html ? "<li>+%zu</li>\n" :
+			    "  +%zu\n", more);
+		const char *ikeys[] = { "images", NULL };
+		const char *ivals[] = { imgs->str };
+		fill(inline_block, inl, ikeys, ivals);
+		g_string_free(imgs, TRUE);
+	}
 
 	units_format_date_human(in->expires, in->lang, expires,
 	    sizeof(expires));
-	from = escaped(sc->from != NULL ? sc->from : "", html);
-	subject = escaped(sc->subject != NULL ? sc->subject : "", html);
-	date = escaped(sc->date != NULL ? sc->date : "", html);
+	char *shown = display_header(sc->from);
+	from = escaped(shown, html);
+	g_free(shown);
+	shown = display_header(sc->subject);
+	subject = escaped(shown, html);
+	g_free(shown);
+	shown = display_header(sc->date);
+	date = escaped(shown, html);
+	g_free(shown);
 	if (html) {
 		GString *g = g_string_new(NULL);
 		html_attr(g, in->link, -1);
@@ -136,14 +351,13 @@ render(const struct summary_input *in, const char *dir, bool html, char **err)
 		link = g_strdup(in->link);
 	}
 	const char *keys[] = { "from", "subject", "date", "attachments",
-	    "link", "expires", NULL };
-	const char *vals[] = { from, subject, date, list->str, link, expires };
+	    "inline", "link", "expires", NULL };
+	const char *vals[] = { from, subject, date, list->str,
+	    inline_block->str, link, expires };
 	out = g_string_new(NULL);
 	fill(out, tmpl, keys, vals);
-done:
-	g_free(tmpl);
-	g_free(item);
-	g_free(none);
+	if (inline_block != NULL)
+		g_string_free(inline_block, TRUE);
 	g_free(from);
 	g_free(subject);
 	g_free(date);
@@ -152,28 +366,60 @@ done:
 		g_free(link);
 	}
 	g_string_free(list, TRUE);
-	return out != NULL ? g_string_free(out, FALSE) : NULL;
+	return g_string_free(out, FALSE);
 }
 
-/* The text is UTF-8 and stays UTF-8: g_mime_text_part_set_text would pick
- * a "best" legacy charset, so the content is set as bytes. */
-static GMimePart *
-text_part(const char *subtype, const char *text)
+/* One part of the multipart/alternative: its header and its text, UTF-8
+ * as it is, quoted-printable encoded by GMime (lines of at most 76
+ * characters), CRLF line ends. The framing is written here rather than
+ * through GMimeMultipart objects: building, writing and freeing those was
+ * the largest cost of a summary (callgrind, bench/bench_milter.sh); the
+ * result is the same bytes, and tests parse it back with GMime. A
+ * quoted-printable body never contains "=_", so never the boundary. */
+static void
+append_part(GString *out, const char *boundary, const char *subtype,
+    const char *text)
 {
-	GMimePart *part = GMIME_PART(g_mime_text_part_new_with_subtype(subtype));
-	GMimeStream *st = g_mime_stream_mem_new_with_buffer(text,
-	    strlen(text));
-	GMimeDataWrapper *dw = g_mime_data_wrapper_new_with_stream(st,
-	    GMIME_CONTENT_ENCODING_DEFAULT);
+	GMimeEncoding enc;
+	size_t len = strlen(text);
+	char *qp;
+	size_t n;
 
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(part),
-	    "charset", "utf-8");
-	g_mime_part_set_content(part, dw);
-	g_mime_part_set_content_encoding(part,
+	g_string_append_printf(out, "--%s\r\nContent-Type: text/%s; "
+	    "charset=utf-8\r\nContent-Transfer-Encoding: quoted-printable"
+	    "\r\n\r\n", boundary, subtype);
+	g_mime_encoding_init_encode(&enc,
 	    GMIME_CONTENT_ENCODING_QUOTEDPRINTABLE);
-	g_object_unref(dw);
-	g_object_unref(st);
-	return part;
+	qp = g_malloc(g_mime_encoding_outlen(&enc, len) + 16);
+	n = g_mime_encoding_step(&enc, text, len, qp);
+	n += g_mime_encoding_flush(&enc, "", 0, qp + n);
+	for (size_t i = 0; i < n; i++) {
+		if (qp[i] == '\n' && (i == 0 || qp[i - 1] != '\r'))
+			g_string_append_c(out, '\r');
+		g_string_append_c(out, qp[i]);
+	}
+	g_string_append(out, "\r\n");
+	sodium_memzero(qp, n);               /* it holds the link */
+	g_free(qp);
+}
+
+int
+summary_check_templates(const char *template_dir, const char *lang,
+    char **err)
+{
+	const char *dir = template_dir != NULL && *template_dir ?
+	    template_dir : SUMMARY_SHIPPED_DIR;
+	struct template_set *ts;
+
+	*err = NULL;
+	if (lang == NULL)
+		lang = "en";
+	if ((ts = template_set_load(dir, lang, err)) == NULL)
+		return -1;
+	/* What was checked is what the next summaries use. */
+	cache_put(dir, lang, ts);
+	template_set_unref(ts);
+	return 0;
 }
 
 int
@@ -182,59 +428,36 @@ summary_build(const struct summary_input *in, struct summary *out,
 {
 	const char *dir = in->template_dir != NULL && *in->template_dir ?
 	    in->template_dir : SUMMARY_SHIPPED_DIR;
-	char *txt = NULL, *html = NULL;
+	const char *lang = in->lang != NULL ? in->lang : "en";
+	struct template_set *ts;
 	unsigned char rnd[SUMMARY_BOUNDARY_BYTES];
 	char boundary[64];
-	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	*err = NULL;
-	if ((txt = render(in, dir, false, err)) == NULL ||
-	    (html = render(in, dir, true, err)) == NULL)
-		goto done;
+	if ((ts = cache_get(dir, lang, err)) == NULL)
+		return -1;
+	char *txt = render(in, ts, false), *html = render(in, ts, true);
+	template_set_unref(ts);
 
 	randombytes_buf(rnd, sizeof(rnd));
 	strcpy(boundary, "=_pullmail_");
 	sodium_bin2hex(boundary + strlen(boundary),
 	    sizeof(boundary) - strlen(boundary), rnd, sizeof(rnd));
-
-	GMimeMultipart *mp = g_mime_multipart_new_with_subtype("alternative");
-	g_mime_multipart_set_boundary(mp, boundary);
-	GMimePart *p1 = text_part("plain", txt), *p2 = text_part("html", html);
-	g_mime_multipart_add(mp, GMIME_OBJECT(p1));
-	g_mime_multipart_add(mp, GMIME_OBJECT(p2));
-	g_object_unref(p1);
-	g_object_unref(p2);
-
-	GMimeFormatOptions *fo = g_mime_format_options_clone(NULL);
-	g_mime_format_options_set_newline_format(fo,
-	    GMIME_NEWLINE_FORMAT_DOS);
-	GMimeStream *mem = g_mime_stream_mem_new();
-	if (g_mime_object_write_content_to_stream(GMIME_OBJECT(mp), fo,
-	    mem) < 0) {
-		*err = g_strdup("summary: GMime could not write the body");
-	} else {
-		GByteArray *ba = g_mime_stream_mem_get_byte_array(
-		    GMIME_STREAM_MEM(mem));
-		out->body = malloc(ba->len + 1);
-		if (out->body != NULL) {
-			memcpy(out->body, ba->data, ba->len);
-			out->body[ba->len] = '\0';
-			out->body_len = ba->len;
-			out->content_type = g_strdup_printf(
-			    "multipart/alternative; boundary=\"%s\"", boundary);
-			rc = 0;
-		} else {
-			*err = g_strdup("summary: out of memory");
-		}
-	}
-	g_object_unref(mem);
-	g_mime_format_options_free(fo);
-	g_object_unref(mp);
-done:
+	GString *body = g_string_sized_new(2048);
+	append_part(body, boundary, "plain", txt);
+	append_part(body, boundary, "html", html);
+	g_string_append_printf(body, "--%s--\r\n", boundary);
+	sodium_memzero(txt, strlen(txt));
+	sodium_memzero(html, strlen(html));
 	g_free(txt);
 	g_free(html);
-	return rc;
+
+	out->body_len = body->len;
+	out->body = g_string_free(body, FALSE);
+	out->content_type = g_strdup_printf(
+	    "multipart/alternative; boundary=\"%s\"", boundary);
+	return 0;
 }
 
 void
@@ -242,7 +465,7 @@ summary_free(struct summary *s)
 {
 	if (s->body != NULL) {
 		sodium_memzero(s->body, s->body_len);   /* it holds the link */
-		free(s->body);
+		g_free(s->body);
 	}
 	g_free(s->content_type);
 	memset(s, 0, sizeof(*s));

@@ -2,9 +2,12 @@
  * text/plain and a text/html part, UTF-8, quoted-printable, CRLF, lines of
  * at most 78 characters, built with GMime from an administrator-replaceable
  * template directory (LANG/summary.txt, summary.html, item.txt, item.html,
- * none.txt, none.html; placeholders {{from}} {{subject}} {{date}}
- * {{attachments}} {{link}} {{expires}}, and {{name}} {{type}} {{size}} in
- * the item templates). */
+ * none.txt, none.html, and the optional inline.txt, inline.html;
+ * placeholders {{from}} {{subject}} {{date}} {{attachments}} {{inline}}
+ * {{link}} {{expires}}, {{name}} {{type}} {{size}} {{details}} in the item
+ * templates, {{images}} in the inline ones). Inline images are listed apart
+ * from the attachments; long names and header values are shortened so that
+ * five attachments stay under 2 KB. */
 #ifndef PULLMAIL_SUMMARY_H
 #define PULLMAIL_SUMMARY_H
 
@@ -33,5 +36,10 @@ struct summary {
 int summary_build(const struct summary_input *in, struct summary *out,
     char **err);
 void summary_free(struct summary *s);
+
+/* Whether every template of lang (NULL: "en") can be read from template_dir
+ * (NULL or "": the shipped ones) as UTF-8: 0, or -1 with *err (free()). */
+int summary_check_templates(const char *template_dir, const char *lang,
+    char **err);
 
 #endif

@@ -22,6 +22,17 @@
 #include "units.h"
 
 #define REQUIRED_ACTIONS (SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS)
+/* Every step before the end of the message only ever says "go on", so the
+ * MTA is told not to wait for its answer (SMFIP_NR_*): one round trip per
+ * header, body chunk and envelope command less. A step that fails (out of
+ * memory) cannot answer then; the message is answered tempfail at its end
+ * (struct conn's failed). libmilter itself answers "continue" for an MTA
+ * that does not offer these flags. One limit of libmilter: were an MTA to
+ * send the last body chunk inside the end-of-body command, a silent body
+ * step there would keep libmilter from calling cb_eom; Postfix and
+ * Sendmail send the end of the body without data. */
+#define NO_REPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 
 static pthread_mutex_t cfg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct config *current_cfg;
@@ -51,9 +62,13 @@ struct msg {
 };
 
 struct conn {
-	struct config *cfg;
+	struct config *cfg;        /* the snapshot of the current message */
+	struct sockaddr_storage client;
+	bool has_client;           /* client holds the connecting address */
 	bool internal;
 	bool leadspc;              /* header values come with their space */
+	unsigned long no_reply;    /* the SMFIP_NR_* steps agreed on */
+	bool failed;               /* a step of this message failed */
 	struct msg *m;
 };
 
@@ -108,6 +123,25 @@ msg_free(struct msg *m)
 	free(m->x_pull_expires);
 	free(m->queue_id);
 	free(m);
+}
+
+/* What a step that has done its work answers: nothing where the MTA does
+ * not wait for it, else "continue". */
+static sfsistat
+go_on(const struct conn *c, unsigned long step)
+{
+	return (c->no_reply & step) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* A step could not do its work: answered at once with tempfail when the
+ * MTA waits for the answer, else at the end of the message. */
+static sfsistat
+fail_step(struct conn *c, unsigned long step)
+{
+	if ((c->no_reply & step) == 0)
+		return SMFIS_TEMPFAIL;
+	c->failed = true;
+	return SMFIS_NOREPLY;
 }
 
 static struct conn *
@@ -177,9 +211,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	 * asked for with their leading space so the original is sealed
 	 * byte for byte. */
 	steps = SMFIP_NOHELO | SMFIP_NOUNKNOWN | SMFIP_NODATA |
-	    SMFIP_HDR_LEADSPC;
+	    SMFIP_HDR_LEADSPC | NO_REPLY_STEPS;
 	*pf1 = steps & f1;
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
+	c->no_reply = *pf1 & NO_REPLY_STEPS;
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {
@@ -192,6 +227,17 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 			log_msg(LOG_WARNING, "could not ask for milter macros");
 	}
 	return SMFIS_CONTINUE;
+}
+
+static bool
+client_is_internal(const struct config *cfg,
+    const struct sockaddr_storage *ss)
+{
+	if (ss->ss_family == AF_INET)
+		return config_cidr_match(&cfg->internal_hosts, AF_INET,
+		    &((const struct sockaddr_in *)ss)->sin_addr);
+	return config_cidr_match(&cfg->internal_hosts, AF_INET6,
+	    &((const struct sockaddr_in6 *)ss)->sin6_addr);
 }
 
 sfsistat
@@ -210,18 +256,37 @@ cb_connect(SMFICTX *ctx, char *host, struct sockaddr *addr)
 			return SMFIS_TEMPFAIL;
 		}
 	}
-	if (addr == NULL) {
-		c->internal = true;        /* a local submission */
-	} else if (addr->sa_family == AF_INET) {
-		c->internal = config_cidr_match(&c->cfg->internal_hosts,
-		    AF_INET, &((struct sockaddr_in *)addr)->sin_addr);
-	} else if (addr->sa_family == AF_INET6) {
-		c->internal = config_cidr_match(&c->cfg->internal_hosts,
-		    AF_INET6, &((struct sockaddr_in6 *)addr)->sin6_addr);
+	if (addr != NULL && (addr->sa_family == AF_INET ||
+	    addr->sa_family == AF_INET6)) {
+		size_t len = addr->sa_family == AF_INET ?
+		    sizeof(struct sockaddr_in) : sizeof(struct sockaddr_in6);
+		memcpy(&c->client, addr, len);
+		c->has_client = true;
+		c->internal = client_is_internal(c->cfg, &c->client);
 	} else {
-		c->internal = addr->sa_family == AF_UNIX;
+		/* No address: a local submission; or a unix socket. */
+		c->internal = addr == NULL || addr->sa_family == AF_UNIX;
 	}
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_CONN);
+}
+
+/* Each message takes the configuration in force when it starts (a reload
+ * reaches the next message of a connection, never one in progress). */
+static void
+refresh_config(struct conn *c)
+{
+	struct config *now = config_snapshot();
+
+	if (now == NULL)
+		return;
+	if (now == c->cfg) {
+		config_unref(now);
+		return;
+	}
+	config_unref(c->cfg);
+	c->cfg = now;
+	if (c->has_client)
+		c->internal = client_is_internal(c->cfg, &c->client);
 }
 
 sfsistat
@@ -235,29 +300,33 @@ cb_envfrom(SMFICTX *ctx, char **argv)
 		return SMFIS_TEMPFAIL;
 	msg_free(c->m);
 	c->m = NULL;
+	c->failed = false;
+	refresh_config(c);
 	if ((m = get_msg(ctx)) == NULL)
-		return SMFIS_TEMPFAIL;
+		return fail_step(c, SMFIP_NR_MAIL);
 	auth = milter_seam->getsymval(ctx, "{auth_authen}");
 	m->authenticated = auth != NULL && *auth != '\0';
 	m->null_sender = argv[0] == NULL || strcmp(argv[0], "<>") == 0 ||
 	    argv[0][0] == '\0';
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_MAIL);
 }
 
 sfsistat
 cb_envrcpt(SMFICTX *ctx, char **argv)
 {
 	struct conn *c = get_conn(ctx);
-	struct msg *m = get_msg(ctx);
+	struct msg *m;
 
-	if (c == NULL || m == NULL)
+	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if ((m = get_msg(ctx)) == NULL)
+		return fail_step(c, SMFIP_NR_RCPT);
 	if (argv[0] != NULL) {
 		m->n_rcpt++;
 		if (policy_rcpt_is_local(c->cfg, argv[0]))
 			m->n_rcpt_local++;
 	}
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_RCPT);
 }
 
 /* Notes a header to delete at eom; the index given to smfi_chgheader counts
@@ -281,12 +350,14 @@ sfsistat
 cb_header(SMFICTX *ctx, char *name, char *value)
 {
 	struct conn *c = get_conn(ctx);
-	struct msg *m = get_msg(ctx);
+	struct msg *m;
 	const char *v = value;
 	char *lower;
 
-	if (c == NULL || m == NULL)
+	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if ((m = get_msg(ctx)) == NULL)
+		return fail_step(c, SMFIP_NR_HDR);
 	lower = g_ascii_strdown(name, -1);
 	g_hash_table_replace(m->counts, lower, GUINT_TO_POINTER(
 	    GPOINTER_TO_UINT(g_hash_table_lookup(m->counts, lower)) + 1));
@@ -312,11 +383,11 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	/* The original header bytes: "Name:" + value (with its own leading
 	 * space when negotiated), folded lines and the end with CRLF. */
 	if (m->headers_overflow)
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_HDR);
 	if (m->headers->len + strlen(name) + strlen(value) + 8 >
 	    MILTER_HEADERS_MAX) {
 		m->headers_overflow = true;
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_HDR);
 	}
 	g_string_append(m->headers, name);
 	g_string_append_c(m->headers, ':');
@@ -328,7 +399,7 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		g_string_append_c(m->headers, *p);
 	}
 	g_string_append(m->headers, "\r\n");
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_HDR);
 }
 
 static void
@@ -348,12 +419,14 @@ sfsistat
 cb_eoh(SMFICTX *ctx)
 {
 	struct conn *c = get_conn(ctx);
-	struct msg *m = get_msg(ctx);
+	struct msg *m;
 	struct policy_facts f;
 	bool ignored;
 
-	if (c == NULL || m == NULL)
+	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if ((m = get_msg(ctx)) == NULL)
+		return fail_step(c, SMFIP_NR_EOH);
 	memset(&f, 0, sizeof(f));
 	f.authenticated = m->authenticated;
 	f.internal_client = c->internal;
@@ -380,8 +453,10 @@ cb_eoh(SMFICTX *ctx)
 		    "X-Pull-Expires ignored (%s)", m->authenticated ?
 		    "not a duration" : "sender not authenticated");
 	m->scan = calloc(1, sizeof(*m->scan));
-	if (m->scan == NULL)
-		return SMFIS_TEMPFAIL;
+	if (m->scan == NULL) {
+		m->pulling = false;
+		return fail_step(c, SMFIP_NR_EOH);
+	}
 	mimescan_init(m->scan);
 	if (the_store == NULL || sealed_create(the_store, now, m->expires,
 	    &m->w, &m->token, &m->id) != SEALED_OK) {
@@ -393,19 +468,21 @@ cb_eoh(SMFICTX *ctx)
 done:
 	sodium_memzero(m->headers->str, m->headers->len);
 	g_string_truncate(m->headers, 0);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_EOH);
 }
 
 sfsistat
 cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
 	struct conn *c = get_conn(ctx);
-	struct msg *m = get_msg(ctx);
+	struct msg *m;
 
-	if (c == NULL || m == NULL)
+	if (c == NULL)
 		return SMFIS_TEMPFAIL;
+	if ((m = get_msg(ctx)) == NULL)
+		return fail_step(c, SMFIP_NR_BODY);
 	if (!m->pulling)
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_BODY);
 	if (c->cfg->max_message_size > 0 &&
 	    m->size + len > c->cfg->max_message_size) {
 		/* Stop sealing at once: memory and disk stay bounded. */
@@ -414,10 +491,10 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 		if (m->w != NULL)
 			sealed_abort(m->w);
 		m->w = NULL;
-		return SMFIS_CONTINUE;
+		return go_on(c, SMFIP_NR_BODY);
 	}
 	feed(m, chunk, len);
-	return SMFIS_CONTINUE;
+	return go_on(c, SMFIP_NR_BODY);
 }
 
 /* Deletes every marked header field (all occurrences, last index first). */
@@ -538,9 +615,10 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	    (int)sum.body_len) != MI_SUCCESS)
 		goto fail;
 	log_message(LOG_INFO, queue_id(ctx, m), &m->id,
-	    "pulled: %llu bytes sealed, %zu attachment(s), expires %s",
-	    (unsigned long long)m->size,
-	    m->scan->n_attachments + m->scan->n_more, date);
+	    "pulled: %llu bytes sealed, %zu attachment(s), %zu inline "
+	    "image(s), expires %s", (unsigned long long)m->size,
+	    m->scan->n_attachments + m->scan->n_more,
+	    m->scan->n_inline + m->scan->n_inline_more, date);
 	rc = SMFIS_CONTINUE;
 	goto out;
 fail:
@@ -564,6 +642,14 @@ cb_eom(SMFICTX *ctx)
 	if (c == NULL || m == NULL)
 		return SMFIS_TEMPFAIL;
 	queue_id(ctx, m);
+	if (c->failed) {
+		/* A step before could not answer its failure (SMFIP_NR_*). */
+		log_message(LOG_ERR, m->queue_id, NULL, "out of memory while "
+		    "receiving the message: tempfail");
+		c->failed = false;
+		rc = SMFIS_TEMPFAIL;
+		goto out;
+	}
 	if (m->pulling) {
 		mimescan_finish(m->scan);
 		enum policy_decision d = policy_should_keep(c->cfg, m->size,
@@ -616,6 +702,7 @@ cb_abort(SMFICTX *ctx)
 	if (c != NULL) {
 		msg_free(c->m);            /* aborts the store write */
 		c->m = NULL;
+		c->failed = false;
 	}
 	return SMFIS_CONTINUE;
 }

@@ -5,6 +5,7 @@
 #include <grp.h>
 #include <pthread.h>
 #include <pwd.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,18 +58,24 @@ load_config(char **err)
 	return cfg;
 }
 
-/* What start-up and -n check beyond the file's own syntax. */
+/* What start-up, -n and a reload check beyond the file's own syntax;
+ * *err (free()) says what is wrong. */
 static int
-check_config(const struct config *cfg)
+check_config(const struct config *cfg, char **err)
 {
 	/* config_load has checked the form (https, or http on loopback only,
 	 * for a local test); the milter needs one to build links. */
 	if (cfg->base_url == NULL || cfg->base_url[0] == '\0') {
-		fprintf(stderr, "pullmail-milter: %s: [milter] BaseURL is "
-		    "required (the https:// URL the links point to)\n",
+		*err = g_strdup_printf("%s: [milter] BaseURL is required (the "
+		    "https:// URL the links point to)",
 		    cfg->path != NULL ? cfg->path : "-");
 		return EX_CONFIG;
 	}
+	/* Templates that cannot be read would send every message to
+	 * OnError: refuse them now. */
+	if (summary_check_templates(cfg->template_dir, cfg->language, err)
+	    != 0)
+		return EX_CONFIG;
 	return 0;
 }
 
@@ -110,34 +117,58 @@ drop_privileges(const char *spec)
 	return 0;
 }
 
-/* Reload on SIGUSR1: new connections get the new configuration, messages in
- * progress keep the snapshot their connection started with. (libmilter's
- * own signal thread takes SIGHUP, SIGTERM and SIGINT and stops cleanly.) */
-static void *
-reload_thread(void *arg)
+/* Reads the file again and hands the result to new messages; a file with
+ * an error is refused with a log line and the running configuration kept.
+ * Settings used only at start-up (Socket, UserID, PidFile, StoreDir) are
+ * read but take effect at the next start. */
+static void
+reload(void)
 {
-	sigset_t *set = arg;
-	int sig;
+	char *err = NULL;
+	struct config *cfg = load_config(&err);
 
-	for (;;) {
-		if (sigwait(set, &sig) != 0)
-			continue;
-		char *err = NULL;
-		struct config *cfg = load_config(&err);
-		if (cfg == NULL || check_config(cfg) != 0) {
-			log_msg(LOG_ERR, "reload refused: %s",
-			    err != NULL ? err : "BaseURL");
-			free(err);
-			if (cfg != NULL)
-				config_unref(cfg);
-			continue;
-		}
-		log_set_level(cfg->log_level);
-		callbacks_set_config(cfg);
-		config_unref(cfg);
-		log_msg(LOG_INFO, "configuration reloaded");
+	if (cfg == NULL || check_config(cfg, &err) != 0) {
+		log_msg(LOG_ERR, "reload refused, the running configuration "
+		    "stays: %s", err != NULL ? err : "invalid");
+		free(err);
+		if (cfg != NULL)
+			config_unref(cfg);
+		return;
 	}
-	return NULL;
+	log_set_level(cfg->log_level);
+	callbacks_set_config(cfg);
+	config_unref(cfg);
+	log_msg(LOG_INFO, "configuration reloaded from %s",
+	    config_path(opt_config));
+}
+
+/* SIGHUP reloads. libmilter's own signal thread sigwait()s SIGHUP, SIGTERM
+ * and SIGINT and stops the filter on SIGHUP. pullmail-milter is linked with
+ * libmilter's static archive and -Wl,--wrap=sigwait (Makefile), so that
+ * thread's sigwait() is this function: it also waits for SIGUSR1 (the older
+ * reload signal, kept as an alias), reloads on either and waits again, and
+ * returns every other signal (SIGTERM, SIGINT) to libmilter, which stops as
+ * before. Both signals are blocked in every thread from the start of main,
+ * so a reload signal can never take its default action (termination). */
+int __real_sigwait(const sigset_t *set, int *sig);
+int __wrap_sigwait(const sigset_t *set, int *sig);
+
+int
+__wrap_sigwait(const sigset_t *set, int *sig)
+{
+	sigset_t wait_set = *set;
+	bool reloads = sigismember(set, SIGHUP) == 1;
+	int rc;
+
+	if (reloads)
+		sigaddset(&wait_set, SIGUSR1);
+	for (;;) {
+		if ((rc = __real_sigwait(&wait_set, sig)) != 0)
+			return rc;
+		if (!reloads || (*sig != SIGHUP && *sig != SIGUSR1))
+			return 0;
+		reload();
+	}
 }
 
 static int
@@ -210,6 +241,13 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* Before any thread exists, so that every thread inherits the mask:
+	 * the reload signals are only ever taken by sigwait (see above). */
+	sigset_t reload_set;
+	sigemptyset(&reload_set);
+	sigaddset(&reload_set, SIGHUP);
+	sigaddset(&reload_set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &reload_set, NULL);
 	if (token_init() != 0) {
 		fprintf(stderr, "pullmail-milter: libsodium did not start\n");
 		return EX_SOFTWARE;
@@ -219,8 +257,11 @@ main(int argc, char **argv)
 		free(err);
 		return EX_CONFIG;
 	}
-	if ((rc = check_config(cfg)) != 0)
+	if ((rc = check_config(cfg, &err)) != 0) {
+		fprintf(stderr, "pullmail-milter: %s\n", err);
+		free(err);
 		return rc;
+	}
 	g_mime_init();
 	log_init("pullmail-milter", opt_foreground || opt_check,
 	    cfg->log_facility, cfg->log_level);
@@ -266,14 +307,6 @@ main(int argc, char **argv)
 		fprintf(pf, "%ld\n", (long)getpid());
 		fclose(pf);
 	}
-
-	static sigset_t reload_set;
-	pthread_t tid;
-	sigemptyset(&reload_set);
-	sigaddset(&reload_set, SIGUSR1);
-	pthread_sigmask(SIG_BLOCK, &reload_set, NULL);
-	pthread_create(&tid, NULL, reload_thread, &reload_set);
-	pthread_detach(tid);
 
 	callbacks_set_config(cfg);
 	callbacks_set_store(st);

@@ -20,7 +20,13 @@ struct fake_mta {
 	bool replaced;
 	int fail_call;            /* 1: chgheader, 2: addheader, 3: replacebody */
 	unsigned long offer_f0, offer_f1;
+	unsigned long agreed_f1;  /* what the milter asked for */
 };
+
+/* What fake_send returns when a step the milter said it would not answer
+ * (SMFIP_NR_*) answered anyway: libmilter would log it and the dialogue
+ * with a real MTA would go wrong. */
+#define FAKE_ANSWERED_NR_STEP ((sfsistat)99)
 
 static struct fake_mta *fake;
 
@@ -94,6 +100,18 @@ fake_macro(const char *n, const char *v)
 	g_hash_table_replace(fake->macros, g_strdup(n), g_strdup(v));
 }
 
+/* A step's answer as the MTA sees it: SMFIS_CONTINUE for "go on", whether
+ * it came as "continue" or, for an agreed SMFIP_NR_* step, as no answer. */
+static sfsistat
+fake_step(sfsistat rc, unsigned long nr_bit)
+{
+	if ((fake->agreed_f1 & nr_bit) == 0)
+		return rc == SMFIS_NOREPLY ? FAKE_ANSWERED_NR_STEP : rc;
+	if (rc == SMFIS_NOREPLY)
+		return SMFIS_CONTINUE;
+	return FAKE_ANSWERED_NR_STEP;
+}
+
 static sfsistat
 fake_negotiate_connect(const char *ip)
 {
@@ -102,11 +120,13 @@ fake_negotiate_connect(const char *ip)
 	    0, 0, &p0, &p1, &p2, &p3);
 	if (rc != SMFIS_CONTINUE)
 		return rc;
+	fake->agreed_f1 = p1;
 	struct sockaddr_in sin;
 	memset(&sin, 0, sizeof(sin));
 	sin.sin_family = AF_INET;
 	inet_pton(AF_INET, ip, &sin.sin_addr);
-	return cb_connect(FAKE_CTX, "client", (struct sockaddr *)&sin);
+	return fake_step(cb_connect(FAKE_CTX, "client",
+	    (struct sockaddr *)&sin), SMFIP_NR_CONN);
 }
 
 /* Sends a whole message "Name: value\r\n...\r\n\r\nbody" as Postfix would
@@ -122,11 +142,13 @@ fake_send(const char *from, const char *const *rcpts, const char *msg,
 	fake->replaced = false;
 	g_string_truncate(fake->log, 0);
 	g_string_truncate(fake->body, 0);
-	if ((rc = cb_envfrom(FAKE_CTX, argv)) != SMFIS_CONTINUE)
+	if ((rc = fake_step(cb_envfrom(FAKE_CTX, argv), SMFIP_NR_MAIL)) !=
+	    SMFIS_CONTINUE)
 		return rc;
 	for (size_t i = 0; rcpts[i] != NULL; i++) {
 		argv[0] = (char *)rcpts[i];
-		if ((rc = cb_envrcpt(FAKE_CTX, argv)) != SMFIS_CONTINUE)
+		if ((rc = fake_step(cb_envrcpt(FAKE_CTX, argv),
+		    SMFIP_NR_RCPT)) != SMFIS_CONTINUE)
 			return rc;
 	}
 	const char *p = msg, *end = msg + len;
@@ -149,18 +171,20 @@ fake_send(const char *from, const char *const *rcpts, const char *msg,
 		for (const char *q = colon + 1; q < fe; q++)
 			if (!(q[0] == '\r' && q + 1 < fe && q[1] == '\n'))
 				g_string_append_c(val, *q);
-		rc = cb_header(FAKE_CTX, name, val->str);
+		rc = fake_step(cb_header(FAKE_CTX, name, val->str),
+		    SMFIP_NR_HDR);
 		g_free(name);
 		g_string_free(val, TRUE);
 		if (rc != SMFIS_CONTINUE)
 			return rc;
 		p = fe + 2;
 	}
-	if ((rc = cb_eoh(FAKE_CTX)) != SMFIS_CONTINUE)
+	if ((rc = fake_step(cb_eoh(FAKE_CTX), SMFIP_NR_EOH)) != SMFIS_CONTINUE)
 		return rc;
 	while (p < end) {
 		size_t n = (size_t)(end - p) < chunk ? (size_t)(end - p) : chunk;
-		if ((rc = cb_body(FAKE_CTX, (unsigned char *)p, n)) != SMFIS_CONTINUE)
+		if ((rc = fake_step(cb_body(FAKE_CTX, (unsigned char *)p, n),
+		    SMFIP_NR_BODY)) != SMFIS_CONTINUE)
 			return rc;
 		p += n;
 	}

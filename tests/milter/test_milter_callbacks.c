@@ -398,6 +398,21 @@ START_TEST(only_with_attachments)
 	assert_sealed_equals(ATTACH_MSG, strlen(ATTACH_MSG));
 	ck_assert_ptr_nonnull(strstr(fake->body->str, "r.pdf"));
 	ck_assert_ptr_nonnull(strstr(fake->body->str, "application/pdf"));
+	/* A signature logo shown in the HTML is not an attachment. */
+	static const char inline_only[] =
+	    "From: Alice <alice@example.org>\r\nSubject: logo\r\n"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/related; boundary=r\r\n\r\n"
+	    "--r\r\nContent-Type: text/html\r\n\r\n<img src=\"cid:l@x\">\r\n"
+	    "--r\r\nContent-Type: image/png\r\nContent-ID: <l@x>\r\n"
+	    "Content-Disposition: inline; filename=logo.png\r\n\r\nPNG\r\n"
+	    "--r--\r\n";
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt,
+	    inline_only, strlen(inline_only), 64), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	ck_assert_ptr_null(strstr(fake->log->str, "add "));
+	ck_assert_int_eq(objects(), 1);          /* only ATTACH_MSG's */
+	ck_assert_int_eq(tmp_files(), 0);
 }
 END_TEST
 
@@ -541,6 +556,105 @@ START_TEST(without_leading_space)
 }
 END_TEST
 
+/* A reload (callbacks_set_config) reaches the next message of a connection
+ * and never the message in progress. */
+START_TEST(reload_next_message_not_current)
+{
+	char *argv[] = { "<alice@example.org>", NULL };
+	char *rc[] = { "<bob@example.net>", NULL };
+	struct config *second = config_defaults();
+
+	g_free(second->store_dir);
+	second->store_dir = g_strdup(store_dir);
+	g_free(second->base_url);
+	second->base_url = g_strdup("https://second.example.org/");
+	g_free(second->template_dir);
+	second->template_dir = g_strdup("templates");
+	/* 198.51.100.7 is internal only in the second configuration. */
+	struct cidr *c = &second->internal_hosts.v[0];
+	c->family = AF_INET;
+	memset(c->addr, 0, sizeof(c->addr));
+	inet_pton(AF_INET, "198.51.100.0", c->addr);
+	c->prefix = 24;
+	second->internal_hosts.n = 1;
+
+	ck_assert_int_eq(fake_negotiate_connect("198.51.100.7"),
+	    SMFIS_CONTINUE);
+	/* Not authenticated, not internal: not pulled. */
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 100), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	/* A message begins; then the configuration changes. */
+	fake_macro("{auth_authen}", "alice");
+	ck_assert_int_eq(cb_envfrom(FAKE_CTX, argv), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_envrcpt(FAKE_CTX, rc), SMFIS_CONTINUE);
+	callbacks_set_config(second);
+	ck_assert_int_eq(cb_header(FAKE_CTX, "Subject", " x"), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_eoh(FAKE_CTX), SMFIS_CONTINUE);
+	ck_assert_int_eq(cb_body(FAKE_CTX, (unsigned char *)"abc\r\n", 5),
+	    SMFIS_CONTINUE);
+	g_string_truncate(fake->log, 0);
+	ck_assert_int_eq(cb_eom(FAKE_CTX), SMFIS_CONTINUE);
+	char *link = pulled_link();
+	ck_assert_ptr_nonnull(link);
+	ck_assert(g_str_has_prefix(link, "https://mail.example.org/m/"));
+	g_free(link);
+	/* The next message on the same connection has the new BaseURL and
+	 * the new InternalHosts (pulled without authentication). */
+	g_hash_table_remove(fake->macros, "{auth_authen}");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 100), SMFIS_CONTINUE);
+	link = pulled_link();
+	ck_assert_ptr_nonnull(link);
+	ck_assert(g_str_has_prefix(link, "https://second.example.org/m/"));
+	g_free(link);
+	config_unref(second);
+}
+END_TEST
+
+/* An MTA that offers the no-reply steps (Postfix does): the milter asks
+ * for them, answers nothing before the end of the message, and still
+ * rewrites it; a store failure is still answered at the end (OnError). */
+#define NR_ALL (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
+START_TEST(no_reply_steps)
+{
+	fake->offer_f1 |= NR_ALL | SMFIP_NR_HELO | SMFIP_NR_DATA |
+	    SMFIP_NR_UNKN;
+	connect_auth("198.51.100.7");
+	ck_assert_uint_eq(fake->agreed_f1 & NR_ALL, NR_ALL);
+	ck_assert_uint_eq(fake->agreed_f1 & (SMFIP_NR_HELO | SMFIP_NR_DATA |
+	    SMFIP_NR_UNKN), 0);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	assert_sealed_equals(PLAIN_MSG, strlen(PLAIN_MSG));
+	/* Not pulled (bounce): every step still silent, eom continues. */
+	ck_assert_int_eq(fake_send("<>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	cb_close(FAKE_CTX);
+	/* The store fails: the answer comes at the end of the message. */
+	cfg->on_error = ON_ERROR_TEMPFAIL;
+	reconfigure();
+	callbacks_set_store(NULL);
+	connect_auth("198.51.100.7");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_TEMPFAIL);
+	callbacks_set_store(st);
+}
+END_TEST
+
+/* Without the no-reply steps every step answers "continue". */
+START_TEST(steps_answer_without_no_reply)
+{
+	connect_auth("198.51.100.7");
+	ck_assert_uint_eq(fake->agreed_f1 & NR_ALL, 0);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	assert_sealed_equals(PLAIN_MSG, strlen(PLAIN_MSG));
+}
+END_TEST
+
 int
 main(void)
 {
@@ -572,6 +686,9 @@ main(void)
 	tcase_add_test(tc, smfi_failure_tempfails);
 	tcase_add_test(tc, refuses_mta_without_actions);
 	tcase_add_test(tc, without_leading_space);
+	tcase_add_test(tc, reload_next_message_not_current);
+	tcase_add_test(tc, no_reply_steps);
+	tcase_add_test(tc, steps_answer_without_no_reply);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
