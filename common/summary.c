@@ -341,6 +341,15 @@ render(const struct summary_input *in, const struct template_set *ts,
 	subject = escaped(shown, html);
 	g_free(shown);
 	shown = display_header(sc->date);
+	if ((shown == NULL || shown[0] == '\0') && in->received > 0) {
+		/* No Date: field: when it reached the sender's server, which is
+		 * what an MTA that adds the field would have written. */
+		char when[96];
+		units_format_date_human(in->received, in->lang, when,
+		    sizeof(when));
+		g_free(shown);
+		shown = g_strdup(when);
+	}
 	date = escaped(shown, html);
 	g_free(shown);
 	if (html) {

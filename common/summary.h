@@ -24,6 +24,7 @@ struct summary_input {
 	const struct mimescan *scan;
 	const char *link;          /* secret: never logged */
 	int64_t expires;
+	int64_t received;          /* shown when the message has no Date: */
 };
 
 struct summary {

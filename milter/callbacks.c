@@ -57,6 +57,7 @@ struct msg {
 	struct token *token;
 	struct storage_id id;
 	int64_t expires;
+	int64_t received;           /* time of MAIL's end of headers */
 	uint64_t size;
 	struct mimescan *scan;
 };
@@ -446,6 +447,7 @@ cb_eoh(SMFICTX *ctx)
 		goto done;
 	m->pulling = true;
 	int64_t now = time(NULL);
+	m->received = now;
 	m->expires = policy_expiry(c->cfg, m->authenticated,
 	    m->x_pull_expires, now, &ignored);
 	if (ignored && c->cfg->log_why)
@@ -576,6 +578,7 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	in.scan = m->scan;
 	in.link = link;
 	in.expires = m->expires;
+	in.received = m->received;
 	if (summary_build(&in, &sum, &err) != 0) {
 		log_message(LOG_ERR, queue_id(ctx, m), &m->id, "%s", err);
 		free(err);

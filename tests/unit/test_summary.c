@@ -9,6 +9,7 @@
 
 #include "mimescan.h"
 #include "summary.h"
+#include "units.h"
 
 #define MSG \
 	"From: =?UTF-8?B?Sm/Do28=?= <joao@example.org>\r\n" \
@@ -568,6 +569,41 @@ END_TEST
 
 /* A very long subject or sender is shortened: the summary stays bounded
  * whatever the header (the full header is in the message itself). */
+/* A message without a Date: field is dated by when it reached the sender's
+ * server; one with a Date: field keeps its own. */
+START_TEST(summary_without_date_shows_received)
+{
+	const int64_t received = 1795000000; /* 18 November 2026 */
+	char when[96];
+	units_format_date_human(received, "en", when, sizeof(when));
+	const char *msgs[] = {
+		"From: a@example.org\r\nSubject: no date\r\n\r\nbody\r\n",
+		"From: a@example.org\r\nSubject: dated\r\n"
+		    "Date: Sun, 22 Nov 2026 10:00:00 +0000\r\n\r\nbody\r\n",
+	};
+	for (int i = 0; i < 2; i++) {
+		struct mimescan s;
+		struct summary sum;
+		char *err = NULL;
+		scan_in_chunks(&s, msgs[i], 4096);
+		struct summary_input in = { .lang = "en",
+		    .template_dir = "templates", .scan = &s,
+		    .link = "https://x/m/t", .expires = 0,
+		    .received = received };
+		ck_assert_int_eq(summary_build(&in, &sum, &err), 0);
+		if (i == 0)
+			ck_assert_ptr_nonnull(strstr(sum.body, when));
+		else {
+			ck_assert_ptr_null(strstr(sum.body, when));
+			ck_assert_ptr_nonnull(strstr(sum.body,
+			    "22 Nov 2026"));
+		}
+		summary_free(&sum);
+		mimescan_clear(&s);
+	}
+}
+END_TEST
+
 START_TEST(summary_long_subject_bounded)
 {
 	struct mimescan s;
@@ -619,6 +655,7 @@ main(void)
 	tcase_add_test(tc, inline_images_kept_apart);
 	tcase_add_test(tc, inline_images_only);
 	tcase_add_test(tc, summary_long_subject_bounded);
+	tcase_add_test(tc, summary_without_date_shows_received);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
