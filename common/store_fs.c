@@ -19,11 +19,17 @@
 #define FILE_MODE 0640
 #define OBJECT_SUFFIX ".pull"
 #define TMP_DIR "tmp"
+#define FANOUT_DIRS 256
 
 struct fs_store {
 	struct store base;
 	char *dir;
 	int dirfd;
+	/* Names temporary files: "pid.counter" is unique among live writers
+	 * and O_EXCL catches a crashed writer's leftover; the random start
+	 * only makes a collision with one unlikely. Atomic: the milter's
+	 * threads share one store. */
+	uint64_t tmp_seq;
 	char error[256];
 };
 
@@ -73,6 +79,20 @@ object_path(const struct storage_id *id, char *buf, size_t len)
 	snprintf(buf, len, "%.2s/%s" OBJECT_SUFFIX, id->hex, id->hex);
 }
 
+/* "00" to "ff" in StoreDir, 0750, then StoreDir synced so that they
+ * survive a crash; existing ones are left as they are. 0 or -1 (errno). */
+static int
+create_fanout_dirs(int dirfd)
+{
+	for (unsigned i = 0; i < FANOUT_DIRS; i++) {
+		char fan[3];
+		snprintf(fan, sizeof fan, "%02x", i);
+		if (mkdirat(dirfd, fan, DIR_MODE) != 0 && errno != EEXIST)
+			return -1;
+	}
+	return fsync(dirfd);
+}
+
 static struct store *
 fs_open(const struct config *cfg, enum store_mode mode, char **err)
 {
@@ -107,7 +127,18 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 			close(fd);
 			return NULL;
 		}
-		if (mkdirat(fd, TMP_DIR, DIR_MODE) != 0 && errno != EEXIST) {
+		if (mkdirat(fd, TMP_DIR, DIR_MODE) == 0) {
+			/* A new store: its fan-out directories are made now,
+			 * once, rather than one by one by the first messages,
+			 * each of which would pay an fsync of StoreDir. */
+			if (create_fanout_dirs(fd) != 0) {
+				*err = g_strdup_printf("StoreDir %s: cannot create "
+				    "the fan-out directories: %s", dir,
+				    strerror(errno));
+				close(fd);
+				return NULL;
+			}
+		} else if (errno != EEXIST) {
 			*err = g_strdup_printf("StoreDir %s: cannot create %s/: %s",
 			    dir, TMP_DIR, strerror(errno));
 			close(fd);
@@ -123,6 +154,8 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	}
 	st->base.ops = &store_fs_ops;
 	st->dirfd = fd;
+	randombytes_buf(&st->tmp_seq, sizeof st->tmp_seq);
+	st->tmp_seq >>= 16;     /* room to count up without wrapping */
 	if (mode == STORE_READ_WRITE) {
 		unsigned long removed;
 		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, &removed);
@@ -139,15 +172,22 @@ fs_close(struct store *s)
 	free(st);
 }
 
+/* Opens the fan-out directory fan, creating it (and making its name in
+ * StoreDir durable) if a store made before they were all created at once
+ * lacks it. The descriptor or -1 (errno). */
 static int
-fsync_dirat(int dirfd, const char *name)
+open_fanout_dir(struct fs_store *st, const char *fan)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	int fd = openat(st->dirfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (mkdirat(st->dirfd, fan, DIR_MODE) != 0 && errno != EEXIST)
 		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
+	if (fsync(st->dirfd) != 0)
+		return -1;
+	return openat(st->dirfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
 }
 
 static enum store_status
@@ -164,13 +204,11 @@ fs_write_begin(struct store *s, const struct storage_id *id,
 	w->st = st;
 	w->id = *id;
 	for (int tries = 0; tries < 10; tries++) {
-		unsigned char rnd[8];
-		char hex[17];
-		randombytes_buf(rnd, sizeof rnd);
-		sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+		uint64_t seq = __atomic_fetch_add(&st->tmp_seq, 1,
+		    __ATOMIC_RELAXED);
 		/* The pid in the name lets an administrator see who wrote it. */
-		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%s",
-		    (long)getpid(), hex);
+		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%016llx",
+		    (long)getpid(), (unsigned long long)seq);
 		w->fd = openat(st->dirfd, w->tmpname,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 		if (w->fd >= 0 || errno != EEXIST)
@@ -248,7 +286,7 @@ fs_commit(struct store_writer *ww)
 {
 	struct fs_writer *w = (struct fs_writer *)ww;
 	struct fs_store *st = w->st;
-	char fan[3], path[64];
+	char fan[3], name[STORAGE_ID_HEX_LEN + sizeof OBJECT_SUFFIX];
 	enum store_status rc = STORE_OK;
 
 	if (fsync(w->fd) != 0) {
@@ -265,30 +303,27 @@ fs_commit(struct store_writer *ww)
 	w->fd = -1;
 	memcpy(fan, w->id.hex, 2);
 	fan[2] = '\0';
-	if (mkdirat(st->dirfd, fan, DIR_MODE) == 0) {
-		if (fsync(st->dirfd) != 0) {
-			set_error(st, "fsync store directory", errno);
-			fs_abort(ww);
-			return STORE_IO;
-		}
-	} else if (errno != EEXIST) {
-		set_error(st, "create fan-out directory", errno);
+	int fanfd = open_fanout_dir(st, fan);
+	if (fanfd < 0) {
+		set_error(st, "open fan-out directory", errno);
 		fs_abort(ww);
 		return STORE_IO;
 	}
-	object_path(&w->id, path, sizeof path);
-	if (renameat(st->dirfd, w->tmpname, st->dirfd, path) != 0) {
+	snprintf(name, sizeof name, "%s" OBJECT_SUFFIX, w->id.hex);
+	if (renameat(st->dirfd, w->tmpname, fanfd, name) != 0) {
 		set_error(st, "rename into place", errno);
+		close(fanfd);
 		fs_abort(ww);
 		return STORE_IO;
 	}
 	/* The destination directory makes the rename durable. tmp/ is not
 	 * synced: after a crash it may still list the old name, a stray
 	 * temporary file that store_cleanup_tmp removes. */
-	if (fsync_dirat(st->dirfd, fan) != 0) {
+	if (fsync(fanfd) != 0) {
 		set_error(st, "fsync directory", errno);
 		rc = STORE_IO;
 	}
+	close(fanfd);
 	free(w);
 	return rc;
 }

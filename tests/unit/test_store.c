@@ -198,6 +198,95 @@ START_TEST(iterate_10000_bounded)
 }
 END_TEST
 
+/* A writer that makes a new store (tmp/ did not exist) also makes the 256
+ * fan-out directories, not group- or world-writable; a reader makes none. */
+START_TEST(new_store_has_fanout_dirs)
+{
+	char *err = NULL;
+	char *fan = g_strdup_printf("%s/00", dir);
+	struct store *st = store_open(cfg, STORE_READ_ONLY, &err);
+	ck_assert_ptr_nonnull(st);
+	store_close(st);
+	ck_assert(!g_file_test(fan, G_FILE_TEST_EXISTS));
+	st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_msg(st != NULL, "%s", err);
+	store_close(st);
+	for (int i = 0; i < 256; i++) {
+		char *p = g_strdup_printf("%s/%02x", dir, i);
+		struct stat sb;
+		ck_assert_msg(lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode),
+		    "%s missing", p);
+		ck_assert_int_eq(sb.st_mode & 0027, 0);
+		g_free(p);
+	}
+	g_free(fan);
+}
+END_TEST
+
+/* A store whose fan-out directory is missing (made before they were all
+ * created at once, or removed by hand) still commits into it. */
+START_TEST(commit_recreates_missing_fanout)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_ptr_nonnull(st);
+	struct token *t = token_new();
+	struct storage_id id;
+	token_storage_id(t, &id);
+	token_free(t);
+	char *fan = g_strdup_printf("%s/%.2s", dir, id.hex);
+	ck_assert_int_eq(rmdir(fan), 0);
+	struct store_writer *w;
+	ck_assert_int_eq(store_write_begin(st, &id, &w), STORE_OK);
+	ck_assert_int_eq(store_write(w, "abc", 3), STORE_OK);
+	ck_assert_int_eq(store_write_commit(w), STORE_OK);
+	unsigned char buf[8];
+	size_t got;
+	ck_assert_int_eq(store_read_head(st, &id, buf, sizeof buf, &got),
+	    STORE_OK);
+	ck_assert_uint_eq(got, 3);
+	ck_assert(memcmp(buf, "abc", 3) == 0);
+	ck_assert_int_eq(count_files("tmp"), 0);
+	store_close(st);
+	g_free(fan);
+}
+END_TEST
+
+/* Writes in progress at once each get their own temporary file. */
+START_TEST(concurrent_writes_distinct_tmp)
+{
+	enum { N = 50 };
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	struct store_writer *w[N];
+	struct storage_id id[N];
+	for (int i = 0; i < N; i++) {
+		struct token *t = token_new();
+		token_storage_id(t, &id[i]);
+		token_free(t);
+		ck_assert_int_eq(store_write_begin(st, &id[i], &w[i]), STORE_OK);
+		ck_assert_int_eq(store_write(w[i], &i, sizeof i), STORE_OK);
+	}
+	ck_assert_int_eq(count_files("tmp"), N);
+	for (int i = 0; i < N; i++) {
+		if (i % 2)
+			store_write_abort(w[i]);
+		else
+			ck_assert_int_eq(store_write_commit(w[i]), STORE_OK);
+	}
+	ck_assert_int_eq(count_files("tmp"), 0);
+	ck_assert_int_eq(count_files("."), N / 2);
+	for (int i = 0; i < N; i += 2) {
+		int v;
+		size_t got;
+		ck_assert_int_eq(store_read_head(st, &id[i], &v, sizeof v, &got),
+		    STORE_OK);
+		ck_assert_int_eq(v, i);
+	}
+	store_close(st);
+}
+END_TEST
+
 START_TEST(open_checks_storedir)
 {
 	char *err = NULL;
@@ -301,6 +390,9 @@ main(void)
 	tcase_add_test(tc, open_removes_stale_tmp_only);
 	tcase_add_test(tc, iterate_10000_bounded);
 	tcase_add_test(tc, open_checks_storedir);
+	tcase_add_test(tc, new_store_has_fanout_dirs);
+	tcase_add_test(tc, commit_recreates_missing_fanout);
+	tcase_add_test(tc, concurrent_writes_distinct_tmp);
 	tcase_add_test(tc, sealed_lifecycle);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
