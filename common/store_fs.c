@@ -1,6 +1,7 @@
 /* The fs backend: StoreDir/ab/abcdef....pull, written through a temporary
  * file in StoreDir/tmp/ (O_EXCL, fsync, rename, fsync of the directory) so
  * an object is either wholly there or not there. */
+#define _GNU_SOURCE     /* O_NOATIME */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -30,8 +31,12 @@ struct fs_store {
 	 * only makes a collision with one unlikely. Atomic: the milter's
 	 * threads share one store. */
 	uint64_t tmp_seq;
-	char error[256];
+	int no_noatime;         /* O_NOATIME refused (not the files' owner) */
 };
+
+/* The last error of this thread's store calls: the milter's threads and
+ * gc's workers share one store, and each logs its own failure. */
+static __thread char fs_last_error[256];
 
 struct fs_writer {
 	struct store_writer base;
@@ -52,13 +57,16 @@ static enum store_status fs_cleanup_tmp(struct store *s, int64_t max_age,
 static void
 set_error(struct fs_store *st, const char *what, int err)
 {
-	snprintf(st->error, sizeof st->error, "%s: %s", what, strerror(err));
+	(void)st;
+	snprintf(fs_last_error, sizeof fs_last_error, "%s: %s", what,
+	    strerror(err));
 }
 
 static const char *
 fs_error(const struct store *s)
 {
-	return ((const struct fs_store *)s)->error;
+	(void)s;
+	return fs_last_error;
 }
 
 static enum store_status
@@ -509,6 +517,176 @@ fs_iterate(struct store *s, store_iter_fn fn, void *ctx)
 	return rc;
 }
 
+/* An object met by fs_scan: its fan-out directory, name and open file. */
+struct fs_entry {
+	struct store_entry base;
+	struct fs_store *st;
+	int dirfd;
+	int fd;
+	const char *name;
+	int have_size;
+	uint64_t size;
+};
+
+static enum store_status
+fs_entry_size(struct store_entry *ee, uint64_t *size)
+{
+	struct fs_entry *e = (struct fs_entry *)ee;
+	struct stat sb;
+
+	if (!e->have_size) {
+		if (fstat(e->fd, &sb) != 0) {
+			set_error(e->st, "stat object", errno);
+			return STORE_IO;
+		}
+		e->size = (uint64_t)sb.st_size;
+		e->have_size = 1;
+	}
+	*size = e->size;
+	return STORE_OK;
+}
+
+static enum store_status
+fs_entry_delete(struct store_entry *ee)
+{
+	struct fs_entry *e = (struct fs_entry *)ee;
+
+	if (unlinkat(e->dirfd, e->name, 0) != 0) {
+		set_error(e->st, "delete object", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;   /* not synced: see fs_remove */
+}
+
+/* Reads up to len bytes from the start of fd; -1 on error. */
+static ssize_t
+pread_head(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* One fan-out directory of fs_scan. Everything is relative to the
+ * directory's descriptor (one name to look up per object), d_type stands in
+ * for a stat where the file system fills it in, and the head is one pread:
+ * open, pread, close per object, and unlinkat for one that is deleted. */
+static enum store_status
+scan_fanout(struct fs_store *st, const char *fan, size_t head_max,
+    store_scan_fn fn, void *ctx)
+{
+	unsigned char head[STORE_SCAN_HEAD_MAX];
+	int sfd = openat(st->dirfd, fan,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sfd < 0)
+		return STORE_OK;
+	DIR *sub = fdopendir(sfd);
+	if (sub == NULL) {
+		close(sfd);
+		return STORE_OK;
+	}
+	struct fs_entry e = { .base.ops = &store_fs_ops, .st = st,
+	    .dirfd = sfd };
+	enum store_status rc = STORE_OK;
+	struct dirent *oe;
+	while ((oe = readdir(sub)) != NULL) {
+		const char *n = oe->d_name;
+		if (strlen(n) != STORAGE_ID_HEX_LEN + strlen(OBJECT_SUFFIX) ||
+		    strcmp(n + STORAGE_ID_HEX_LEN, OBJECT_SUFFIX) != 0 ||
+		    !is_hex(n, STORAGE_ID_HEX_LEN) || memcmp(n, fan, 2) != 0)
+			continue;
+		e.have_size = 0;
+		if (oe->d_type != DT_REG) {
+			struct stat sb;
+			if (oe->d_type != DT_UNKNOWN ||
+			    fstatat(sfd, n, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(sb.st_mode))
+				continue;   /* removed meanwhile, or not ours */
+		}
+		/* O_NONBLOCK: should a FIFO take the name after the check,
+		 * open does not wait for a writer. O_NOATIME: reading a
+		 * header need not dirty the inode; only the files' owner
+		 * may ask, so without it after the first refusal. */
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+		if (!__atomic_load_n(&st->no_noatime, __ATOMIC_RELAXED)) {
+			e.fd = openat(sfd, n, flags | O_NOATIME);
+			if (e.fd < 0 && errno == EPERM) {
+				__atomic_store_n(&st->no_noatime, 1,
+				    __ATOMIC_RELAXED);
+				e.fd = openat(sfd, n, flags);
+			}
+		} else {
+			e.fd = openat(sfd, n, flags);
+		}
+		if (e.fd < 0 && errno == ENOENT)
+			continue;       /* removed meanwhile */
+		ssize_t got = -1;
+		if (e.fd < 0)
+			set_error(st, "open object", errno);
+		else if ((got = pread_head(e.fd, head, head_max)) < 0)
+			set_error(st, "read object", errno);
+		struct storage_id id;
+		memcpy(id.hex, n, STORAGE_ID_HEX_LEN);
+		id.hex[STORAGE_ID_HEX_LEN] = '\0';
+		e.name = n;
+		int stop;
+		if (e.fd < 0) {
+			/* No descriptor to ask the size through: a failed open
+			 * reports size 0 rather than stat by name. */
+			e.have_size = 1;
+			e.size = 0;
+		}
+		stop = fn(&e.base, &id, head, got < 0 ? 0 : (size_t)got,
+		    got < 0 ? STORE_IO : STORE_OK, ctx);
+		if (e.fd >= 0)
+			close(e.fd);
+		if (stop != 0) {
+			rc = STORE_STOP;
+			break;
+		}
+	}
+	closedir(sub);
+	return rc;
+}
+
+static enum store_status
+fs_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
+    store_scan_fn fn, void *ctx)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		set_error(st, "open store directory", errno);
+		return STORE_IO;
+	}
+	DIR *top = fdopendir(fd);
+	if (top == NULL) {
+		set_error(st, "open store directory", errno);
+		close(fd);
+		return STORE_IO;
+	}
+	enum store_status rc = STORE_OK;
+	struct dirent *de;
+	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
+		if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
+			continue;
+		if (strtoul(de->d_name, NULL, 16) % nparts != part)
+			continue;
+		rc = scan_fanout(st, de->d_name, head_max, fn, ctx);
+	}
+	closedir(top);
+	return rc;
+}
+
 static enum store_status
 fs_cleanup_tmp(struct store *s, int64_t max_age, unsigned long *removed)
 {
@@ -563,4 +741,7 @@ const struct store_ops store_fs_ops = {
 	.remove = fs_remove,
 	.iterate = fs_iterate,
 	.cleanup_tmp = fs_cleanup_tmp,
+	.scan = fs_scan,
+	.entry_size = fs_entry_size,
+	.entry_delete = fs_entry_delete,
 };
