@@ -611,6 +611,8 @@ scan_fanout(struct fs_store *st, const char *fan, size_t head_max,
 			    fstatat(sfd, n, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 			    !S_ISREG(sb.st_mode))
 				continue;   /* removed meanwhile, or not ours */
+			e.size = (uint64_t)sb.st_size;
+			e.have_size = 1;
 		}
 		/* O_NONBLOCK: should a FIFO take the name after the check,
 		 * open does not wait for a writer. O_NOATIME: reading a
