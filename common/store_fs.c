@@ -546,11 +546,23 @@ fs_entry_size(struct store_entry *ee, uint64_t *size)
 	return STORE_OK;
 }
 
+/* The object is closed first: unlinking a file still open makes file
+ * systems such as ext4 put it on the orphan list (a journaled, store-wide
+ * list) until the last close. Its size is kept for store_entry_size. */
 static enum store_status
 fs_entry_delete(struct store_entry *ee)
 {
 	struct fs_entry *e = (struct fs_entry *)ee;
 
+	if (e->fd >= 0) {
+		uint64_t size;
+		if (fs_entry_size(ee, &size) != STORE_OK) {
+			e->have_size = 1;
+			e->size = 0;
+		}
+		close(e->fd);
+		e->fd = -1;
+	}
 	if (unlinkat(e->dirfd, e->name, 0) != 0) {
 		set_error(e->st, "delete object", errno);
 		return errno_status(errno);

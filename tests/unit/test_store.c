@@ -313,10 +313,14 @@ scan_cb(struct store_entry *e, const struct storage_id *id,
 	    memcmp(head, want, len) != 0)
 		s->wrong++;
 	if (s->delete_every && s->seen % s->delete_every == 0) {
+		uint64_t after = 0;
 		if (store_entry_delete(e) != STORE_OK)
 			s->wrong++;
 		else
 			s->deleted++;
+		/* The size stays known after the object went. */
+		if (store_entry_size(e, &after) != STORE_OK || after != size)
+			s->wrong++;
 		/* A second delete finds nothing. */
 		if (store_entry_delete(e) != STORE_NOT_FOUND)
 			s->wrong++;
