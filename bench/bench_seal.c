@@ -1,7 +1,12 @@
 /* Sealing and committing a message through common/ (sealed_create, write,
- * commit: secretstream chunks, fsync, rename, directory fsyncs) against a
- * bare crypto_secretstream encryption plus write/fsync/rename of the same
- * bytes written here. Runs interleave the two paths; medians are printed.
+ * commit: secretstream chunks, fsync of the file, rename, fsync of the
+ * destination directory) against a bare crypto_secretstream encryption plus
+ * write/fsync/rename of the same bytes written here (the comparison issue 2
+ * sets the 1.3x target for), and against that bare path plus the fsync of
+ * the destination directory that DESIGN.md requires of a commit and the
+ * plain bare path leaves out. Runs interleave the three paths; medians are
+ * printed. The store is new and opened for writing first, which creates its
+ * fan-out directories, as any store has them after its first messages.
  * Usage: bench_seal DIR [RUNS_SMALL RUNS_LARGE] */
 #define _GNU_SOURCE
 #include <fcntl.h>
@@ -49,15 +54,15 @@ pullmail_path(struct store *st, const unsigned char *msg, size_t len)
 	if (sealed_commit(w))
 		abort();
 	double dt = now_us() - t0;
-	sealed_revoke(st, &id, 1700000000);
 	store_delete(st, &id);
 	token_free(t);
 	return dt;
 }
 
+/* dir_sync: also fsync the directory after the rename. */
 static double
 bare_path(const char *dir, const unsigned char *msg, size_t len,
-    unsigned char *cipher)
+    unsigned char *cipher, int dir_sync)
 {
 	double t0 = now_us();
 	unsigned char key[crypto_secretstream_xchacha20poly1305_KEYBYTES];
@@ -85,6 +90,11 @@ bare_path(const char *dir, const unsigned char *msg, size_t len,
 	} while (off < len);
 	if (fsync(fd) != 0 || close(fd) != 0 || rename(tmp, dst) != 0)
 		abort();
+	if (dir_sync) {
+		int dfd = open(dir, O_RDONLY | O_DIRECTORY);
+		if (dfd < 0 || fsync(dfd) != 0 || close(dfd) != 0)
+			abort();
+	}
 	double dt = now_us() - t0;
 	unlink(dst);
 	return dt;
@@ -113,28 +123,37 @@ main(int argc, char **argv)
 		return 1;
 	}
 	unsigned char *cipher = malloc(65536 + 64);
-	printf("%-8s %6s %14s %10s %14s %10s %7s %s\n", "size", "runs",
-	    "pullmail us", "MB/s", "bare us", "MB/s", "ratio", "target");
+	printf("bare: secretstream + write/fsync/rename (issue 2's comparison); "
+	    "bare+dir: the same plus the\nfsync of the destination directory "
+	    "that a commit does (DESIGN.md); medians, us per message\n");
+	printf("%-7s %5s %10s %7s %10s %7s %6s %-9s %10s %7s %6s %s\n",
+	    "size", "runs", "pullmail", "MB/s", "bare", "MB/s", "ratio",
+	    "<=1.30", "bare+dir", "MB/s", "ratio", "<=1.30");
 	int ok = 1;
 	for (int s = 0; s < 2; s++) {
 		unsigned char *msg = malloc(sizes[s]);
 		randombytes_buf(msg, sizes[s]);
 		double *a = calloc(runs[s], sizeof *a), *b = calloc(runs[s], sizeof *b);
+		double *c = calloc(runs[s], sizeof *c);
 		for (int i = 0; i < runs[s]; i++) {
 			a[i] = pullmail_path(st, msg, sizes[s]);
-			b[i] = bare_path(bare_dir, msg, sizes[s], cipher);
+			b[i] = bare_path(bare_dir, msg, sizes[s], cipher, 0);
+			c[i] = bare_path(bare_dir, msg, sizes[s], cipher, 1);
 		}
 		qsort(a, runs[s], sizeof *a, cmp_double);
 		qsort(b, runs[s], sizeof *b, cmp_double);
-		double ma = a[runs[s] / 2], mb = b[runs[s] / 2];
-		double ratio = ma / mb;
-		printf("%-8s %6d %14.0f %10.1f %14.0f %10.1f %7.2f %s\n", names[s],
-		    runs[s], ma, sizes[s] / ma, mb, sizes[s] / mb, ratio,
-		    ratio <= 1.3 ? "<= 1.30 met" : "<= 1.30 NOT met");
-		if (ratio > 1.3)
+		qsort(c, runs[s], sizeof *c, cmp_double);
+		double ma = a[runs[s] / 2], mb = b[runs[s] / 2], mc = c[runs[s] / 2];
+		double rb = ma / mb, rc = ma / mc;
+		printf("%-7s %5d %10.0f %7.1f %10.0f %7.1f %6.2f %-9s %10.0f "
+		    "%7.1f %6.2f %s\n", names[s], runs[s], ma, sizes[s] / ma, mb,
+		    sizes[s] / mb, rb, rb <= 1.3 ? "met" : "NOT met", mc,
+		    sizes[s] / mc, rc, rc <= 1.3 ? "met" : "NOT met");
+		if (rb > 1.3)
 			ok = 0;
 		free(a);
 		free(b);
+		free(c);
 		free(msg);
 	}
 	free(cipher);

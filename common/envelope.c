@@ -1,4 +1,5 @@
 /* Store format version 1: see envelope.h for the layout. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -86,14 +87,78 @@ chunk_ad(const unsigned char *hdr, int first, int last, unsigned char *ad)
 	return n;
 }
 
+/* What a sealer needs beyond its small state: the secretstream state and
+ * one plaintext chunk (secret: sodium_malloc, wiped before reuse) and the
+ * output buffer (ciphertext, with room for the header in front of the first
+ * chunk). sodium_malloc maps, guards and locks fresh pages on every call and
+ * unmaps them on free, which costs more than sealing a small message, so a
+ * few idle sets are kept for the next message: wiped (the state holds the
+ * key) when given back, still locked and guarded. The milter's threads
+ * share the pool, hence the lock; it is bounded, so a burst of concurrent
+ * messages leaves at most SEAL_POOL_MAX sets behind. */
+#define SEAL_POOL_MAX 8
+#define SEAL_OUT_SIZE (ENVELOPE_HEADER_SIZE + CIPHER_CHUNK)
+
+struct seal_secret {
+	ss_state state;
+	unsigned char plain[ENVELOPE_CHUNK_SIZE];
+};
+
+struct seal_buffers {
+	struct seal_secret *secret;  /* sodium_malloc */
+	unsigned char *out;          /* malloc, SEAL_OUT_SIZE */
+};
+
+static pthread_mutex_t seal_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct seal_buffers seal_pool[SEAL_POOL_MAX];
+static unsigned seal_pool_idle;
+
+static int
+seal_buffers_get(struct seal_buffers *b)
+{
+	pthread_mutex_lock(&seal_pool_lock);
+	if (seal_pool_idle > 0) {
+		*b = seal_pool[--seal_pool_idle];
+		pthread_mutex_unlock(&seal_pool_lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&seal_pool_lock);
+	b->secret = sodium_malloc(sizeof *b->secret);
+	b->out = malloc(SEAL_OUT_SIZE);
+	if (b->secret == NULL || b->out == NULL) {
+		sodium_free(b->secret);
+		free(b->out);
+		return -1;
+	}
+	return 0;
+}
+
+/* plain_used: how much of the plaintext chunk may hold message bytes. */
+static void
+seal_buffers_put(struct seal_buffers *b, size_t plain_used)
+{
+	sodium_memzero(&b->secret->state, sizeof b->secret->state);
+	sodium_memzero(b->secret->plain, plain_used);
+	pthread_mutex_lock(&seal_pool_lock);
+	if (seal_pool_idle < SEAL_POOL_MAX) {
+		seal_pool[seal_pool_idle++] = *b;
+		pthread_mutex_unlock(&seal_pool_lock);
+		return;
+	}
+	pthread_mutex_unlock(&seal_pool_lock);
+	sodium_free(b->secret);
+	free(b->out);
+}
+
+/* The header is held back and written with the first chunk, so a message
+ * of one chunk is one write, with its original size already filled in. */
 struct envelope_sealer {
-	ss_state *state;             /* sodium_malloc */
-	unsigned char *plain;        /* sodium_malloc, one chunk */
-	unsigned char *cipher;       /* one ciphertext chunk */
+	struct seal_buffers buf;
 	size_t fill;
+	size_t plain_used;           /* high-water mark of fill, for the wipe */
 	uint64_t total;
 	int first;
-	unsigned char hdr[ENVELOPE_META_SIZE];
+	unsigned char hdr[ENVELOPE_HEADER_SIZE];
 	struct envelope_sink sink;
 };
 
@@ -102,9 +167,8 @@ envelope_seal_abort(struct envelope_sealer *s)
 {
 	if (s == NULL)
 		return;
-	sodium_free(s->state);
-	sodium_free(s->plain);
-	free(s->cipher);
+	seal_buffers_put(&s->buf, s->plain_used > s->fill ? s->plain_used :
+	    s->fill);
 	free(s);
 }
 
@@ -119,11 +183,8 @@ envelope_seal_begin(struct envelope_sealer **out,
 	struct envelope_sealer *s = calloc(1, sizeof *s);
 	if (s == NULL)
 		return ENVELOPE_ERR_NOMEM;
-	s->state = sodium_malloc(sizeof *s->state);
-	s->plain = sodium_malloc(ENVELOPE_CHUNK_SIZE);
-	s->cipher = malloc(CIPHER_CHUNK);
-	if (s->state == NULL || s->plain == NULL || s->cipher == NULL) {
-		envelope_seal_abort(s);
+	if (seal_buffers_get(&s->buf) != 0) {
+		free(s);
 		return ENVELOPE_ERR_NOMEM;
 	}
 	s->sink = *sink;
@@ -142,35 +203,38 @@ envelope_seal_begin(struct envelope_sealer **out,
 	put_be64(h + ENVELOPE_SIZE_OFFSET, 0);
 	key_check(key, h + KEY_CHECK_OFFSET);
 	put_be64(h + ENVELOPE_EXPIRES_OFFSET, (uint64_t)expires);
-
-	unsigned char ss_header[SS_HEADERBYTES];
-	crypto_secretstream_xchacha20poly1305_init_push(s->state, ss_header,
-	    key->bytes);
-	if (sink->write(sink->ctx, h, ENVELOPE_META_SIZE) != 0 ||
-	    sink->write(sink->ctx, ss_header, sizeof ss_header) != 0) {
-		envelope_seal_abort(s);
-		return ENVELOPE_ERR_IO;
-	}
+	crypto_secretstream_xchacha20poly1305_init_push(&s->buf.secret->state,
+	    h + ENVELOPE_META_SIZE, key->bytes);
 	*out = s;
 	return ENVELOPE_OK;
 }
 
+/* The plaintext chunk is not wiped after each chunk: the next one
+ * overwrites it, and seal_buffers_put wipes what is left at the end. */
 static enum envelope_status
 seal_flush(struct envelope_sealer *s, int last)
 {
 	unsigned char ad[FIRST_AD_LEN + 8];
 	unsigned long long clen;
+	unsigned char *dst = s->buf.out;
+	size_t pre = 0;
 
 	if (last)
 		put_be64(s->hdr + ENVELOPE_SIZE_OFFSET, s->total);
+	if (s->first) {
+		memcpy(dst, s->hdr, ENVELOPE_HEADER_SIZE);
+		pre = ENVELOPE_HEADER_SIZE;
+	}
 	size_t adlen = chunk_ad(s->hdr, s->first, last, ad);
-	crypto_secretstream_xchacha20poly1305_push(s->state, s->cipher, &clen,
-	    s->plain, s->fill, adlen ? ad : NULL, adlen,
+	crypto_secretstream_xchacha20poly1305_push(&s->buf.secret->state,
+	    dst + pre, &clen, s->buf.secret->plain, s->fill,
+	    adlen ? ad : NULL, adlen,
 	    last ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0);
-	sodium_memzero(s->plain, s->fill);
+	if (s->fill > s->plain_used)
+		s->plain_used = s->fill;
 	s->fill = 0;
 	s->first = 0;
-	if (s->sink.write(s->sink.ctx, s->cipher, (size_t)clen) != 0)
+	if (s->sink.write(s->sink.ctx, dst, pre + (size_t)clen) != 0)
 		return ENVELOPE_ERR_IO;
 	return ENVELOPE_OK;
 }
@@ -193,7 +257,7 @@ envelope_seal_write(struct envelope_sealer *s, const void *buf, size_t len)
 		size_t n = ENVELOPE_CHUNK_SIZE - s->fill;
 		if (n > len)
 			n = len;
-		memcpy(s->plain + s->fill, p, n);
+		memcpy(s->buf.secret->plain + s->fill, p, n);
 		s->fill += n;
 		s->total += n;
 		p += n;
@@ -207,8 +271,11 @@ envelope_seal_finish(struct envelope_sealer *s)
 {
 	if (s == NULL)
 		return ENVELOPE_ERR_STATE;
+	int single = s->first;
 	enum envelope_status st = seal_flush(s, 1);
-	if (st == ENVELOPE_OK &&
+	/* Only a message of several chunks wrote its header before the
+	 * original size was known. */
+	if (st == ENVELOPE_OK && !single &&
 	    s->sink.write_at(s->sink.ctx, ENVELOPE_SIZE_OFFSET,
 	    s->hdr + ENVELOPE_SIZE_OFFSET, 8) != 0)
 		st = ENVELOPE_ERR_IO;

@@ -87,7 +87,10 @@ struct envelope_source {
 
 struct envelope_sealer;
 
-/* Writes the header at once. Memory in flight: one chunk. */
+/* Prepares the header; it reaches the sink with the first chunk (a message
+ * of one chunk is a single write and needs no write_at). Memory in flight:
+ * one chunk. The chunk buffers come from a small pool shared by threads and
+ * are wiped before reuse. */
 enum envelope_status envelope_seal_begin(struct envelope_sealer **out,
     const struct message_key *key, int64_t created, int64_t expires,
     const struct envelope_sink *sink);

@@ -115,3 +115,32 @@ store_cleanup_tmp(struct store *st, int64_t max_age, unsigned long *removed)
 {
 	return st->ops->cleanup_tmp(st, max_age, removed);
 }
+
+enum store_status
+store_scan(struct store *st, size_t head_max, store_scan_fn fn, void *ctx)
+{
+	return store_scan_part(st, 0, 1, head_max, fn, ctx);
+}
+
+enum store_status
+store_scan_part(struct store *st, unsigned part, unsigned nparts,
+    size_t head_max, store_scan_fn fn, void *ctx)
+{
+	if (nparts == 0 || part >= nparts)
+		return STORE_BAD_CONFIG;
+	if (head_max > STORE_SCAN_HEAD_MAX)
+		head_max = STORE_SCAN_HEAD_MAX;
+	return st->ops->scan(st, part, nparts, head_max, fn, ctx);
+}
+
+enum store_status
+store_entry_size(struct store_entry *e, uint64_t *size)
+{
+	return e->ops->entry_size(e, size);
+}
+
+enum store_status
+store_entry_delete(struct store_entry *e)
+{
+	return e->ops->entry_delete(e);
+}

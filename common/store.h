@@ -42,7 +42,8 @@ struct store *store_open(const struct config *cfg, enum store_mode mode,
     char **err);
 void store_close(struct store *st);
 
-/* The last error's text for this store (errno-based), for log lines. */
+/* The text of the last error (errno-based) of a store call made by this
+ * thread, for log lines. */
 const char *store_error(const struct store *st);
 
 /* A write is invisible until commit; commit is durable (fs: fsync of the
@@ -81,6 +82,36 @@ typedef int (*store_iter_fn)(const struct storage_id *id, uint64_t size,
     void *ctx);
 enum store_status store_iterate(struct store *st, store_iter_fn fn,
     void *ctx);
+
+/* A walk that also reads the head of each object, for the metadata
+ * readers (gc, list, stats): store_iterate followed by store_read_head and
+ * store_delete costs a path lookup, an allocation and more system calls per
+ * object; this reads the first head_max bytes (at most STORE_SCAN_HEAD_MAX)
+ * of each committed object as it meets it and lets the callback ask for
+ * its size or delete it through the entry, which is valid only during the
+ * callback. head_len is what was read (less than head_max: a short
+ * object); head_status is STORE_OK, or STORE_IO if the object could not be
+ * opened or read (head_len 0). An object removed meanwhile is skipped.
+ * Streaming like store_iterate; fn returning non-zero stops the walk
+ * (STORE_STOP). */
+#define STORE_SCAN_HEAD_MAX 512
+
+struct store_entry;
+typedef int (*store_scan_fn)(struct store_entry *e,
+    const struct storage_id *id, const unsigned char *head, size_t head_len,
+    enum store_status head_status, void *ctx);
+enum store_status store_scan(struct store *st, size_t head_max,
+    store_scan_fn fn, void *ctx);
+/* One of nparts disjoint parts of the same walk (together: every object
+ * once), so that threads can share one store and walk it in parallel, each
+ * with its own fn context. */
+enum store_status store_scan_part(struct store *st, unsigned part,
+    unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
+/* The object's size in bytes. */
+enum store_status store_entry_size(struct store_entry *e, uint64_t *size);
+/* Deletes the object the entry names, as store_delete does (not synced);
+ * STORE_NOT_FOUND if it is already gone. */
+enum store_status store_entry_delete(struct store_entry *e);
 
 /* Removes temporary files older than max_age seconds (a crashed writer's
  * leftovers); *removed counts them. store_open does it for writers, and gc,

@@ -35,9 +35,13 @@ struct store_ops {
 	    void *ctx);
 	enum store_status (*cleanup_tmp)(struct store *st, int64_t max_age,
 	    unsigned long *removed);
+	enum store_status (*scan)(struct store *st, unsigned part,
+	    unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
+	enum store_status (*entry_size)(struct store_entry *e, uint64_t *size);
+	enum store_status (*entry_delete)(struct store_entry *e);
 };
 
-/* Every backend's struct store, writer and reader begin with this. */
+/* Every backend's struct store, writer, reader and entry begin with this. */
 struct store {
 	const struct store_ops *ops;
 };
@@ -45,6 +49,9 @@ struct store_writer {
 	const struct store_ops *ops;
 };
 struct store_reader {
+	const struct store_ops *ops;
+};
+struct store_entry {
 	const struct store_ops *ops;
 };
 

@@ -1,6 +1,7 @@
 /* The fs backend: StoreDir/ab/abcdef....pull, written through a temporary
  * file in StoreDir/tmp/ (O_EXCL, fsync, rename, fsync of the directory) so
  * an object is either wholly there or not there. */
+#define _GNU_SOURCE     /* O_NOATIME */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -19,13 +20,23 @@
 #define FILE_MODE 0640
 #define OBJECT_SUFFIX ".pull"
 #define TMP_DIR "tmp"
+#define FANOUT_DIRS 256
 
 struct fs_store {
 	struct store base;
 	char *dir;
 	int dirfd;
-	char error[256];
+	/* Names temporary files: "pid.counter" is unique among live writers
+	 * and O_EXCL catches a crashed writer's leftover; the random start
+	 * only makes a collision with one unlikely. Atomic: the milter's
+	 * threads share one store. */
+	uint64_t tmp_seq;
+	int no_noatime;         /* O_NOATIME refused (not the files' owner) */
 };
+
+/* The last error of this thread's store calls: the milter's threads and
+ * gc's workers share one store, and each logs its own failure. */
+static __thread char fs_last_error[256];
 
 struct fs_writer {
 	struct store_writer base;
@@ -46,13 +57,16 @@ static enum store_status fs_cleanup_tmp(struct store *s, int64_t max_age,
 static void
 set_error(struct fs_store *st, const char *what, int err)
 {
-	snprintf(st->error, sizeof st->error, "%s: %s", what, strerror(err));
+	(void)st;
+	snprintf(fs_last_error, sizeof fs_last_error, "%s: %s", what,
+	    strerror(err));
 }
 
 static const char *
 fs_error(const struct store *s)
 {
-	return ((const struct fs_store *)s)->error;
+	(void)s;
+	return fs_last_error;
 }
 
 static enum store_status
@@ -71,6 +85,20 @@ static void
 object_path(const struct storage_id *id, char *buf, size_t len)
 {
 	snprintf(buf, len, "%.2s/%s" OBJECT_SUFFIX, id->hex, id->hex);
+}
+
+/* "00" to "ff" in StoreDir, 0750, then StoreDir synced so that they
+ * survive a crash; existing ones are left as they are. 0 or -1 (errno). */
+static int
+create_fanout_dirs(int dirfd)
+{
+	for (unsigned i = 0; i < FANOUT_DIRS; i++) {
+		char fan[3];
+		snprintf(fan, sizeof fan, "%02x", i);
+		if (mkdirat(dirfd, fan, DIR_MODE) != 0 && errno != EEXIST)
+			return -1;
+	}
+	return fsync(dirfd);
 }
 
 static struct store *
@@ -107,7 +135,18 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 			close(fd);
 			return NULL;
 		}
-		if (mkdirat(fd, TMP_DIR, DIR_MODE) != 0 && errno != EEXIST) {
+		if (mkdirat(fd, TMP_DIR, DIR_MODE) == 0) {
+			/* A new store: its fan-out directories are made now,
+			 * once, rather than one by one by the first messages,
+			 * each of which would pay an fsync of StoreDir. */
+			if (create_fanout_dirs(fd) != 0) {
+				*err = g_strdup_printf("StoreDir %s: cannot create "
+				    "the fan-out directories: %s", dir,
+				    strerror(errno));
+				close(fd);
+				return NULL;
+			}
+		} else if (errno != EEXIST) {
 			*err = g_strdup_printf("StoreDir %s: cannot create %s/: %s",
 			    dir, TMP_DIR, strerror(errno));
 			close(fd);
@@ -123,6 +162,8 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	}
 	st->base.ops = &store_fs_ops;
 	st->dirfd = fd;
+	randombytes_buf(&st->tmp_seq, sizeof st->tmp_seq);
+	st->tmp_seq >>= 16;     /* room to count up without wrapping */
 	if (mode == STORE_READ_WRITE) {
 		unsigned long removed;
 		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, &removed);
@@ -139,15 +180,22 @@ fs_close(struct store *s)
 	free(st);
 }
 
+/* Opens the fan-out directory fan, creating it (and making its name in
+ * StoreDir durable) if a store made before they were all created at once
+ * lacks it. The descriptor or -1 (errno). */
 static int
-fsync_dirat(int dirfd, const char *name)
+open_fanout_dir(struct fs_store *st, const char *fan)
 {
-	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	int fd = openat(st->dirfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (mkdirat(st->dirfd, fan, DIR_MODE) != 0 && errno != EEXIST)
 		return -1;
-	int rc = fsync(fd);
-	close(fd);
-	return rc;
+	if (fsync(st->dirfd) != 0)
+		return -1;
+	return openat(st->dirfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
 }
 
 static enum store_status
@@ -164,13 +212,11 @@ fs_write_begin(struct store *s, const struct storage_id *id,
 	w->st = st;
 	w->id = *id;
 	for (int tries = 0; tries < 10; tries++) {
-		unsigned char rnd[8];
-		char hex[17];
-		randombytes_buf(rnd, sizeof rnd);
-		sodium_bin2hex(hex, sizeof hex, rnd, sizeof rnd);
+		uint64_t seq = __atomic_fetch_add(&st->tmp_seq, 1,
+		    __ATOMIC_RELAXED);
 		/* The pid in the name lets an administrator see who wrote it. */
-		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%s",
-		    (long)getpid(), hex);
+		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%016llx",
+		    (long)getpid(), (unsigned long long)seq);
 		w->fd = openat(st->dirfd, w->tmpname,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 		if (w->fd >= 0 || errno != EEXIST)
@@ -248,7 +294,7 @@ fs_commit(struct store_writer *ww)
 {
 	struct fs_writer *w = (struct fs_writer *)ww;
 	struct fs_store *st = w->st;
-	char fan[3], path[64];
+	char fan[3], name[STORAGE_ID_HEX_LEN + sizeof OBJECT_SUFFIX];
 	enum store_status rc = STORE_OK;
 
 	if (fsync(w->fd) != 0) {
@@ -265,30 +311,27 @@ fs_commit(struct store_writer *ww)
 	w->fd = -1;
 	memcpy(fan, w->id.hex, 2);
 	fan[2] = '\0';
-	if (mkdirat(st->dirfd, fan, DIR_MODE) == 0) {
-		if (fsync(st->dirfd) != 0) {
-			set_error(st, "fsync store directory", errno);
-			fs_abort(ww);
-			return STORE_IO;
-		}
-	} else if (errno != EEXIST) {
-		set_error(st, "create fan-out directory", errno);
+	int fanfd = open_fanout_dir(st, fan);
+	if (fanfd < 0) {
+		set_error(st, "open fan-out directory", errno);
 		fs_abort(ww);
 		return STORE_IO;
 	}
-	object_path(&w->id, path, sizeof path);
-	if (renameat(st->dirfd, w->tmpname, st->dirfd, path) != 0) {
+	snprintf(name, sizeof name, "%s" OBJECT_SUFFIX, w->id.hex);
+	if (renameat(st->dirfd, w->tmpname, fanfd, name) != 0) {
 		set_error(st, "rename into place", errno);
+		close(fanfd);
 		fs_abort(ww);
 		return STORE_IO;
 	}
 	/* The destination directory makes the rename durable. tmp/ is not
 	 * synced: after a crash it may still list the old name, a stray
 	 * temporary file that store_cleanup_tmp removes. */
-	if (fsync_dirat(st->dirfd, fan) != 0) {
+	if (fsync(fanfd) != 0) {
 		set_error(st, "fsync directory", errno);
 		rc = STORE_IO;
 	}
+	close(fanfd);
 	free(w);
 	return rc;
 }
@@ -474,6 +517,190 @@ fs_iterate(struct store *s, store_iter_fn fn, void *ctx)
 	return rc;
 }
 
+/* An object met by fs_scan: its fan-out directory, name and open file. */
+struct fs_entry {
+	struct store_entry base;
+	struct fs_store *st;
+	int dirfd;
+	int fd;
+	const char *name;
+	int have_size;
+	uint64_t size;
+};
+
+static enum store_status
+fs_entry_size(struct store_entry *ee, uint64_t *size)
+{
+	struct fs_entry *e = (struct fs_entry *)ee;
+	struct stat sb;
+
+	if (!e->have_size) {
+		if (fstat(e->fd, &sb) != 0) {
+			set_error(e->st, "stat object", errno);
+			return STORE_IO;
+		}
+		e->size = (uint64_t)sb.st_size;
+		e->have_size = 1;
+	}
+	*size = e->size;
+	return STORE_OK;
+}
+
+/* The object is closed first: unlinking a file still open makes file
+ * systems such as ext4 put it on the orphan list (a journaled, store-wide
+ * list) until the last close. Its size is kept for store_entry_size. */
+static enum store_status
+fs_entry_delete(struct store_entry *ee)
+{
+	struct fs_entry *e = (struct fs_entry *)ee;
+
+	if (e->fd >= 0) {
+		uint64_t size;
+		if (fs_entry_size(ee, &size) != STORE_OK) {
+			e->have_size = 1;
+			e->size = 0;
+		}
+		close(e->fd);
+		e->fd = -1;
+	}
+	if (unlinkat(e->dirfd, e->name, 0) != 0) {
+		set_error(e->st, "delete object", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;   /* not synced: see fs_remove */
+}
+
+/* Reads up to len bytes from the start of fd; -1 on error. */
+static ssize_t
+pread_head(int fd, unsigned char *buf, size_t len)
+{
+	size_t got = 0;
+	while (got < len) {
+		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			break;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+/* One fan-out directory of fs_scan. Everything is relative to the
+ * directory's descriptor (one name to look up per object), d_type stands in
+ * for a stat where the file system fills it in, and the head is one pread:
+ * open, pread, close per object, and unlinkat for one that is deleted. */
+static enum store_status
+scan_fanout(struct fs_store *st, const char *fan, size_t head_max,
+    store_scan_fn fn, void *ctx)
+{
+	unsigned char head[STORE_SCAN_HEAD_MAX];
+	int sfd = openat(st->dirfd, fan,
+	    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (sfd < 0)
+		return STORE_OK;
+	DIR *sub = fdopendir(sfd);
+	if (sub == NULL) {
+		close(sfd);
+		return STORE_OK;
+	}
+	struct fs_entry e = { .base.ops = &store_fs_ops, .st = st,
+	    .dirfd = sfd };
+	enum store_status rc = STORE_OK;
+	struct dirent *oe;
+	while ((oe = readdir(sub)) != NULL) {
+		const char *n = oe->d_name;
+		if (strlen(n) != STORAGE_ID_HEX_LEN + strlen(OBJECT_SUFFIX) ||
+		    strcmp(n + STORAGE_ID_HEX_LEN, OBJECT_SUFFIX) != 0 ||
+		    !is_hex(n, STORAGE_ID_HEX_LEN) || memcmp(n, fan, 2) != 0)
+			continue;
+		e.have_size = 0;
+		if (oe->d_type != DT_REG) {
+			struct stat sb;
+			if (oe->d_type != DT_UNKNOWN ||
+			    fstatat(sfd, n, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
+			    !S_ISREG(sb.st_mode))
+				continue;   /* removed meanwhile, or not ours */
+			e.size = (uint64_t)sb.st_size;
+			e.have_size = 1;
+		}
+		/* O_NONBLOCK: should a FIFO take the name after the check,
+		 * open does not wait for a writer. O_NOATIME: reading a
+		 * header need not dirty the inode; only the files' owner
+		 * may ask, so without it after the first refusal. */
+		int flags = O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK;
+		if (!__atomic_load_n(&st->no_noatime, __ATOMIC_RELAXED)) {
+			e.fd = openat(sfd, n, flags | O_NOATIME);
+			if (e.fd < 0 && errno == EPERM) {
+				__atomic_store_n(&st->no_noatime, 1,
+				    __ATOMIC_RELAXED);
+				e.fd = openat(sfd, n, flags);
+			}
+		} else {
+			e.fd = openat(sfd, n, flags);
+		}
+		if (e.fd < 0 && errno == ENOENT)
+			continue;       /* removed meanwhile */
+		ssize_t got = -1;
+		if (e.fd < 0)
+			set_error(st, "open object", errno);
+		else if ((got = pread_head(e.fd, head, head_max)) < 0)
+			set_error(st, "read object", errno);
+		struct storage_id id;
+		memcpy(id.hex, n, STORAGE_ID_HEX_LEN);
+		id.hex[STORAGE_ID_HEX_LEN] = '\0';
+		e.name = n;
+		int stop;
+		if (e.fd < 0) {
+			/* No descriptor to ask the size through: a failed open
+			 * reports size 0 rather than stat by name. */
+			e.have_size = 1;
+			e.size = 0;
+		}
+		stop = fn(&e.base, &id, head, got < 0 ? 0 : (size_t)got,
+		    got < 0 ? STORE_IO : STORE_OK, ctx);
+		if (e.fd >= 0)
+			close(e.fd);
+		if (stop != 0) {
+			rc = STORE_STOP;
+			break;
+		}
+	}
+	closedir(sub);
+	return rc;
+}
+
+static enum store_status
+fs_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
+    store_scan_fn fn, void *ctx)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		set_error(st, "open store directory", errno);
+		return STORE_IO;
+	}
+	DIR *top = fdopendir(fd);
+	if (top == NULL) {
+		set_error(st, "open store directory", errno);
+		close(fd);
+		return STORE_IO;
+	}
+	enum store_status rc = STORE_OK;
+	struct dirent *de;
+	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
+		if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
+			continue;
+		if (strtoul(de->d_name, NULL, 16) % nparts != part)
+			continue;
+		rc = scan_fanout(st, de->d_name, head_max, fn, ctx);
+	}
+	closedir(top);
+	return rc;
+}
+
 static enum store_status
 fs_cleanup_tmp(struct store *s, int64_t max_age, unsigned long *removed)
 {
@@ -528,4 +755,7 @@ const struct store_ops store_fs_ops = {
 	.remove = fs_remove,
 	.iterate = fs_iterate,
 	.cleanup_tmp = fs_cleanup_tmp,
+	.scan = fs_scan,
+	.entry_size = fs_entry_size,
+	.entry_delete = fs_entry_delete,
 };

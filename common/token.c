@@ -1,5 +1,7 @@
 /* Tokens, storage ids and message keys (DESIGN.md: the link, the token and
  * the keys). */
+#include <pthread.h>
+#include <stdint.h>
 #include <string.h>
 #include <sodium.h>
 #include "token.h"
@@ -7,6 +9,76 @@
 #define KDF_CONTEXT "pullmail"
 #define KDF_ID_STORAGE 1
 #define KDF_ID_MESSAGE_KEY 2
+
+/* Tokens and message keys come from one sodium_malloc slab of fixed
+ * 32-byte slots rather than a sodium_malloc each: that call maps four pages,
+ * changes their protection and locks one, and its free undoes it all, which
+ * costs more than the rest of sealing a small message. The slab is locked,
+ * kept out of core dumps and guarded at both ends like any sodium_malloc
+ * region; what it gives up is a guard page between two secrets, which
+ * protects variable-length buffers: these are fixed-size and written only
+ * by code that writes exactly their size. A slot is wiped when freed. When
+ * every slot is taken (more secrets alive at once than SECRET_SLOTS), or the
+ * slab cannot be had, secrets fall back to sodium_malloc. Shared by threads
+ * (the milter), hence the lock. */
+#define SECRET_SIZE 32
+#define SECRET_SLOTS 128
+#define SLOT_WORDS (SECRET_SLOTS / 64)
+
+_Static_assert(sizeof(struct token) == SECRET_SIZE, "token slot size");
+_Static_assert(sizeof(struct message_key) == SECRET_SIZE, "key slot size");
+
+static pthread_mutex_t slab_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned char *slab;                /* set once, never freed */
+static uint64_t slab_free[SLOT_WORDS];     /* set bit: free slot */
+static int slab_failed;
+
+static void *
+secret_alloc(void)
+{
+	void *p = NULL;
+
+	pthread_mutex_lock(&slab_lock);
+	if (slab == NULL && !slab_failed) {
+		unsigned char *s = sodium_malloc(SECRET_SLOTS * SECRET_SIZE);
+		if (s == NULL) {
+			slab_failed = 1;
+		} else {
+			for (int i = 0; i < SLOT_WORDS; i++)
+				slab_free[i] = UINT64_MAX;
+			__atomic_store_n(&slab, s, __ATOMIC_RELEASE);
+		}
+	}
+	for (int i = 0; slab != NULL && i < SLOT_WORDS; i++) {
+		if (slab_free[i] == 0)
+			continue;
+		int bit = __builtin_ctzll(slab_free[i]);
+		slab_free[i] &= ~((uint64_t)1 << bit);
+		p = slab + ((size_t)i * 64 + (size_t)bit) * SECRET_SIZE;
+		break;
+	}
+	pthread_mutex_unlock(&slab_lock);
+	return p != NULL ? p : sodium_malloc(SECRET_SIZE);
+}
+
+static void
+secret_free(void *p)
+{
+	unsigned char *s = __atomic_load_n(&slab, __ATOMIC_ACQUIRE);
+	unsigned char *c = p;
+
+	if (p == NULL)
+		return;
+	if (s == NULL || c < s || c >= s + SECRET_SLOTS * SECRET_SIZE) {
+		sodium_free(p);
+		return;
+	}
+	size_t slot = (size_t)(c - s) / SECRET_SIZE;
+	sodium_memzero(p, SECRET_SIZE);
+	pthread_mutex_lock(&slab_lock);
+	slab_free[slot / 64] |= (uint64_t)1 << (slot % 64);
+	pthread_mutex_unlock(&slab_lock);
+}
 
 int
 token_init(void)
@@ -17,7 +89,7 @@ token_init(void)
 struct token *
 token_new(void)
 {
-	struct token *t = sodium_malloc(sizeof *t);
+	struct token *t = secret_alloc();
 	if (t == NULL)
 		return NULL;
 	randombytes_buf(t->bytes, sizeof t->bytes);
@@ -55,7 +127,7 @@ token_decode(const char *text, size_t len)
 	if (b64url_value((unsigned char)text[42]) & 0x3)
 		return NULL;
 
-	struct token *t = sodium_malloc(sizeof *t);
+	struct token *t = secret_alloc();
 	if (t == NULL)
 		return NULL;
 	uint32_t acc = 0;
@@ -88,8 +160,7 @@ token_encode(const struct token *t, char out[TOKEN_TEXT_LEN + 1])
 void
 token_free(struct token *t)
 {
-	if (t != NULL)
-		sodium_free(t);
+	secret_free(t);
 }
 
 void
@@ -106,7 +177,7 @@ token_storage_id(const struct token *t, struct storage_id *id)
 struct message_key *
 token_message_key(const struct token *t)
 {
-	struct message_key *k = sodium_malloc(sizeof *k);
+	struct message_key *k = secret_alloc();
 	if (k == NULL)
 		return NULL;
 	crypto_kdf_derive_from_key(k->bytes, sizeof k->bytes,
@@ -117,8 +188,7 @@ token_message_key(const struct token *t)
 void
 message_key_free(struct message_key *k)
 {
-	if (k != NULL)
-		sodium_free(k);
+	secret_free(k);
 }
 
 int

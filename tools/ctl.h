@@ -85,10 +85,11 @@ int ctl_parse_target(struct ctl *c, const char *target,
 /* The exit status and message for a sealed status. */
 int ctl_sealed_exit(enum sealed_status st);
 
-/* Metadata of one object from its first ENVELOPE_META_SIZE bytes; only a
- * fully read and parsed header counts. 0 or -1 (*why says what failed). */
-int ctl_read_meta(struct store *st, const struct storage_id *id,
-    struct envelope_meta *meta, const char **why);
+/* Metadata of one object from its first bytes, read by store_scan; only a
+ * fully read and parsed header counts. ss is how the read went
+ * (STORE_NOT_FOUND gives *why "gone"). 0 or -1 (*why says what failed). */
+int ctl_parse_head(const unsigned char *head, size_t got,
+    enum store_status ss, struct envelope_meta *meta, const char **why);
 
 /* "2026-11-22T11:47:00Z" */
 void ctl_format_time(int64_t t, char buf[32]);

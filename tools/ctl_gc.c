@@ -1,17 +1,20 @@
 /* gc: removes expired objects and stale temporary files.
  *
  * Safety while the milter writes: the walk sees committed objects only
- * (store_iterate), and an object is removed only when its header was read in
+ * (store_scan), and an object is removed only when its header was read in
  * full, parsed, and sealed_gc_due says so at the run's clock, fixed at the
  * start. A message committed during the run has created >= that clock and a
  * later expiry, so it is never due; a header that cannot be read or parsed
  * (damaged, or a file changing under us) is left alone and counted. Temporary
  * files go through store_cleanup_tmp with a day's age, far above the hour a
- * writer may hold one. Memory: one header at a time. */
+ * writer may hold one. Memory: one header at a time. Per object the fs
+ * backend opens, reads the header with one pread and closes, relative to
+ * the fan-out directory, and unlinks there what is due (store_scan). */
 #define _GNU_SOURCE     /* asprintf */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -21,45 +24,54 @@
 #include "log.h"
 #include "tools/ctl.h"
 
+#define GC_MAX_WORKERS 4
+
+/* One worker's share of the walk: its own counts, summed at the end. */
 struct gc_walk {
 	struct ctl *c;
 	struct store *st;
 	bool dry_run;
+	unsigned part, nparts;
+	enum store_status rc;
+	char error[256];        /* store_error() of a failed walk */
 	struct ctl_gc_counts *n;
+	struct ctl_gc_counts counts;
 };
 
 static int
-gc_one(const struct storage_id *id, uint64_t size, void *ctx)
+gc_one(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t got, enum store_status hs, void *ctx)
 {
 	struct gc_walk *g = ctx;
 	struct envelope_meta meta;
 	const char *why = NULL;
 	enum store_status ss;
+	uint64_t size = 0;
 
-	if (ctl_read_meta(g->st, id, &meta, &why) < 0) {
-		if (strcmp(why, "gone") == 0)
-			return 0;       /* removed by someone else meanwhile */
-		g->n->examined++;
+	g->n->examined++;
+	if (ctl_parse_head(head, got, hs, &meta, &why) < 0) {
 		g->n->unreadable++;
 		log_message(LOG_WARNING, NULL, id,
 		    "gc: header unreadable (%s), object left alone", why);
 		return 0;
 	}
-	g->n->examined++;
 	if (!sealed_gc_due(&meta, g->c->cfg->max_retention, g->c->now)) {
 		g->n->kept++;
 		return 0;
 	}
+	/* The size only of what goes: kept objects need no stat. */
+	if (store_entry_size(e, &size) != STORE_OK)
+		size = 0;
 	if (g->dry_run) {
 		g->n->removed++;
 		g->n->removed_bytes += size;
 		return 0;
 	}
-	ss = store_delete(g->st, id);
+	ss = store_entry_delete(e);
 	if (ss == STORE_OK) {
 		g->n->removed++;
 		g->n->removed_bytes += size;
-	} else if (ss != STORE_NOT_FOUND) {
+	} else if (ss != STORE_NOT_FOUND) {   /* else removed meanwhile */
 		g->n->failed++;
 		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",
 		    store_error(g->st));
@@ -123,13 +135,42 @@ gc_print(struct ctl *c, bool dry_run, bool json,
 	    n->examined, n->kept, n->unreadable, n->failed);
 }
 
+static void *
+gc_worker(void *arg)
+{
+	struct gc_walk *g = arg;
+
+	g->rc = store_scan_part(g->st, g->part, g->nparts, ENVELOPE_META_SIZE,
+	    gc_one, g);
+	if (g->rc != STORE_OK)
+		snprintf(g->error, sizeof(g->error), "%s", store_error(g->st));
+	return NULL;
+}
+
+/* Deleting an object is mostly the kernel's work (unlink, then freeing the
+ * inode and its pages), so gc walks disjoint parts of the store in one
+ * thread per CPU, up to GC_MAX_WORKERS: on a fan-out directory each, they
+ * do not contend for a directory lock. Memory stays one header and one
+ * directory stream per worker. */
+static unsigned
+gc_workers(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		return 1;
+	return n > GC_MAX_WORKERS ? GC_MAX_WORKERS : (unsigned)n;
+}
+
 int
 ctl_gc(struct ctl *c, bool dry_run, bool json, struct ctl_gc_counts *counts)
 {
 	struct ctl_gc_counts local;
-	struct gc_walk g;
+	struct gc_walk g[GC_MAX_WORKERS];
+	pthread_t th[GC_MAX_WORKERS];
+	bool started[GC_MAX_WORKERS];
+	unsigned nw = gc_workers();
 	struct store *st;
-	enum store_status ss;
 	int rc;
 
 	if (counts == NULL)
@@ -139,17 +180,39 @@ ctl_gc(struct ctl *c, bool dry_run, bool json, struct ctl_gc_counts *counts)
 	    &rc);
 	if (st == NULL)
 		return rc;
-	g.c = c;
-	g.st = st;
-	g.dry_run = dry_run;
-	g.n = counts;
-	ss = store_iterate(st, gc_one, &g);
-	if (ss != STORE_OK) {
-		fprintf(c->err, "pullmailctl: gc: walking the store failed: "
-		    "%s\n", store_error(st));
-		log_msg(LOG_ERR, "gc: walking the store failed: %s",
-		    store_error(st));
-		rc = EX_IOERR;
+	for (unsigned i = 0; i < nw; i++) {
+		memset(&g[i], 0, sizeof(g[i]));
+		g[i].c = c;
+		g[i].st = st;
+		g[i].dry_run = dry_run;
+		g[i].part = i;
+		g[i].nparts = nw;
+		g[i].n = &g[i].counts;
+		/* Part 0 is walked here; a thread that cannot start has its
+		 * part walked here too. */
+		started[i] = i > 0 &&
+		    pthread_create(&th[i], NULL, gc_worker, &g[i]) == 0;
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		if (!started[i])
+			gc_worker(&g[i]);
+	}
+	for (unsigned i = 0; i < nw; i++) {
+		if (started[i])
+			pthread_join(th[i], NULL);
+		counts->examined += g[i].counts.examined;
+		counts->removed += g[i].counts.removed;
+		counts->removed_bytes += g[i].counts.removed_bytes;
+		counts->kept += g[i].counts.kept;
+		counts->unreadable += g[i].counts.unreadable;
+		counts->failed += g[i].counts.failed;
+		if (g[i].rc != STORE_OK && rc == EX_OK) {
+			fprintf(c->err, "pullmailctl: gc: walking the store "
+			    "failed: %s\n", g[i].error);
+			log_msg(LOG_ERR, "gc: walking the store failed: %s",
+			    g[i].error);
+			rc = EX_IOERR;
+		}
 	}
 	if (dry_run) {
 		if (gc_count_tmp(c, CTL_TMP_MAX_AGE, &counts->tmp_removed) < 0) {

@@ -61,13 +61,17 @@ list_print(struct list_walk *w, const struct storage_id *id, uint64_t size,
 }
 
 static int
-list_one(const struct storage_id *id, uint64_t size, void *ctx)
+list_one(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t got, enum store_status hs, void *ctx)
 {
 	struct list_walk *w = ctx;
 	struct envelope_meta m;
 	const char *why = NULL;
+	uint64_t size = 0;
 
-	if (ctl_read_meta(w->st, id, &m, &why) < 0) {
+	if (store_entry_size(e, &size) != STORE_OK)
+		size = 0;
+	if (ctl_parse_head(head, got, hs, &m, &why) < 0) {
 		if (strcmp(why, "gone") == 0)
 			return 0;
 		if (!w->expired_only)
@@ -104,7 +108,7 @@ ctl_list(struct ctl *c, bool json, bool expired_only)
 		fprintf(c->out, "%-32s  %-20s  %-20s  %12s\n", "ID", "CREATED",
 		    "EXPIRES", "SIZE");
 	}
-	if (store_iterate(st, list_one, &w) != STORE_OK) {
+	if (store_scan(st, ENVELOPE_META_SIZE, list_one, &w) != STORE_OK) {
 		fprintf(c->err, "pullmailctl: list: walking the store failed: "
 		    "%s\n", store_error(st));
 		rc = EX_IOERR;
@@ -117,15 +121,20 @@ ctl_list(struct ctl *c, bool json, bool expired_only)
 }
 
 static int
-stats_one(const struct storage_id *id, uint64_t size, void *ctx)
+stats_one(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t got, enum store_status hs, void *ctx)
 {
 	struct list_walk *w = ctx;
 	struct ctl_stats *s = w->s;
 	struct envelope_meta m;
 	const char *why = NULL;
 	int64_t eff, now = w->c->now;
+	uint64_t size = 0;
 
-	if (ctl_read_meta(w->st, id, &m, &why) < 0) {
+	(void)id;
+	if (store_entry_size(e, &size) != STORE_OK)
+		size = 0;
+	if (ctl_parse_head(head, got, hs, &m, &why) < 0) {
 		if (strcmp(why, "gone") == 0)
 			return 0;
 		s->count++;
@@ -172,7 +181,7 @@ ctl_stats(struct ctl *c, bool json, struct ctl_stats *stats)
 	w.c = c;
 	w.st = st;
 	w.s = stats;
-	if (store_iterate(st, stats_one, &w) != STORE_OK) {
+	if (store_scan(st, ENVELOPE_META_SIZE, stats_one, &w) != STORE_OK) {
 		fprintf(c->err, "pullmailctl: stats: walking the store failed: "
 		    "%s\n", store_error(st));
 		rc = EX_IOERR;

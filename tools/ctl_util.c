@@ -69,15 +69,11 @@ ctl_sealed_exit(enum sealed_status st)
 }
 
 int
-ctl_read_meta(struct store *st, const struct storage_id *id,
+ctl_parse_head(const unsigned char *head, size_t got, enum store_status ss,
     struct envelope_meta *meta, const char **why)
 {
-	unsigned char head[ENVELOPE_META_SIZE];
-	size_t got = 0;
-	enum store_status ss;
 	enum envelope_status es;
 
-	ss = store_read_head(st, id, head, sizeof(head), &got);
 	if (ss == STORE_NOT_FOUND) {
 		*why = "gone";
 		return -1;
@@ -87,7 +83,7 @@ ctl_read_meta(struct store *st, const struct storage_id *id,
 		return -1;
 	}
 	/* A short header is a file being written or damaged: never guess. */
-	if (got < sizeof(head)) {
+	if (got < ENVELOPE_META_SIZE) {
 		*why = "short header";
 		return -1;
 	}

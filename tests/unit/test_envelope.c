@@ -1,6 +1,7 @@
 /* Store format v1: round trips, every byte flip, truncation, retention. */
 #define _GNU_SOURCE
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sodium.h>
@@ -227,6 +228,159 @@ START_TEST(wrong_key_magic_version)
 }
 END_TEST
 
+/* Counts the sink's calls on top of a membuf. */
+struct counting {
+	struct membuf m;
+	int writes, writes_at;
+	size_t first_len;
+};
+
+static int
+count_write(void *ctx, const void *buf, size_t len)
+{
+	struct counting *c = ctx;
+	if (c->writes++ == 0)
+		c->first_len = len;
+	return mem_write(&c->m, buf, len);
+}
+
+static int
+count_write_at(void *ctx, uint64_t off, const void *buf, size_t len)
+{
+	struct counting *c = ctx;
+	c->writes_at++;
+	return mem_write_at(&c->m, off, buf, len);
+}
+
+/* The header travels with the first chunk: a one-chunk message is a single
+ * write of header and ciphertext with its size already in place (no
+ * write_at); a longer one writes one chunk per call and patches the size
+ * once at the end. Both open to what was sealed. */
+START_TEST(header_goes_with_first_chunk)
+{
+	const size_t lens[] = { 0, 10 * 1024, ENVELOPE_CHUNK_SIZE,
+	    3 * ENVELOPE_CHUNK_SIZE + 3392 };
+	for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
+		size_t len = lens[i];
+		unsigned char *msg = malloc(len + 1);
+		randombytes_buf(msg, len);
+		struct counting c = {0};
+		struct envelope_sealer *s;
+		struct envelope_sink sink = { count_write, count_write_at, &c };
+		ck_assert_int_eq(envelope_seal_begin(&s, key, CREATED, EXPIRES,
+		    &sink), ENVELOPE_OK);
+		ck_assert_int_eq(c.writes, 0);
+		ck_assert_int_eq(envelope_seal_write(s, msg, len), ENVELOPE_OK);
+		ck_assert_int_eq(envelope_seal_finish(s), ENVELOPE_OK);
+		size_t chunks = len == 0 ? 1 :
+		    (len + ENVELOPE_CHUNK_SIZE - 1) / ENVELOPE_CHUNK_SIZE;
+		ck_assert_int_eq(c.writes, (int)chunks);
+		ck_assert_int_eq(c.writes_at, chunks == 1 ? 0 : 1);
+		ck_assert_uint_eq(c.first_len, ENVELOPE_HEADER_SIZE +
+		    (chunks == 1 ? len : ENVELOPE_CHUNK_SIZE) + 17);
+		ck_assert_uint_eq(c.m.len, ENVELOPE_HEADER_SIZE + len + 17 * chunks);
+		unsigned char *out;
+		size_t outlen;
+		ck_assert_int_eq(open_mem(&c.m, key, &out, &outlen), ENVELOPE_OK);
+		ck_assert_uint_eq(outlen, len);
+		ck_assert(len == 0 || memcmp(out, msg, len) == 0);
+		envelope_plain_free(out, outlen);
+		free(c.m.data);
+		free(msg);
+	}
+}
+END_TEST
+
+/* Sealers reuse pooled buffers: many alive at once (more than the pool
+ * keeps), some aborted half-way, then more sealed after them; every one
+ * opens to exactly its own message. */
+START_TEST(pooled_buffers_reused_cleanly)
+{
+	enum { N = 12 };
+	struct envelope_sealer *s[N];
+	struct membuf m[N];
+	unsigned char *msg[N];
+	size_t len[N];
+
+	for (int round = 0; round < 3; round++) {
+		for (int i = 0; i < N; i++) {
+			len[i] = (size_t)(i * 37 + round) * 1000 + (size_t)i;
+			msg[i] = malloc(len[i] + 1);
+			randombytes_buf(msg[i], len[i]);
+			memset(&m[i], 0, sizeof m[i]);
+			struct envelope_sink sink = { mem_write, mem_write_at, &m[i] };
+			ck_assert_int_eq(envelope_seal_begin(&s[i], key, CREATED,
+			    EXPIRES, &sink), ENVELOPE_OK);
+		}
+		for (int i = 0; i < N; i++)
+			ck_assert_int_eq(envelope_seal_write(s[i], msg[i], len[i]),
+			    ENVELOPE_OK);
+		for (int i = 0; i < N; i++) {
+			if (i % 3 == 1) {
+				envelope_seal_abort(s[i]);
+				continue;
+			}
+			ck_assert_int_eq(envelope_seal_finish(s[i]), ENVELOPE_OK);
+		}
+		for (int i = 0; i < N; i++) {
+			if (i % 3 != 1) {
+				unsigned char *out;
+				size_t outlen;
+				ck_assert_int_eq(open_mem(&m[i], key, &out, &outlen),
+				    ENVELOPE_OK);
+				ck_assert_uint_eq(outlen, len[i]);
+				ck_assert(outlen == 0 || memcmp(out, msg[i], outlen) == 0);
+				envelope_plain_free(out, outlen);
+			}
+			free(m[i].data);
+			free(msg[i]);
+		}
+	}
+}
+END_TEST
+
+static void *
+seal_open_loop(void *arg)
+{
+	long *bad = arg;
+	for (int i = 0; i < 40; i++) {
+		size_t len = (size_t)(i % 5) * 30000 + (size_t)i;
+		unsigned char *msg = malloc(len + 1);
+		randombytes_buf(msg, len);
+		struct membuf m = {0};
+		struct envelope_sealer *s;
+		struct envelope_sink sink = { mem_write, mem_write_at, &m };
+		unsigned char *out = NULL;
+		size_t outlen = 0;
+		if (envelope_seal_begin(&s, key, CREATED, EXPIRES, &sink) ||
+		    envelope_seal_write(s, msg, len) ||
+		    envelope_seal_finish(s) ||
+		    open_mem(&m, key, &out, &outlen) || outlen != len ||
+		    (len > 0 && memcmp(out, msg, len) != 0))
+			(*bad)++;
+		envelope_plain_free(out, outlen);
+		free(m.data);
+		free(msg);
+	}
+	return NULL;
+}
+
+/* The pool is shared by threads (the milter seals one message per
+ * connection thread). */
+START_TEST(threads_seal_at_once)
+{
+	pthread_t th[4];
+	long bad[4] = {0};
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, seal_open_loop,
+		    &bad[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(bad[i], 0);
+	}
+}
+END_TEST
+
 static Suite *
 envelope_suite(void)
 {
@@ -239,6 +393,9 @@ envelope_suite(void)
 	tcase_add_test(tc, expires_is_mutable_but_capped);
 	tcase_add_test(tc, truncation_fails);
 	tcase_add_test(tc, wrong_key_magic_version);
+	tcase_add_test(tc, header_goes_with_first_chunk);
+	tcase_add_test(tc, pooled_buffers_reused_cleanly);
+	tcase_add_test(tc, threads_seal_at_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <utime.h>
@@ -198,6 +199,251 @@ START_TEST(iterate_10000_bounded)
 }
 END_TEST
 
+/* A writer that makes a new store (tmp/ did not exist) also makes the 256
+ * fan-out directories, not group- or world-writable; a reader makes none. */
+START_TEST(new_store_has_fanout_dirs)
+{
+	char *err = NULL;
+	char *fan = g_strdup_printf("%s/00", dir);
+	struct store *st = store_open(cfg, STORE_READ_ONLY, &err);
+	ck_assert_ptr_nonnull(st);
+	store_close(st);
+	ck_assert(!g_file_test(fan, G_FILE_TEST_EXISTS));
+	st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_msg(st != NULL, "%s", err);
+	store_close(st);
+	for (int i = 0; i < 256; i++) {
+		char *p = g_strdup_printf("%s/%02x", dir, i);
+		struct stat sb;
+		ck_assert_msg(lstat(p, &sb) == 0 && S_ISDIR(sb.st_mode),
+		    "%s missing", p);
+		ck_assert_int_eq(sb.st_mode & 0027, 0);
+		g_free(p);
+	}
+	g_free(fan);
+}
+END_TEST
+
+/* A store whose fan-out directory is missing (made before they were all
+ * created at once, or removed by hand) still commits into it. */
+START_TEST(commit_recreates_missing_fanout)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_ptr_nonnull(st);
+	struct token *t = token_new();
+	struct storage_id id;
+	token_storage_id(t, &id);
+	token_free(t);
+	char *fan = g_strdup_printf("%s/%.2s", dir, id.hex);
+	ck_assert_int_eq(rmdir(fan), 0);
+	struct store_writer *w;
+	ck_assert_int_eq(store_write_begin(st, &id, &w), STORE_OK);
+	ck_assert_int_eq(store_write(w, "abc", 3), STORE_OK);
+	ck_assert_int_eq(store_write_commit(w), STORE_OK);
+	unsigned char buf[8];
+	size_t got;
+	ck_assert_int_eq(store_read_head(st, &id, buf, sizeof buf, &got),
+	    STORE_OK);
+	ck_assert_uint_eq(got, 3);
+	ck_assert(memcmp(buf, "abc", 3) == 0);
+	ck_assert_int_eq(count_files("tmp"), 0);
+	store_close(st);
+	g_free(fan);
+}
+END_TEST
+
+/* Writes in progress at once each get their own temporary file. */
+START_TEST(concurrent_writes_distinct_tmp)
+{
+	enum { N = 50 };
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	struct store_writer *w[N];
+	struct storage_id id[N];
+	for (int i = 0; i < N; i++) {
+		struct token *t = token_new();
+		token_storage_id(t, &id[i]);
+		token_free(t);
+		ck_assert_int_eq(store_write_begin(st, &id[i], &w[i]), STORE_OK);
+		ck_assert_int_eq(store_write(w[i], &i, sizeof i), STORE_OK);
+	}
+	ck_assert_int_eq(count_files("tmp"), N);
+	for (int i = 0; i < N; i++) {
+		if (i % 2)
+			store_write_abort(w[i]);
+		else
+			ck_assert_int_eq(store_write_commit(w[i]), STORE_OK);
+	}
+	ck_assert_int_eq(count_files("tmp"), 0);
+	ck_assert_int_eq(count_files("."), N / 2);
+	for (int i = 0; i < N; i += 2) {
+		int v;
+		size_t got;
+		ck_assert_int_eq(store_read_head(st, &id[i], &v, sizeof v, &got),
+		    STORE_OK);
+		ck_assert_int_eq(v, i);
+	}
+	store_close(st);
+}
+END_TEST
+
+struct scan_seen {
+	GHashTable *ids;        /* hex -> head as written */
+	int seen, wrong, deleted, parts_overlap;
+	GHashTable *met;
+	int delete_every;
+};
+
+static int
+scan_cb(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t len, enum store_status hs, void *ctx)
+{
+	struct scan_seen *s = ctx;
+	const char *want = g_hash_table_lookup(s->ids, id->hex);
+	uint64_t size = 0;
+
+	s->seen++;
+	if (g_hash_table_contains(s->met, id->hex))
+		s->parts_overlap++;
+	g_hash_table_add(s->met, g_strdup(id->hex));
+	if (want == NULL || hs != STORE_OK ||
+	    store_entry_size(e, &size) != STORE_OK || size != strlen(want) ||
+	    len != (strlen(want) < 8 ? strlen(want) : 8) ||
+	    memcmp(head, want, len) != 0)
+		s->wrong++;
+	if (s->delete_every && s->seen % s->delete_every == 0) {
+		uint64_t after = 0;
+		if (store_entry_delete(e) != STORE_OK)
+			s->wrong++;
+		else
+			s->deleted++;
+		/* The size stays known after the object went. */
+		if (store_entry_size(e, &after) != STORE_OK || after != size)
+			s->wrong++;
+		/* A second delete finds nothing. */
+		if (store_entry_delete(e) != STORE_NOT_FOUND)
+			s->wrong++;
+	}
+	return 0;
+}
+
+/* store_scan meets every committed object once with its first bytes (fewer
+ * for a short one) and its size; parts are disjoint and together cover the
+ * store; an entry deletes its object; what is not a regular file named like
+ * an object is skipped. */
+START_TEST(scan_heads_sizes_parts_delete)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	GHashTable *ids = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
+	    g_free);
+	for (int i = 0; i < 300; i++) {
+		struct token *t = token_new();
+		struct storage_id id;
+		struct store_writer *w;
+		token_storage_id(t, &id);
+		token_free(t);
+		char *body = g_strdup_printf("%0*d", 1 + i % 20, i);
+		ck_assert_int_eq(store_write_begin(st, &id, &w), STORE_OK);
+		ck_assert_int_eq(store_write(w, body, strlen(body)), STORE_OK);
+		ck_assert_int_eq(store_write_commit(w), STORE_OK);
+		g_hash_table_insert(ids, g_strdup(id.hex), body);
+	}
+	/* Not objects: a directory, a symlink and a FIFO with object names,
+	 * a file with a wrong suffix. */
+	const char *odd = "0123456789abcdef0123456789abcdef";
+	char *p = g_strdup_printf("%s/01/01%s.pull", dir, odd + 2);
+	ck_assert_int_eq(mkdir(p, 0750), 0);
+	g_free(p);
+	p = g_strdup_printf("%s/02/02%s.pull", dir, odd + 2);
+	ck_assert_int_eq(symlink("/etc/passwd", p), 0);
+	g_free(p);
+	p = g_strdup_printf("%s/03/03%s.pull", dir, odd + 2);
+	ck_assert_int_eq(mkfifo(p, 0640), 0);
+	g_free(p);
+	p = g_strdup_printf("%s/04/04%s.tmp", dir, odd + 2);
+	ck_assert(g_file_set_contents(p, "PULLMAIL", 8, NULL));
+	g_free(p);
+
+	struct scan_seen s = { .ids = ids, .met = g_hash_table_new_full(
+	    g_str_hash, g_str_equal, g_free, NULL) };
+	for (unsigned part = 0; part < 3; part++)
+		ck_assert_int_eq(store_scan_part(st, part, 3, 8, scan_cb, &s),
+		    STORE_OK);
+	ck_assert_int_eq(s.seen, 300);
+	ck_assert_int_eq(s.wrong, 0);
+	ck_assert_int_eq(s.parts_overlap, 0);
+	ck_assert_int_eq(store_scan_part(st, 3, 3, 8, scan_cb, &s),
+	    STORE_BAD_CONFIG);
+
+	g_hash_table_remove_all(s.met);
+	s.seen = 0;
+	s.delete_every = 3;
+	ck_assert_int_eq(store_scan(st, 8, scan_cb, &s), STORE_OK);
+	ck_assert_int_eq(s.seen, 300);
+	ck_assert_int_eq(s.wrong, 0);
+	ck_assert_int_eq(s.deleted, 100);
+	long n = 0;
+	ck_assert_int_eq(store_iterate(st, count_iter, &n), STORE_OK);
+	ck_assert_int_eq(n, 200);
+	g_hash_table_destroy(s.met);
+	g_hash_table_destroy(ids);
+	store_close(st);
+}
+END_TEST
+
+static int
+scan_stop(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t len, enum store_status hs, void *ctx)
+{
+	(void)e; (void)id; (void)head; (void)len; (void)hs;
+	return ++*(int *)ctx == 5;
+}
+
+static int
+scan_nothing(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t len, enum store_status hs, void *ctx)
+{
+	(void)e; (void)id; (void)head; (void)len; (void)hs; (void)ctx;
+	return 0;
+}
+
+/* A callback can stop the walk; reading heads does not move the access
+ * time (gc, list and stats leave the objects as they found them). */
+START_TEST(scan_stops_and_keeps_atime)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	struct storage_id id[10];
+	for (int i = 0; i < 10; i++) {
+		struct token *t = token_new();
+		struct store_writer *w;
+		token_storage_id(t, &id[i]);
+		token_free(t);
+		ck_assert_int_eq(store_write_begin(st, &id[i], &w), STORE_OK);
+		ck_assert_int_eq(store_write(w, "PULLMAIL", 8), STORE_OK);
+		ck_assert_int_eq(store_write_commit(w), STORE_OK);
+	}
+	int calls = 0;
+	ck_assert_int_eq(store_scan(st, 8, scan_stop, &calls), STORE_STOP);
+	ck_assert_int_eq(calls, 5);
+
+	/* An access time before the modification time: relatime would
+	 * update it on the next read. */
+	char *p = g_strdup_printf("%s/%.2s/%s.pull", dir, id[0].hex, id[0].hex);
+	struct stat sb;
+	ck_assert_int_eq(stat(p, &sb), 0);
+	struct timeval tv[2] = { { sb.st_mtime - 1000, 0 }, { sb.st_mtime, 0 } };
+	ck_assert_int_eq(utimes(p, tv), 0);
+	ck_assert_int_eq(store_scan(st, 8, scan_nothing, NULL), STORE_OK);
+	ck_assert_int_eq(stat(p, &sb), 0);
+	ck_assert_int_eq(sb.st_atime, tv[0].tv_sec);
+	g_free(p);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(open_checks_storedir)
 {
 	char *err = NULL;
@@ -301,6 +547,11 @@ main(void)
 	tcase_add_test(tc, open_removes_stale_tmp_only);
 	tcase_add_test(tc, iterate_10000_bounded);
 	tcase_add_test(tc, open_checks_storedir);
+	tcase_add_test(tc, new_store_has_fanout_dirs);
+	tcase_add_test(tc, commit_recreates_missing_fanout);
+	tcase_add_test(tc, concurrent_writes_distinct_tmp);
+	tcase_add_test(tc, scan_heads_sizes_parts_delete);
+	tcase_add_test(tc, scan_stops_and_keeps_atime);
 	tcase_add_test(tc, sealed_lifecycle);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);

@@ -1,5 +1,6 @@
 /* Tokens: strict decoding, uniqueness, derivation. */
 #include <check.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <glib.h>
@@ -124,6 +125,86 @@ START_TEST(from_link)
 }
 END_TEST
 
+/* Tokens and keys share a slab of fixed slots with a fallback to
+ * sodium_malloc: more secrets alive at once than it holds, freed in an
+ * interleaved order, must stay distinct and intact, and derivation must not
+ * depend on where a secret lives. */
+START_TEST(many_secrets_alive)
+{
+	enum { N = 300 };
+	struct token *t[N];
+	struct message_key *k[N];
+	unsigned char copy[N][TOKEN_BYTES];
+
+	for (int round = 0; round < 2; round++) {
+		for (int i = 0; i < N; i++) {
+			t[i] = token_new();
+			k[i] = token_message_key(t[i]);
+			ck_assert_ptr_nonnull(t[i]);
+			ck_assert_ptr_nonnull(k[i]);
+			memcpy(copy[i], t[i]->bytes, TOKEN_BYTES);
+		}
+		for (int i = 0; i < N; i++) {
+			ck_assert(memcmp(t[i]->bytes, copy[i], TOKEN_BYTES) == 0);
+			struct message_key *again = token_message_key(t[i]);
+			ck_assert(memcmp(again->bytes, k[i]->bytes,
+			    sizeof again->bytes) == 0);
+			message_key_free(again);
+			for (int j = 0; j < i; j++) {
+				ck_assert_ptr_ne(t[i], t[j]);
+				ck_assert(memcmp(copy[i], copy[j], TOKEN_BYTES) != 0);
+			}
+		}
+		/* Every other one first, then the rest. */
+		for (int i = 0; i < N; i += 2) {
+			token_free(t[i]);
+			message_key_free(k[i]);
+		}
+		for (int i = 1; i < N; i += 2) {
+			ck_assert(memcmp(t[i]->bytes, copy[i], TOKEN_BYTES) == 0);
+			token_free(t[i]);
+			message_key_free(k[i]);
+		}
+	}
+}
+END_TEST
+
+/* Threads drawing and freeing at once never share a secret: a token's
+ * bytes do not change while it is alive. */
+static void *
+draw_many(void *arg)
+{
+	long *bad = arg;
+	for (int i = 0; i < 20000; i++) {
+		struct token *a = token_new(), *b = token_new();
+		unsigned char ca[TOKEN_BYTES], cb[TOKEN_BYTES];
+		memcpy(ca, a->bytes, TOKEN_BYTES);
+		memcpy(cb, b->bytes, TOKEN_BYTES);
+		struct message_key *k = token_message_key(a);
+		message_key_free(k);
+		int same = a == b;
+		token_free(b);
+		if (memcmp(a->bytes, ca, TOKEN_BYTES) != 0 || same ||
+		    memcmp(ca, cb, TOKEN_BYTES) == 0)
+			(*bad)++;
+		token_free(a);
+	}
+	return NULL;
+}
+
+START_TEST(threads_never_share_a_secret)
+{
+	pthread_t th[4];
+	long bad[4] = {0};
+	for (int i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&th[i], NULL, draw_many, &bad[i]), 0);
+	for (int i = 0; i < 4; i++) {
+		pthread_join(th[i], NULL);
+		ck_assert_int_eq(bad[i], 0);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -136,6 +217,8 @@ main(void)
 	tcase_add_test(tc, no_collisions_in_100000_draws);
 	tcase_add_test(tc, derivation);
 	tcase_add_test(tc, from_link);
+	tcase_add_test(tc, many_secrets_alive);
+	tcase_add_test(tc, threads_never_share_a_secret);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
