@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 #include <fcgiapp.h>
+#include <sodium.h>
 
 #include "config.h"
 #include "log.h"
@@ -116,9 +117,12 @@ static int
 serve_fcgi(const struct web_env *env, bool broken)
 {
 	FCGX_Request req;
+	/* One token at a time: its sodium_malloc memory is kept. */
+	struct token *slot = sodium_malloc(sizeof(*slot));
 
-	if (FCGX_InitRequest(&req, 0, 0) != 0) {
-		log_msg(LOG_ERR, "FCGX_InitRequest failed");
+	if (slot == NULL || FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_msg(LOG_ERR, "cannot initialise the FastCGI responder");
+		sodium_free(slot);
 		return EX_OSERR;
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
@@ -128,6 +132,7 @@ serve_fcgi(const struct web_env *env, bool broken)
 		GString *head = g_string_new(NULL);
 
 		fill_request(&rq, req.envp, &uri);
+		rq.token_slot = slot;
 		rq.read_body = read_fcgi;
 		rq.body_ctx = req.in;
 		web_response_init(&rs);
@@ -146,6 +151,7 @@ serve_fcgi(const struct web_env *env, bool broken)
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
+	sodium_free(slot);
 	return EX_OK;
 }
 
@@ -197,8 +203,10 @@ main(int argc, char **argv)
 			    err != NULL ? err : "unknown error");
 			free(err);
 			broken = true;
+		} else if (web_backend_sealed(&ws, st, cfg->max_retention) != 0) {
+			log_msg(LOG_ERR, "out of memory");
+			broken = true;
 		} else {
-			web_backend_sealed(&ws, st, cfg->max_retention);
 			env.backend = &ws.backend;
 		}
 	}
@@ -206,6 +214,8 @@ main(int argc, char **argv)
 		serve_cgi(&env, broken);
 	else
 		rc = serve_fcgi(&env, broken);
+	if (env.backend != NULL)
+		web_backend_sealed_clear(&ws);
 	if (st != NULL)
 		store_close(st);
 	if (cfg != NULL)

@@ -192,27 +192,11 @@ page_error(GString *out, int status, const char *lang)
 	page_close(out);
 }
 
+/* html_text replaces the bidirectional controls itself (html.h). */
 void
 page_text(GString *out, const char *s)
 {
-	GString *t = g_string_new(NULL);
-
-	for (const char *p = s; *p; ) {
-		gunichar u = g_utf8_get_char_validated(p, -1);
-		if (u == (gunichar)-1 || u == (gunichar)-2) {
-			g_string_append_c(t, *p++);  /* html_text replaces it */
-			continue;
-		}
-		const char *n = g_utf8_next_char(p);
-		if ((u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
-		    u == 0x200e || u == 0x200f || u == 0x061c)
-			g_string_append(t, "\xEF\xBF\xBD");
-		else
-			g_string_append_len(t, p, n - p);
-		p = n;
-	}
-	html_text(out, t->str, (gssize)t->len);
-	g_string_free(t, TRUE);
+	html_text(out, s, -1);
 }
 
 static size_t
@@ -238,7 +222,11 @@ page_linkify(GString *out, const char *text)
 
 	while (*p) {
 		size_t n = 0;
-		bool at_word = p == text || !g_ascii_isalnum(p[-1]);
+		/* Every scheme starts with h or m: other bytes are skipped
+		 * without comparing. */
+		char c = (char)(*p | 0x20);
+		bool at_word = (c == 'h' || c == 'm') &&
+		    (p == text || !g_ascii_isalnum(p[-1]));
 		for (size_t i = 0; at_word && schemes[i] != NULL; i++) {
 			size_t sl = strlen(schemes[i]);
 			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
@@ -457,10 +445,8 @@ page_message(GString *out, const struct page_view *v)
 		}
 		const char *name = web_part_filename(o);
 		char *type = web_part_mime_type(o);
-		GByteArray *data = web_part_decoded(o);
 		char size[64];
-		units_format_size(data->len, v->lang, size, sizeof(size));
-		g_byte_array_free(data, TRUE);
+		units_format_size(web_part_size(o), v->lang, size, sizeof(size));
 		g_snprintf(buf, sizeof(buf), "part/%u?download=1", i);
 		g_string_append(out, "<li><a href=\"");
 		link_to(out, v->base, buf);

@@ -38,7 +38,7 @@ static struct web_env env;
 
 static enum sealed_status
 f_open(void *ctx, const struct token *t, int64_t now,
-    struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
+    struct envelope_meta *meta, const unsigned char **plain, size_t *plain_len,
     enum envelope_status *detail)
 {
 	struct fake *f = ctx;
@@ -62,11 +62,11 @@ f_open(void *ctx, const struct token *t, int64_t now,
 }
 
 static void
-f_free(void *ctx, unsigned char *plain, size_t len)
+f_free(void *ctx, const unsigned char *plain, size_t len)
 {
 	(void)ctx;
 	(void)len;
-	g_free(plain);
+	g_free((void *)plain);
 }
 
 static enum sealed_status
