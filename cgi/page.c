@@ -241,13 +241,11 @@ page_linkify(GString *out, const char *text)
 			continue;
 		}
 		html_text(out, plain, p - plain);
-		char *u = g_strndup(p, n);
 		g_string_append(out, "<a href=\"");
-		html_attr(out, u, -1);
+		html_attr(out, p, (gssize)n);
 		g_string_append(out, "\" rel=\"noopener noreferrer\">");
-		page_text(out, u);
+		html_text(out, p, (gssize)n);
 		g_string_append(out, "</a>");
-		g_free(u);
 		p += n;
 		plain = p;
 	}

@@ -147,16 +147,23 @@ base64_decoded_size(GMimeStream *s)
 	ssize_t n;
 
 	while ((n = g_mime_stream_read(s, (char *)buf, sizeof buf)) > 0) {
-		size_t c = 0;
-		for (ssize_t i = 0; i < n; i++)
-			c += base64_char[buf[i]];
-		count += c;
+		size_t c0 = 0, c1 = 0, c2 = 0, c3 = 0;
+		ssize_t i = 0;
+		for (; i + 4 <= n; i += 4) {
+			c0 += base64_char[buf[i]];
+			c1 += base64_char[buf[i + 1]];
+			c2 += base64_char[buf[i + 2]];
+			c3 += base64_char[buf[i + 3]];
+		}
+		for (; i < n; i++)
+			c0 += base64_char[buf[i]];
+		count += c0 + c1 + c2 + c3;
 		/* The last two counted characters of this block, if any. */
 		unsigned char tail[2];
 		int got = 0;
-		for (ssize_t i = n - 1; i >= 0 && got < 2; i--)
-			if (base64_char[buf[i]])
-				tail[got++] = buf[i];
+		for (ssize_t j = n - 1; j >= 0 && got < 2; j--)
+			if (base64_char[buf[j]])
+				tail[got++] = buf[j];
 		if (got == 2) {
 			last[0] = tail[1];
 			last[1] = tail[0];

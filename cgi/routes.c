@@ -440,7 +440,8 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		v.kept = true;
 	}
 	v.keep_capped = env->max_retention > 0 && v.expires >= cap;
-	GString *html = g_string_new(NULL);
+	/* The page is about half the message: one allocation, mostly. */
+	GString *html = g_string_sized_new(plain_len / 2 + 8192);
 	page_message(html, &v);
 	set_html(env, rs, 200, html);
 	g_string_free(html, TRUE);

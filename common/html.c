@@ -53,19 +53,17 @@ walk_utf8(GString *out, const char *s, gssize len, emit_fn emit)
 	}
 }
 
-/* What text and attributes do with each byte below 0x80: copy it, drop it
- * (controls other than tab and newline), or replace it by an entity. */
-enum { ASCII_COPY, ASCII_DROP, ASCII_ENTITY };
+/* What text and attributes do with each byte: copy it, drop it (controls
+ * other than tab and newline), replace it by an entity, or look at the
+ * UTF-8 sequence it starts (0x80 and above). */
+enum { BYTE_COPY, BYTE_DROP, BYTE_ENTITY, BYTE_UTF8 };
 
-static unsigned char
-ascii_class(unsigned char c)
-{
-	if ((c < 0x20 && c != '\t' && c != '\n') || c == 0x7f)
-		return ASCII_DROP;
-	if (c == '&' || c == '<' || c == '>' || c == '"' || c == '\'')
-		return ASCII_ENTITY;
-	return ASCII_COPY;
-}
+static const unsigned char text_class[256] = {
+	[0x00 ... 0x08] = BYTE_DROP, [0x0b ... 0x1f] = BYTE_DROP, /* \t \n kept */
+	['&'] = BYTE_ENTITY, ['<'] = BYTE_ENTITY, ['>'] = BYTE_ENTITY,
+	['"'] = BYTE_ENTITY, ['\''] = BYTE_ENTITY, [0x7f] = BYTE_DROP,
+	[0x80 ... 0xff] = BYTE_UTF8,
+};
 
 static const char *
 entity(unsigned char c)
@@ -89,32 +87,32 @@ static void
 escape_text(GString *out, const char *s, gssize len)
 {
 	size_t n = len < 0 ? strlen(s) : (size_t)len;
-	const char *p = s, *end = s + n, *run = s;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *run = p;
 
-	while (p < end) {
-		unsigned char c = (unsigned char)*p;
-		if (c < 0x80) {
-			unsigned char k = ascii_class(c);
-			if (k == ASCII_COPY) {
-				p++;
-				continue;
-			}
-			g_string_append_len(out, run, p - run);
-			if (k == ASCII_ENTITY)
+	for (;;) {
+		while (p < end && text_class[*p] == BYTE_COPY)
+			p++;
+		if (p == end)
+			break;
+		unsigned char c = *p;
+		if (text_class[c] != BYTE_UTF8) {
+			g_string_append_len(out, (const char *)run, p - run);
+			if (text_class[c] == BYTE_ENTITY)
 				g_string_append(out, entity(c));
 			run = ++p;
 			continue;
 		}
-		gunichar u = g_utf8_get_char_validated(p, end - p);
+		gunichar u = g_utf8_get_char_validated((const char *)p, end - p);
 		if (u == (gunichar)-1 || u == (gunichar)-2) {
-			g_string_append_len(out, run, p - run);
+			g_string_append_len(out, (const char *)run, p - run);
 			g_string_append_len(out, REPLACEMENT_CHAR, 3);
 			run = ++p;
 			continue;
 		}
 		size_t clen = g_utf8_skip[c];
 		if ((u >= 0x80 && u < 0xa0) || is_bidi_control(u)) {
-			g_string_append_len(out, run, p - run);
+			g_string_append_len(out, (const char *)run, p - run);
 			if (u >= 0xa0)
 				g_string_append_len(out, REPLACEMENT_CHAR, 3);
 			p += clen;
@@ -123,7 +121,7 @@ escape_text(GString *out, const char *s, gssize len)
 		}
 		p += clen;
 	}
-	g_string_append_len(out, run, p - run);
+	g_string_append_len(out, (const char *)run, p - run);
 }
 
 void

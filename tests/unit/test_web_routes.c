@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgi/page.h"
+#include "cgi/parts.h"
 #include "cgi/web.h"
 #include "log.h"
 #include "token.h"
@@ -700,6 +701,68 @@ START_TEST(damaged_logged)
 }
 END_TEST
 
+/* The attachment size on the page is computed from the encoded part (no
+ * decoding for base64 and identity encodings): it must equal the length of
+ * what a download delivers, for every encoding and line layout. */
+START_TEST(part_size_equals_download)
+{
+	static const char msg[] =
+	    "From: a@example.com\r\nSubject: sizes\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+	    /* base64, no padding, CRLF lines */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY\r\nWVphYmNkZWZn\r\n"
+	    /* base64, one '=', LF lines, trailing spaces */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: BASE64\r\n\r\n"
+	    "QUJDREVGR0hJ  \nSktM\nTU5PUFE=\n\n"
+	    /* base64, "==" split across lines */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "QUJDRA=\r\n=\r\n"
+	    /* empty base64 */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n\r\n"
+	    /* quoted-printable with soft breaks */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=C3=A9 =\r\nlong line=3D\r\nend\r\n"
+	    /* 7bit, 8bit, binary, none */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nseven\r\nbit\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9t\xc3\xa9\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: binary\r\n\r\n\x01\x02\x03\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n\r\nno cte\r\n"
+	    /* an attached message */
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "From: b@example.com\r\nSubject: inner\r\n\r\ninner body\r\n"
+	    "--b--\r\n";
+	struct web_message m;
+
+	ck_assert_int_eq(web_message_parse((const unsigned char *)msg,
+	    sizeof msg - 1, &m), 0);
+	ck_assert_uint_eq(m.leaves->len, 11);
+	for (guint i = 0; i < m.leaves->len; i++) {
+		GByteArray *d = web_part_decoded(m.leaves->pdata[i]);
+		ck_assert_msg(web_part_size(m.leaves->pdata[i]) == d->len,
+		    "leaf %u: size %zu, download %u bytes", i,
+		    web_part_size(m.leaves->pdata[i]), d->len);
+		GByteArray *a = g_byte_array_new();
+		g_byte_array_append(a, (const guint8 *)"x", 1);
+		web_part_append_decoded(m.leaves->pdata[i], a);
+		ck_assert_uint_eq(a->len, d->len + 1);
+		ck_assert(memcmp(a->data + 1, d->data, d->len) == 0);
+		g_byte_array_free(a, TRUE);
+		g_byte_array_free(d, TRUE);
+	}
+	web_message_clear(&m);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -719,6 +782,7 @@ main(void)
 	tcase_add_test(tc, keep_post);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, damaged_logged);
+	tcase_add_test(tc, part_size_equals_download);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
