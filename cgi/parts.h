@@ -27,8 +27,9 @@ void web_message_clear(struct web_message *m);
 GByteArray *web_part_decoded(GMimeObject *leaf);
 /* The same appended to out. */
 void web_part_append_decoded(GMimeObject *leaf, GByteArray *out);
-/* The length of that content, mostly without decoding it (parts.c says
- * when it is exact). */
+/* The length of that content, exactly, mostly without decoding it: base64
+ * as encoders write it is counted, identity encodings are measured, the
+ * rest is decoded into a stream that only counts. */
 size_t web_part_size(GMimeObject *leaf);
 /* The body text of leaf i converted to UTF-8, or NULL; caller g_free()s. */
 char *web_part_text(GMimeObject *leaf);

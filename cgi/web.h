@@ -80,9 +80,10 @@ void web_handle(const struct web_env *env, const struct web_request *rq,
 /* The backend over a real store (backend.c); ws->backend is ready to use
  * for as long as ws and st live. One request at a time: the decrypted
  * message lives in ws's reader, whose sodium_malloc memory is kept from one
- * request to the next (messages up to WEB_KEEP_BUFFER) and wiped after
- * each. 0, or -1 when out of memory. */
-#define WEB_KEEP_BUFFER (1u << 20)
+ * request to the next (messages up to WEB_KEEP_BUFFER, so a large
+ * download does not map, lock, fault in and unmap its buffer every time)
+ * and wiped after each. 0, or -1 when out of memory. */
+#define WEB_KEEP_BUFFER (16u << 20)
 struct store;
 struct web_sealed {
 	struct web_backend backend;

@@ -438,13 +438,14 @@ envelope_reader_done(struct envelope_reader *r)
 	sodium_memzero(r->sec, sizeof *r->sec);
 	if (r->buf == NULL)
 		return;
-	sodium_memzero(r->buf, r->used);
-	r->used = 0;
 	if (r->buf_cap > r->keep_max) {
-		sodium_free(r->buf);
+		sodium_free(r->buf);   /* wipes all of it */
 		r->buf = NULL;
 		r->buf_cap = 0;
+	} else {
+		sodium_memzero(r->buf, r->used);
 	}
+	r->used = 0;
 }
 
 void
