@@ -7,8 +7,9 @@
 # 2 threads, 16 connections. Prints req/s, p99 and MB/s with the targets.
 # Two more rows are the floors the targets sit on: a FastCGI responder that
 # does no work (bench/null_fcgi.c, answering a page of the same size) and
-# the trivial CGI program, both through the same nginx; a target above its
-# floor cannot be met by any responder on this machine.
+# the same program as CGI, linked with pullmail-web's libraries, both
+# through the same nginx; a target above its floor cannot be met by any
+# responder on this machine.
 # The machine is shared: figures are noisy while others build (the load
 # average is printed before and after).
 NAME=bench
@@ -37,8 +38,14 @@ seal "$RUN/m50k.eml"; T50=$TOKEN
 seal "$RUN/m10m.eml"; T10=$TOKEN
 echo "size of the 50 KiB message: $(wc -c < "$RUN/m50k.eml") bytes"
 
+# The same program linked with every library pullmail-web links (kept
+# even though unused) is the floor of the CGI row: starting such a program.
 if ! ${CC:-cc} -O2 -o "$RUN/null_fcgi" "$TOP/bench/null_fcgi.c" -lfcgi \
-    2> "$RUN/null-build.log"; then
+    2> "$RUN/null-build.log" ||
+    ! ${CC:-cc} -O2 -pie -fPIE -Wl,-z,relro,-z,now -o "$RUN/null_cgi_linked" \
+    "$TOP/bench/null_fcgi.c" -Wl,--no-as-needed \
+    $(pkg-config --libs glib-2.0 gmime-3.0 libsodium libxml-2.0) -lfcgi \
+    2>> "$RUN/null-build.log"; then
 	fail "the null FastCGI responder builds"
 	cat "$RUN/null-build.log"
 	finish
@@ -59,6 +66,12 @@ location = /trivial {
 	fastcgi_pass unix:$RUN/fcgiwrap.sock;
 	include /etc/nginx/fastcgi_params;
 	fastcgi_param SCRIPT_FILENAME $RUN/cgi/trivial;
+}
+location = /trivial-linked {
+	access_log off;
+	fastcgi_pass unix:$RUN/fcgiwrap.sock;
+	include /etc/nginx/fastcgi_params;
+	fastcgi_param SCRIPT_FILENAME $RUN/null_cgi_linked;
 }
 location /static/ { access_log off; }
 location = /null-fcgi {
@@ -99,7 +112,7 @@ nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
 sleep 0.5
 base=http://127.0.0.1:$PORT
 cbase=http://127.0.0.1:$((PORT + 1))
-for u in /static/50k.bin "/m/$T50" /trivial "/m/$T10/part/2"; do
+for u in /static/50k.bin "/m/$T50" /trivial /trivial-linked "/m/$T10/part/2"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$u")
 	[ "$code" = 200 ] || { fail "GET ${u%%/m/*} answers 200 (got $code)"; finish; }
 done
@@ -133,6 +146,7 @@ set -- $(run null /null-fcgi); N_RPS=$1; N_P99=$2; N_MB=$3
 set -- $(run fcgi "/m/$T50"); F_RPS=$1; F_P99=$2; F_MB=$3
 set -- $(run cgi "/m/$T50" "$cbase"); C_RPS=$1; C_P99=$2; C_MB=$3
 set -- $(run trivial /trivial); V_RPS=$1; V_P99=$2; V_MB=$3
+set -- $(run linked /trivial-linked); L_RPS=$1; L_P99=$2; L_MB=$3
 set -- $(run big "/m/$T10/part/2"); A_RPS=$1; A_P99=$2; A_MB=$3
 
 printf '%-34s %10s %10s %10s\n' "case" "req/s" "p99 ms" "MB/s"
@@ -141,12 +155,13 @@ printf '%-34s %10s %10s %10s\n' "null FastCGI responder, same size" $N_RPS $N_P9
 printf '%-34s %10s %10s %10s\n' "page of 50 KiB message, FastCGI" $F_RPS $F_P99 $F_MB
 printf '%-34s %10s %10s %10s\n' "same page, fcgiwrap CGI" $C_RPS $C_P99 $C_MB
 printf '%-34s %10s %10s %10s\n' "trivial CGI, fcgiwrap" $V_RPS $V_P99 $V_MB
+printf '%-34s %10s %10s %10s\n' "null CGI, same libraries, fcgiwrap" $L_RPS $L_P99 $L_MB
 printf '%-34s %10s %10s %10s\n' "10 MiB attachment, FastCGI" $A_RPS $A_P99 $A_MB
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB $N_RPS <<'EOP'
+python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB $N_RPS $L_RPS <<'EOP'
 import sys
-s, f, fp99, c, v, a, n = map(float, sys.argv[1:])
+s, f, fp99, c, v, a, n, l = map(float, sys.argv[1:])
 rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
         ("FastCGI page >= 0.35 x static", f >= 0.35 * s, f"{f / s:.2f}"),
         ("CGI page >= 0.7 x trivial CGI", c >= 0.7 * v, f"{c / v:.2f}"),
@@ -159,6 +174,11 @@ print(f"floor: a FastCGI responder doing nothing gets {n:.0f} req/s "
       f"({n / s:.2f} x static); the page gets {f / n:.2f} of that")
 if n < 4000 or n < 0.35 * s:
     print("       (below a FastCGI page target: no responder can meet it here)")
+print(f"floor: a CGI program doing nothing but linked like pullmail-web gets "
+      f"{l / v:.2f} x trivial CGI; the page gets {c / l:.2f} of that")
+if l < 0.7 * v:
+    print("       (below the CGI target: starting a program with these "
+          "libraries already misses it)")
 EOP
 echo "($(getconf _NPROCESSORS_ONLN) processors shared; other builds and tests may run at the same time)"
 ok "benchmark ran"

@@ -1,8 +1,11 @@
-/* The floor of the FastCGI page benchmark: a responder that does no work
- * but answers every request with a fixed page of the size given on the
- * command line (default 20 KiB, about the size of the message page), so
+/* The floors of the page benchmarks: a program that does no work but
+ * answers every request with a fixed page of the size given on the command
+ * line (default 20 KiB, about the size of the message page), so
  * bench_web.sh can show what nginx + wrk + libfcgi alone reach on this
- * machine. Started by spawn-fcgi on the same socket kind as pullmail-web. */
+ * machine. As a FastCGI responder it is started by spawn-fcgi like
+ * pullmail-web; as a CGI program (standard input not a socket), linked
+ * with the same libraries as pullmail-web, it shows what starting such a
+ * program costs before it does anything. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,6 +25,12 @@ main(int argc, char **argv)
 	int hl = snprintf(head, sizeof head, "Status: 200 OK\r\n"
 	    "Content-Type: text/html; charset=utf-8\r\n"
 	    "Content-Length: %zu\r\n\r\n", size);
+	if (FCGX_IsCGI()) {
+		fwrite(head, 1, (size_t)hl, stdout);
+		fwrite(body, 1, size, stdout);
+		free(body);
+		return 0;
+	}
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutStr(head, hl, req.out);
 		FCGX_PutStr(body, (int)size, req.out);
