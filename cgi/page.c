@@ -213,43 +213,49 @@ url_len(const char *p)
 	return n;
 }
 
+/* Every scheme ends in ':', the rarest of its bytes in text: the scan jumps
+ * from colon to colon (strchr) and looks back for the scheme's name, which
+ * must start a word. */
 void
 page_linkify(GString *out, const char *text)
 {
-	static const char *const schemes[] = { "https://", "http://",
-	    "mailto:", NULL };
-	const char *p = text, *plain = text;
+	static const struct { const char *name, *rest; size_t nl, rl; }
+	    schemes[] = {
+		{ "https", "://", 5, 3 },
+		{ "http", "://", 4, 3 },
+		{ "mailto", ":", 6, 1 },
+	};
+	const char *plain = text, *colon = text;
 
-	while (*p) {
+	while ((colon = strchr(colon, ':')) != NULL) {
+		const char *start = NULL;
 		size_t n = 0;
-		/* Every scheme starts with h or m: other bytes are skipped
-		 * without comparing. */
-		char c = (char)(*p | 0x20);
-		bool at_word = (c == 'h' || c == 'm') &&
-		    (p == text || !g_ascii_isalnum(p[-1]));
-		for (size_t i = 0; at_word && schemes[i] != NULL; i++) {
-			size_t sl = strlen(schemes[i]);
-			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
-				n = url_len(p);
-				if (n <= sl)
-					n = 0;
-				break;
-			}
+		for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++) {
+			const char *s = colon - schemes[i].nl;
+			if (colon - plain < (ptrdiff_t)schemes[i].nl ||
+			    g_ascii_strncasecmp(s, schemes[i].name,
+			    schemes[i].nl) != 0 ||
+			    strncmp(colon, schemes[i].rest, schemes[i].rl) != 0 ||
+			    (s > text && g_ascii_isalnum(s[-1])))
+				continue;
+			n = url_len(s);
+			if (n > schemes[i].nl + schemes[i].rl)
+				start = s;
+			break;
 		}
-		if (n == 0) {
-			p++;
+		if (start == NULL) {
+			colon++;
 			continue;
 		}
-		html_text(out, plain, p - plain);
+		html_text(out, plain, start - plain);
 		g_string_append(out, "<a href=\"");
-		html_attr(out, p, (gssize)n);
+		html_attr(out, start, (gssize)n);
 		g_string_append(out, "\" rel=\"noopener noreferrer\">");
-		html_text(out, p, (gssize)n);
+		html_text(out, start, (gssize)n);
 		g_string_append(out, "</a>");
-		p += n;
-		plain = p;
+		plain = colon = start + n;
 	}
-	html_text(out, plain, p - plain);
+	html_text(out, plain, -1);
 }
 
 /* The template with its one "%s" replaced by arg (templates are constant

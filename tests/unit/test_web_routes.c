@@ -12,6 +12,7 @@
 #include "cgi/page.h"
 #include "cgi/parts.h"
 #include "cgi/web.h"
+#include "html.h"
 #include "log.h"
 #include "token.h"
 
@@ -776,6 +777,77 @@ START_TEST(part_size_equals_download)
 }
 END_TEST
 
+/* page_linkify's rules applied position by position, the plainest way (the
+ * page scans from colon to colon for speed and must give the same bytes). */
+static void
+reference_linkify(GString *out, const char *text)
+{
+	static const char *const schemes[] = { "https://", "http://",
+	    "mailto:" };
+	const char *p = text, *plain = text;
+
+	while (*p) {
+		size_t n = 0;
+		bool at_word = p == text || !g_ascii_isalnum(p[-1]);
+		for (size_t i = 0; at_word && i < G_N_ELEMENTS(schemes); i++) {
+			size_t sl = strlen(schemes[i]);
+			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
+				while (p[n] != '\0' && !g_ascii_isspace(p[n]) &&
+				    p[n] != '<' && p[n] != '>' && p[n] != '"' &&
+				    (unsigned char)p[n] >= 0x20)
+					n++;
+				while (n > 0 && strchr(".,;:!?)]}'", p[n - 1]))
+					n--;
+				if (n <= sl)
+					n = 0;
+				break;
+			}
+		}
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		html_text(out, plain, p - plain);
+		g_string_append(out, "<a href=\"");
+		html_attr(out, p, (gssize)n);
+		g_string_append(out, "\" rel=\"noopener noreferrer\">");
+		html_text(out, p, (gssize)n);
+		g_string_append(out, "</a>");
+		p += n;
+		plain = p;
+	}
+	html_text(out, plain, p - plain);
+}
+
+START_TEST(linkify_matches_the_plain_rules)
+{
+	static const char *const pieces[] = {
+		"http", "https", "HTTPS", "mailto", "MailTo", "://", ":", "//",
+		"x", "a1", " ", "\n", "\t", ".", ",", ")", "'", "<", ">", "\"",
+		"&", "example.org", "/p?q=1&r=2", "@", "\xc3\xa9", "\x01",
+		"hxttp", "ttp", "s",
+	};
+	GRand *rnd = g_rand_new_with_seed(20261201);
+	for (int round = 0; round < 20000; round++) {
+		GString *in = g_string_new(NULL);
+		int k = g_rand_int_range(rnd, 0, 16);
+		for (int i = 0; i < k; i++)
+			g_string_append(in, pieces[g_rand_int_range(rnd, 0,
+			    G_N_ELEMENTS(pieces))]);
+		GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+		reference_linkify(want, in->str);
+		page_linkify(got, in->str);
+		ck_assert_msg(strcmp(got->str, want->str) == 0,
+		    "linkify(\"%s\"): \"%s\", want \"%s\"", in->str, got->str,
+		    want->str);
+		g_string_free(want, TRUE);
+		g_string_free(got, TRUE);
+		g_string_free(in, TRUE);
+	}
+	g_rand_free(rnd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -796,6 +868,7 @@ main(void)
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, damaged_logged);
 	tcase_add_test(tc, part_size_equals_download);
+	tcase_add_test(tc, linkify_matches_the_plain_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
