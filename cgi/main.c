@@ -122,10 +122,15 @@ serve_fcgi(const struct web_env *env, bool broken)
 	FCGX_Request req;
 	/* One token at a time: its sodium_malloc memory is kept. */
 	struct token *slot = sodium_malloc(sizeof(*slot));
+	/* The response body is kept too (a large download does not map and
+	 * fault in fresh memory every time), up to WEB_KEEP_BUFFER, and wiped
+	 * after every request: it holds decrypted content. */
+	GByteArray *body = g_byte_array_new();
 
 	if (slot == NULL || FCGX_InitRequest(&req, 0, 0) != 0) {
 		log_msg(LOG_ERR, "cannot initialise the FastCGI responder");
 		sodium_free(slot);
+		g_byte_array_free(body, TRUE);
 		return EX_OSERR;
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
@@ -138,7 +143,7 @@ serve_fcgi(const struct web_env *env, bool broken)
 		rq.token_slot = slot;
 		rq.read_body = read_fcgi;
 		rq.body_ctx = req.in;
-		web_response_init(&rs);
+		web_response_init_with(&rs, body);
 		if (broken)
 			startup_failure_page(&rs, env);
 		else
@@ -149,11 +154,21 @@ serve_fcgi(const struct web_env *env, bool broken)
 			FCGX_PutStr((const char *)rs.body->data,
 			    (int)rs.body->len, req.out);
 		g_string_free(head, TRUE);
+		bool big = body->len > WEB_KEEP_BUFFER;
+		if (body->len > 0)
+			sodium_memzero(body->data, body->len);
+		g_byte_array_set_size(body, 0);
+		rs.body = NULL;
 		web_response_clear(&rs);
+		if (big) {
+			g_byte_array_free(body, TRUE);
+			body = g_byte_array_new();
+		}
 		g_free(uri);
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
+	g_byte_array_free(body, TRUE);
 	sodium_free(slot);
 	return EX_OK;
 }

@@ -172,8 +172,35 @@ base64_decode_plain(GMimeStream *s, GByteArray *out, size_t *count)
 	int n = 0, pads = 0;
 	bool done = false;   /* the padded last group was seen */
 	ssize_t got;
+	/* A part of a message parsed from memory is a window on that memory
+	 * (GMime's substreams of a mem stream share its array): read it in
+	 * place rather than copy it block by block. */
+	const unsigned char *direct = NULL;
+	size_t direct_len = 0;
+	if (GMIME_IS_STREAM_MEM(s) && GMIME_STREAM_MEM(s)->buffer != NULL) {
+		GByteArray *a = GMIME_STREAM_MEM(s)->buffer;
+		gint64 from = s->bound_start, to = s->bound_end;
+		if (to < 0 || to > (gint64)a->len)
+			to = a->len;
+		if (from >= 0 && from <= to) {
+			direct = a->data + from;
+			direct_len = (size_t)(to - from);
+		}
+	}
 
-	while ((got = g_mime_stream_read(s, (char *)in, sizeof in)) > 0) {
+	for (;;) {
+		const unsigned char *blk = in;
+		if (direct != NULL) {
+			got = (ssize_t)(direct_len < sizeof in ? direct_len :
+			    sizeof in);
+			blk = direct;
+			direct += got;
+			direct_len -= (size_t)got;
+		} else {
+			got = g_mime_stream_read(s, (char *)in, sizeof in);
+		}
+		if (got <= 0)
+			break;
 		size_t room = (size_t)got / 4 * 3 + 3;
 		unsigned char *o0 = scratch;
 		if (out != NULL) {
@@ -184,7 +211,7 @@ base64_decode_plain(GMimeStream *s, GByteArray *out, size_t *count)
 			o0 = out->data + at;
 		}
 		unsigned char *o = o0;
-		const unsigned char *p = in, *end = in + got;
+		const unsigned char *p = blk, *end = blk + got;
 		while (p < end) {
 			/* Whole groups of four digits, the bulk of a line. */
 			if (n == 0 && !done && out == NULL) {

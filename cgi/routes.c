@@ -49,6 +49,15 @@ web_response_init(struct web_response *rs)
 }
 
 void
+web_response_init_with(struct web_response *rs, GByteArray *body)
+{
+	rs->status = 200;
+	rs->headers = g_string_new(NULL);
+	rs->body = body;
+	rs->head_only = false;
+}
+
+void
 web_response_clear(struct web_response *rs)
 {
 	if (rs->headers != NULL)

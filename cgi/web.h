@@ -70,6 +70,9 @@ struct web_response {
 
 void web_env_init(struct web_env *env);
 void web_response_init(struct web_response *rs);
+/* The same with an empty body array the caller keeps (set rs->body to
+ * NULL before web_response_clear to keep it). */
+void web_response_init_with(struct web_response *rs, GByteArray *body);
 void web_response_clear(struct web_response *rs);
 /* "Status: 200 OK\r\n" + headers + "\r\n". */
 void web_response_head(const struct web_response *rs, GString *out);
