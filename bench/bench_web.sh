@@ -5,7 +5,13 @@
 # FastCGI; the same page through fcgiwrap (CGI); a trivial CGI program
 # through the same fcgiwrap; a 10 MiB attachment download. 10 s each,
 # 2 threads, 16 connections. Prints req/s, p99 and MB/s with the targets.
-# The machine is shared: figures are noisy while others build.
+# Two more rows are the floors the targets sit on: a FastCGI responder that
+# does no work (bench/null_fcgi.c, answering a page of the same size) and
+# the same program as CGI, linked with pullmail-web's libraries, both
+# through the same nginx; a target above its floor cannot be met by any
+# responder on this machine.
+# The machine is shared: figures are noisy while others build (the load
+# average is printed before and after).
 NAME=bench
 . tests/integration/web/common.sh
 DUR=${BENCH_WEB_SECONDS:-10}
@@ -23,13 +29,27 @@ def msg(att_size, text_size):
     m.add_alternative('<p>' + ('lorem <b>ipsum</b> dolor ' * (text_size // 25)) + '</p>', subtype='html')
     m.add_attachment(os.urandom(att_size), maintype='application', subtype='octet-stream', filename='data.bin')
     return bytes(m)
-open(run + '/m50k.eml', 'wb').write(msg(20 * 1024, 8 * 1024))
+# 8 KiB of text, 8 KiB of HTML and a 24.5 KiB attachment: 50 KiB stored.
+open(run + '/m50k.eml', 'wb').write(msg(25088, 8 * 1024))
 open(run + '/m10m.eml', 'wb').write(msg(10 * 1024 * 1024, 100))
 open(run + '/static50k', 'wb').write(os.urandom(50 * 1024))
 EOP
 seal "$RUN/m50k.eml"; T50=$TOKEN
 seal "$RUN/m10m.eml"; T10=$TOKEN
 echo "size of the 50 KiB message: $(wc -c < "$RUN/m50k.eml") bytes"
+
+# The same program linked with every library pullmail-web links (kept
+# even though unused) is the floor of the CGI row: starting such a program.
+if ! ${CC:-cc} -O2 -o "$RUN/null_fcgi" "$TOP/bench/null_fcgi.c" -lfcgi \
+    2> "$RUN/null-build.log" ||
+    ! ${CC:-cc} -O2 -pie -fPIE -Wl,-z,relro,-z,now -o "$RUN/null_cgi_linked" \
+    "$TOP/bench/null_fcgi.c" -Wl,--no-as-needed \
+    $(pkg-config --libs glib-2.0 gmime-3.0 libsodium libxml-2.0) -lfcgi \
+    2>> "$RUN/null-build.log"; then
+	fail "the null FastCGI responder builds"
+	cat "$RUN/null-build.log"
+	finish
+fi
 
 mkdir -p "$RUN/nginx/www/static" "$RUN/cgi"
 cp "$RUN/static50k" "$RUN/nginx/www/static/50k.bin"
@@ -47,7 +67,18 @@ location = /trivial {
 	include /etc/nginx/fastcgi_params;
 	fastcgi_param SCRIPT_FILENAME $RUN/cgi/trivial;
 }
+location = /trivial-linked {
+	access_log off;
+	fastcgi_pass unix:$RUN/fcgiwrap.sock;
+	include /etc/nginx/fastcgi_params;
+	fastcgi_param SCRIPT_FILENAME $RUN/null_cgi_linked;
+}
 location /static/ { access_log off; }
+location = /null-fcgi {
+	access_log off;
+	fastcgi_pass unix:$RUN/null.sock;
+	include /etc/nginx/fastcgi_params;
+}
 EOC
 # The CGI variant (contrib's B) on a second port of the same nginx.
 sed -n '/^# B:/,$p' "$TOP/contrib/nginx/pullmail.conf" | sed -e 's/^#//' \
@@ -68,9 +99,12 @@ open(p, 'w').write(s)
 EOP
 sed -i "s|worker_processes 1;|worker_processes 2;|" "$RUN/nginx/nginx.conf"
 [ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
-# -F 2 forks two responders; spawn-fcgi names each child's PID.
-PULLMAIL_CONFIG=$CONF spawn-fcgi -s "$RUN/web.sock" -M 0660 -F 2 \
-    -- "$WEB" > "$RUN/spawn.log" 2>&1
+# -w auto: one responder per processor on the one socket, as
+# pullmail-web.service starts it; spawn-fcgi names the supervisor's PID,
+# which stops its responders. The null responder gets as many processes.
+NCPU=$(getconf _NPROCESSORS_ONLN)
+PULLMAIL_CONFIG=$CONF spawn-fcgi -s "$RUN/web.sock" -M 0660 \
+    -- "$WEB" -w auto > "$RUN/spawn.log" 2>&1
 PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/spawn.log" | tr '\n' ' ')"
 spawn-fcgi -s "$RUN/fcgiwrap.sock" -M 0660 -P "$RUN/fcgiwrap.pid" -- \
     /usr/sbin/fcgiwrap -c 4 > /dev/null 2>&1
@@ -78,12 +112,20 @@ nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
 sleep 0.5
 base=http://127.0.0.1:$PORT
 cbase=http://127.0.0.1:$((PORT + 1))
-for u in /static/50k.bin "/m/$T50" /trivial "/m/$T10/part/2"; do
+for u in /static/50k.bin "/m/$T50" /trivial /trivial-linked "/m/$T10/part/2"; do
 	code=$(curl -s -o /dev/null -w '%{http_code}' "$base$u")
 	[ "$code" = 200 ] || { fail "GET ${u%%/m/*} answers 200 (got $code)"; finish; }
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' "$cbase/m/$T50")
 [ "$code" = 200 ] || { fail "CGI page answers 200 (got $code)"; finish; }
+PAGE_BYTES=$(curl -s "$base/m/$T50" | wc -c)
+spawn-fcgi -s "$RUN/null.sock" -M 0660 -F "$NCPU" -- "$RUN/null_fcgi" \
+    "$PAGE_BYTES" > "$RUN/null-spawn.log" 2>&1
+PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/null-spawn.log" | tr '\n' ' ')"
+sleep 0.2
+code=$(curl -s -o /dev/null -w '%{http_code}' "$base/null-fcgi")
+[ "$code" = 200 ] || { fail "null FastCGI responder answers 200 (got $code)"; finish; }
+echo "page: $PAGE_BYTES bytes; $NCPU processors; load before: $(cut -d' ' -f1-3 /proc/loadavg)"
 
 # run LABEL URL [BASE] -> "req/s p99_ms MB/s"
 run() {
@@ -100,21 +142,26 @@ print(f"{rps:.0f} {p99:.2f} {mbs:.1f}")
 EOP
 }
 set -- $(run static /static/50k.bin); S_RPS=$1; S_P99=$2; S_MB=$3
+set -- $(run null /null-fcgi); N_RPS=$1; N_P99=$2; N_MB=$3
 set -- $(run fcgi "/m/$T50"); F_RPS=$1; F_P99=$2; F_MB=$3
 set -- $(run cgi "/m/$T50" "$cbase"); C_RPS=$1; C_P99=$2; C_MB=$3
 set -- $(run trivial /trivial); V_RPS=$1; V_P99=$2; V_MB=$3
+set -- $(run linked /trivial-linked); L_RPS=$1; L_P99=$2; L_MB=$3
 set -- $(run big "/m/$T10/part/2"); A_RPS=$1; A_P99=$2; A_MB=$3
 
 printf '%-34s %10s %10s %10s\n' "case" "req/s" "p99 ms" "MB/s"
 printf '%-34s %10s %10s %10s\n' "static 50 KiB (nginx)" $S_RPS $S_P99 $S_MB
+printf '%-34s %10s %10s %10s\n' "null FastCGI responder, same size" $N_RPS $N_P99 $N_MB
 printf '%-34s %10s %10s %10s\n' "page of 50 KiB message, FastCGI" $F_RPS $F_P99 $F_MB
 printf '%-34s %10s %10s %10s\n' "same page, fcgiwrap CGI" $C_RPS $C_P99 $C_MB
 printf '%-34s %10s %10s %10s\n' "trivial CGI, fcgiwrap" $V_RPS $V_P99 $V_MB
+printf '%-34s %10s %10s %10s\n' "null CGI, same libraries, fcgiwrap" $L_RPS $L_P99 $L_MB
 printf '%-34s %10s %10s %10s\n' "10 MiB attachment, FastCGI" $A_RPS $A_P99 $A_MB
+echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB <<'EOP'
+python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB $N_RPS $L_RPS <<'EOP'
 import sys
-s, f, fp99, c, v, a = map(float, sys.argv[1:])
+s, f, fp99, c, v, a, n, l = map(float, sys.argv[1:])
 rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
         ("FastCGI page >= 0.35 x static", f >= 0.35 * s, f"{f / s:.2f}"),
         ("CGI page >= 0.7 x trivial CGI", c >= 0.7 * v, f"{c / v:.2f}"),
@@ -122,7 +169,17 @@ rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
         ("page p99 < 20 ms", fp99 < 20, f"{fp99:.2f}")]
 for name, ok, val in rows:
     print(f"{name:36} {val:>8}  {'met' if ok else 'NOT met'}")
+print()
+print(f"floor: a FastCGI responder doing nothing gets {n:.0f} req/s "
+      f"({n / s:.2f} x static); the page gets {f / n:.2f} of that")
+if n < 4000 or n < 0.35 * s:
+    print("       (below a FastCGI page target: no responder can meet it here)")
+print(f"floor: a CGI program doing nothing but linked like pullmail-web gets "
+      f"{l / v:.2f} x trivial CGI; the page gets {c / l:.2f} of that")
+if l < 0.7 * v:
+    print("       (below the CGI target: starting a program with these "
+          "libraries already misses it)")
 EOP
-echo "(2 shared cores; other builds and tests may run at the same time)"
+echo "($(getconf _NPROCESSORS_ONLN) processors shared; other builds and tests may run at the same time)"
 ok "benchmark ran"
 finish

@@ -4,20 +4,23 @@
 
 static enum sealed_status
 b_open(void *ctx, const struct token *t, int64_t now,
-    struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
-    enum envelope_status *detail)
+    struct envelope_meta *meta, const unsigned char **plain,
+    size_t *plain_len, enum envelope_status *detail)
 {
 	struct web_sealed *ws = ctx;
 
-	return sealed_open(ws->st, t, ws->max_retention, now, WEB_MAX_MESSAGE,
-	    meta, plain, plain_len, detail);
+	return sealed_open_with(ws->reader, ws->st, t, ws->max_retention, now,
+	    WEB_MAX_MESSAGE, meta, plain, plain_len, detail);
 }
 
 static void
-b_free(void *ctx, unsigned char *plain, size_t len)
+b_free(void *ctx, const unsigned char *plain, size_t len)
 {
-	(void)ctx;
-	envelope_plain_free(plain, len);
+	struct web_sealed *ws = ctx;
+
+	(void)plain;
+	(void)len;
+	envelope_reader_done(ws->reader);
 }
 
 static enum sealed_status
@@ -29,14 +32,25 @@ b_keep(void *ctx, const struct storage_id *id, int64_t new_expires,
 	return sealed_keep(ws->st, id, new_expires, ws->max_retention, set);
 }
 
-void
+int
 web_backend_sealed(struct web_sealed *ws, struct store *st,
     int64_t max_retention)
 {
+	ws->reader = envelope_reader_new(WEB_KEEP_BUFFER);
+	if (ws->reader == NULL)
+		return -1;
 	ws->st = st;
 	ws->max_retention = max_retention;
 	ws->backend.open = b_open;
 	ws->backend.plain_free = b_free;
 	ws->backend.keep = b_keep;
 	ws->backend.ctx = ws;
+	return 0;
+}
+
+void
+web_backend_sealed_clear(struct web_sealed *ws)
+{
+	envelope_reader_free(ws->reader);
+	ws->reader = NULL;
 }

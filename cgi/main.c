@@ -3,13 +3,16 @@
  * (libfcgi's fcgiapp). Both fill a struct web_request and hand it to
  * web_handle(); nothing inside the loop exits the process. */
 #include <errno.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/wait.h>
 #include <fcgiapp.h>
+#include <sodium.h>
 
 #include "config.h"
 #include "log.h"
@@ -19,6 +22,7 @@
 #include "web.h"
 
 #define WEB_IDENT "pullmail-web"
+#define WEB_MAX_WORKERS 256
 
 static long
 read_stdin(void *ctx, void *buf, size_t len)
@@ -116,9 +120,17 @@ static int
 serve_fcgi(const struct web_env *env, bool broken)
 {
 	FCGX_Request req;
+	/* One token at a time: its sodium_malloc memory is kept. */
+	struct token *slot = sodium_malloc(sizeof(*slot));
+	/* The response body is kept too (a large download does not map and
+	 * fault in fresh memory every time), up to WEB_KEEP_BUFFER, and wiped
+	 * after every request: it holds decrypted content. */
+	GByteArray *body = g_byte_array_new();
 
-	if (FCGX_InitRequest(&req, 0, 0) != 0) {
-		log_msg(LOG_ERR, "FCGX_InitRequest failed");
+	if (slot == NULL || FCGX_InitRequest(&req, 0, 0) != 0) {
+		log_msg(LOG_ERR, "cannot initialise the FastCGI responder");
+		sodium_free(slot);
+		g_byte_array_free(body, TRUE);
 		return EX_OSERR;
 	}
 	while (FCGX_Accept_r(&req) >= 0) {
@@ -128,9 +140,10 @@ serve_fcgi(const struct web_env *env, bool broken)
 		GString *head = g_string_new(NULL);
 
 		fill_request(&rq, req.envp, &uri);
+		rq.token_slot = slot;
 		rq.read_body = read_fcgi;
 		rq.body_ctx = req.in;
-		web_response_init(&rs);
+		web_response_init_with(&rs, body);
 		if (broken)
 			startup_failure_page(&rs, env);
 		else
@@ -141,27 +154,209 @@ serve_fcgi(const struct web_env *env, bool broken)
 			FCGX_PutStr((const char *)rs.body->data,
 			    (int)rs.body->len, req.out);
 		g_string_free(head, TRUE);
+		bool big = body->len > WEB_KEEP_BUFFER;
+		if (body->len > 0)
+			sodium_memzero(body->data, body->len);
+		g_byte_array_set_size(body, 0);
+		rs.body = NULL;
 		web_response_clear(&rs);
+		if (big) {
+			g_byte_array_free(body, TRUE);
+			body = g_byte_array_new();
+		}
 		g_free(uri);
 		FCGX_Finish_r(&req);
 	}
 	FCGX_Free(&req, 1);
+	g_byte_array_free(body, TRUE);
+	sodium_free(slot);
 	return EX_OK;
+}
+
+/* One process's share of the work: the reader (sodium_malloc memory, and
+ * locks are not inherited across fork, so each responder makes its own),
+ * then the CGI request or the FastCGI loop. */
+static int
+serve(struct web_env *env, struct store *st, const struct config *cfg,
+    bool broken, bool cgi)
+{
+	struct web_sealed ws;
+	int rc = EX_OK;
+
+	if (!broken) {
+		if (web_backend_sealed(&ws, st, cfg->max_retention) != 0) {
+			log_msg(LOG_ERR, "out of memory");
+			broken = true;
+		} else {
+			env->backend = &ws.backend;
+		}
+	}
+	if (cgi)
+		serve_cgi(env, broken);
+	else
+		rc = serve_fcgi(env, broken);
+	if (env->backend != NULL) {
+		web_backend_sealed_clear(&ws);
+		env->backend = NULL;
+	}
+	return rc;
+}
+
+/* Set by the supervisor's signal handlers (the only state a handler may
+ * touch); never used by a responder. */
+static volatile sig_atomic_t supervisor_stop;
+
+static void
+on_stop(int sig)
+{
+	supervisor_stop = sig;
+}
+
+static void
+on_child(int sig)
+{
+	(void)sig;
+}
+
+/* -w N (auto: one per online processor): N responders accept on the same
+ * listening socket (the kernel hands
+ * each connection to one of them), so requests use every core instead of
+ * queueing behind one process. The parent only forks them, restarts one
+ * that dies (at most one a second), and stops them on SIGTERM or SIGINT. */
+static int
+supervise(long workers, struct web_env *env, struct store *st,
+    const struct config *cfg, bool broken)
+{
+	pid_t *pids = calloc((size_t)workers, sizeof(*pids));
+	time_t *started = calloc((size_t)workers, sizeof(*started));
+	sigset_t block, orig;
+	struct sigaction sa;
+
+	if (pids == NULL || started == NULL) {
+		log_msg(LOG_ERR, "out of memory");
+		free(pids);
+		free(started);
+		return EX_OSERR;
+	}
+	sigemptyset(&block);
+	sigaddset(&block, SIGCHLD);
+	sigaddset(&block, SIGTERM);
+	sigaddset(&block, SIGINT);
+	sigprocmask(SIG_BLOCK, &block, &orig);
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = on_stop;
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGINT, &sa, NULL);
+	sa.sa_handler = on_child;
+	sigaction(SIGCHLD, &sa, NULL);
+	log_msg(LOG_INFO, "%ld FastCGI responders", workers);
+
+	long alive = 0;
+	for (;;) {
+		int status;
+		pid_t pid;
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+			for (long i = 0; i < workers; i++) {
+				if (pids[i] != pid)
+					continue;
+				pids[i] = 0;
+				alive--;
+				if (!supervisor_stop)
+					log_msg(LOG_ERR, "responder %ld exited "
+					    "(%s %d); starting another", (long)pid,
+					    WIFSIGNALED(status) ? "signal" :
+					    "status", WIFSIGNALED(status) ?
+					    WTERMSIG(status) : WEXITSTATUS(status));
+				if (time(NULL) - started[i] < 1)
+					sleep(1);
+			}
+		}
+		if (supervisor_stop)
+			break;
+		for (long i = 0; i < workers; i++) {
+			if (pids[i] != 0)
+				continue;
+			pid = fork();
+			if (pid < 0) {
+				log_msg(LOG_ERR, "fork: %s", strerror(errno));
+				sleep(1);
+				break;
+			}
+			if (pid == 0) {
+				sa.sa_handler = SIG_DFL;
+				sigaction(SIGTERM, &sa, NULL);
+				sigaction(SIGINT, &sa, NULL);
+				sigaction(SIGCHLD, &sa, NULL);
+				sigprocmask(SIG_SETMASK, &orig, NULL);
+				free(pids);
+				free(started);
+				_exit(serve(env, st, cfg, broken, false));
+			}
+			pids[i] = pid;
+			started[i] = time(NULL);
+			alive++;
+		}
+		sigsuspend(&orig);
+	}
+	for (long i = 0; i < workers; i++)
+		if (pids[i] != 0)
+			kill(pids[i], SIGTERM);
+	while (alive > 0 && waitpid(-1, NULL, 0) > 0)
+		alive--;
+	free(pids);
+	free(started);
+	return EX_OK;
+}
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: pullmail-web [-w responders|auto]\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	struct web_env env = { 0 };
-	struct web_sealed ws;
 	struct config *cfg = NULL;
 	struct store *st = NULL;
 	char *err = NULL;
 	bool broken = false;
+	long workers = 1;
 	int rc = EX_OK;
+	int c;
 
-	(void)argc;
-	(void)argv;
+	while ((c = getopt(argc, argv, "w:")) != -1) {
+		char *end;
+		switch (c) {
+		case 'w':
+			errno = 0;
+			if (strcmp(optarg, "auto") == 0) {
+				workers = sysconf(_SC_NPROCESSORS_ONLN);
+				if (workers < 1)
+					workers = 1;
+				if (workers > WEB_MAX_WORKERS)
+					workers = WEB_MAX_WORKERS;
+				break;
+			}
+			workers = strtol(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || end == optarg ||
+			    workers < 1 || workers > WEB_MAX_WORKERS) {
+				fprintf(stderr, "pullmail-web: -w takes auto or a "
+				    "number from 1 to %d\n", WEB_MAX_WORKERS);
+				return EX_USAGE;
+			}
+			break;
+		default:
+			usage();
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		usage();
+		return EX_USAGE;
+	}
 	const char *to_stderr = getenv("PULLMAIL_LOG_STDERR");
 	log_init(WEB_IDENT, to_stderr != NULL && to_stderr[0] == '1', LOG_MAIL,
 	    LOG_INFO);
@@ -197,15 +392,13 @@ main(int argc, char **argv)
 			    err != NULL ? err : "unknown error");
 			free(err);
 			broken = true;
-		} else {
-			web_backend_sealed(&ws, st, cfg->max_retention);
-			env.backend = &ws.backend;
 		}
 	}
-	if (FCGX_IsCGI())
-		serve_cgi(&env, broken);
+	bool cgi = FCGX_IsCGI();
+	if (!cgi && workers > 1)
+		rc = supervise(workers, &env, st, cfg, broken);
 	else
-		rc = serve_fcgi(&env, broken);
+		rc = serve(&env, st, cfg, broken, cgi);
 	if (st != NULL)
 		store_close(st);
 	if (cfg != NULL)

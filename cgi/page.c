@@ -196,27 +196,11 @@ page_error(GString *out, int status, const char *lang)
 	page_close(out);
 }
 
+/* html_text replaces the bidirectional controls itself (html.h). */
 void
 page_text(GString *out, const char *s)
 {
-	GString *t = g_string_new(NULL);
-
-	for (const char *p = s; *p; ) {
-		gunichar u = g_utf8_get_char_validated(p, -1);
-		if (u == (gunichar)-1 || u == (gunichar)-2) {
-			g_string_append_c(t, *p++);  /* html_text replaces it */
-			continue;
-		}
-		const char *n = g_utf8_next_char(p);
-		if ((u >= 0x202a && u <= 0x202e) || (u >= 0x2066 && u <= 0x2069) ||
-		    u == 0x200e || u == 0x200f || u == 0x061c)
-			g_string_append(t, "\xEF\xBF\xBD");
-		else
-			g_string_append_len(t, p, n - p);
-		p = n;
-	}
-	html_text(out, t->str, (gssize)t->len);
-	g_string_free(t, TRUE);
+	html_text(out, s, -1);
 }
 
 static size_t
@@ -233,41 +217,49 @@ url_len(const char *p)
 	return n;
 }
 
+/* Every scheme ends in ':', the rarest of its bytes in text: the scan jumps
+ * from colon to colon (strchr) and looks back for the scheme's name, which
+ * must start a word. */
 void
 page_linkify(GString *out, const char *text)
 {
-	static const char *const schemes[] = { "https://", "http://",
-	    "mailto:", NULL };
-	const char *p = text, *plain = text;
+	static const struct { const char *name, *rest; size_t nl, rl; }
+	    schemes[] = {
+		{ "https", "://", 5, 3 },
+		{ "http", "://", 4, 3 },
+		{ "mailto", ":", 6, 1 },
+	};
+	const char *plain = text, *colon = text;
 
-	while (*p) {
+	while ((colon = strchr(colon, ':')) != NULL) {
+		const char *start = NULL;
 		size_t n = 0;
-		bool at_word = p == text || !g_ascii_isalnum(p[-1]);
-		for (size_t i = 0; at_word && schemes[i] != NULL; i++) {
-			size_t sl = strlen(schemes[i]);
-			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
-				n = url_len(p);
-				if (n <= sl)
-					n = 0;
-				break;
-			}
+		for (size_t i = 0; i < G_N_ELEMENTS(schemes); i++) {
+			const char *s = colon - schemes[i].nl;
+			if (colon - plain < (ptrdiff_t)schemes[i].nl ||
+			    g_ascii_strncasecmp(s, schemes[i].name,
+			    schemes[i].nl) != 0 ||
+			    strncmp(colon, schemes[i].rest, schemes[i].rl) != 0 ||
+			    (s > text && g_ascii_isalnum(s[-1])))
+				continue;
+			n = url_len(s);
+			if (n > schemes[i].nl + schemes[i].rl)
+				start = s;
+			break;
 		}
-		if (n == 0) {
-			p++;
+		if (start == NULL) {
+			colon++;
 			continue;
 		}
-		html_text(out, plain, p - plain);
-		char *u = g_strndup(p, n);
+		html_text(out, plain, start - plain);
 		g_string_append(out, "<a href=\"");
-		html_attr(out, u, -1);
+		html_attr(out, start, (gssize)n);
 		g_string_append(out, "\" rel=\"noopener noreferrer\">");
-		page_text(out, u);
+		html_text(out, start, (gssize)n);
 		g_string_append(out, "</a>");
-		g_free(u);
-		p += n;
-		plain = p;
+		plain = colon = start + n;
 	}
-	html_text(out, plain, p - plain);
+	html_text(out, plain, -1);
 }
 
 /* The template with its one "%s" replaced by arg (templates are constant
@@ -461,10 +453,8 @@ page_message(GString *out, const struct page_view *v)
 		}
 		const char *name = web_part_filename(o);
 		char *type = web_part_mime_type(o);
-		GByteArray *data = web_part_decoded(o);
 		char size[64];
-		units_format_size(data->len, v->lang, size, sizeof(size));
-		g_byte_array_free(data, TRUE);
+		units_format_size(web_part_size(o), v->lang, size, sizeof(size));
 		g_snprintf(buf, sizeof(buf), "part/%u?download=1", i);
 		g_string_append(out, "<li><a href=\"");
 		link_to(out, v->base, buf);

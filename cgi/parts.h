@@ -13,15 +13,24 @@ struct web_message {
 	GPtrArray *leaves;     /* GMimeObject*: GMimePart or GMimeMessagePart */
 	int text_idx;          /* leaf index of the text body, or -1 */
 	int html_idx;          /* leaf index of the HTML body, or -1 */
+	GByteArray *backing;   /* borrows the caller's plain bytes */
 };
 
-/* Parses plain (not kept after return); 0 or -1 if GMime finds no message. */
+/* Parses plain, which must stay valid and unchanged until
+ * web_message_clear (GMime reads the parts' content from it); 0 or -1 if
+ * GMime finds no message. */
 int web_message_parse(const unsigned char *plain, size_t len,
     struct web_message *m);
 void web_message_clear(struct web_message *m);
 
 /* The decoded content of leaf i (transfer encoding undone); caller frees. */
 GByteArray *web_part_decoded(GMimeObject *leaf);
+/* The same appended to out. */
+void web_part_append_decoded(GMimeObject *leaf, GByteArray *out);
+/* The length of that content, exactly, mostly without decoding it: base64
+ * as encoders write it is counted, identity encodings are measured, the
+ * rest is decoded into a stream that only counts. */
+size_t web_part_size(GMimeObject *leaf);
 /* The body text of leaf i converted to UTF-8, or NULL; caller g_free()s. */
 char *web_part_text(GMimeObject *leaf);
 /* The file name (RFC 2231/2047 decoded) or NULL. */

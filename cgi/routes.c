@@ -49,6 +49,15 @@ web_response_init(struct web_response *rs)
 }
 
 void
+web_response_init_with(struct web_response *rs, GByteArray *body)
+{
+	rs->status = 200;
+	rs->headers = g_string_new(NULL);
+	rs->body = body;
+	rs->head_only = false;
+}
+
+void
 web_response_clear(struct web_response *rs)
 {
 	if (rs->headers != NULL)
@@ -221,7 +230,6 @@ serve_part(const struct web_env *env, struct web_response *rs,
 	bool raster = web_part_is_raster(o);
 	const char *name = web_part_filename(o);
 	char fallback[32];
-	GByteArray *data;
 
 	if (name == NULL || name[0] == '\0') {
 		g_snprintf(fallback, sizeof(fallback), "part-%u", idx);
@@ -244,9 +252,7 @@ serve_part(const struct web_env *env, struct web_response *rs,
 	g_string_append(rs->headers, "\"; filename*=");
 	html_header_ext_value(rs->headers, name, -1);
 	g_string_append(rs->headers, "\r\n");
-	data = web_part_decoded(o);
-	g_byte_array_append(rs->body, data->data, data->len);
-	g_byte_array_free(data, TRUE);
+	web_part_append_decoded(o, rs->body);
 	(void)env;
 }
 
@@ -301,7 +307,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	char *path = split_uri(rq->uri != NULL ? rq->uri : "", &query);
 	size_t pl = strlen(env->path_prefix);
 	struct token *tok = NULL;
-	unsigned char *plain = NULL;
+	const unsigned char *plain = NULL;
 	size_t plain_len = 0;
 	struct web_message m = { 0 };
 	struct envelope_meta meta;
@@ -313,7 +319,11 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	rs->head_only = strcmp(method, "HEAD") == 0;
 	if (strncmp(path, env->path_prefix, pl) == 0 &&
 	    strlen(path) >= pl + TOKEN_TEXT_LEN) {
-		tok = token_decode(path + pl, TOKEN_TEXT_LEN);
+		if (rq->token_slot == NULL)
+			tok = token_decode(path + pl, TOKEN_TEXT_LEN);
+		else if (token_decode_into(path + pl, TOKEN_TEXT_LEN,
+		    rq->token_slot) == 0)
+			tok = rq->token_slot;
 		r = parse_rest(path + pl + TOKEN_TEXT_LEN, &part, &slash);
 	}
 	if (tok == NULL || r == R_NONE) {
@@ -439,7 +449,8 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		v.kept = true;
 	}
 	v.keep_capped = env->max_retention > 0 && v.expires >= cap;
-	GString *html = g_string_new(NULL);
+	/* The page is about half the message: one allocation, mostly. */
+	GString *html = g_string_sized_new(plain_len / 2 + 8192);
 	page_message(html, &v);
 	set_html(env, rs, 200, html);
 	g_string_free(html, TRUE);
@@ -449,7 +460,9 @@ out:
 		web_message_clear(&m);
 	if (plain != NULL)
 		env->backend->plain_free(env->backend->ctx, plain, plain_len);
-	if (tok != NULL)
+	if (rq->token_slot != NULL)
+		sodium_memzero(rq->token_slot, sizeof(*rq->token_slot));
+	else if (tok != NULL)
 		token_free(tok);
 	g_free(path);
 }

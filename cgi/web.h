@@ -19,10 +19,12 @@
 /* The store behind the handler: the real one in backend.c (sealed_open,
  * sealed_keep); tests may supply their own. */
 struct web_backend {
+	/* *plain stays valid until plain_free. */
 	enum sealed_status (*open)(void *ctx, const struct token *t,
-	    int64_t now, struct envelope_meta *meta, unsigned char **plain,
-	    size_t *plain_len, enum envelope_status *detail);
-	void (*plain_free)(void *ctx, unsigned char *plain, size_t len);
+	    int64_t now, struct envelope_meta *meta,
+	    const unsigned char **plain, size_t *plain_len,
+	    enum envelope_status *detail);
+	void (*plain_free)(void *ctx, const unsigned char *plain, size_t len);
 	enum sealed_status (*keep)(void *ctx, const struct storage_id *id,
 	    int64_t new_expires, int64_t *set);
 	void *ctx;
@@ -53,6 +55,10 @@ struct web_request {
 	long (*read_body)(void *ctx, void *buf, size_t len);
 	void *body_ctx;
 	int64_t now;                 /* unix seconds */
+	/* sodium_malloc memory for the decoded token, kept by the caller
+	 * from one request to the next and wiped by web_handle; NULL to
+	 * have web_handle allocate it. */
+	struct token *token_slot;
 };
 
 struct web_response {
@@ -64,6 +70,9 @@ struct web_response {
 
 void web_env_init(struct web_env *env);
 void web_response_init(struct web_response *rs);
+/* The same with an empty body array the caller keeps (set rs->body to
+ * NULL before web_response_clear to keep it). */
+void web_response_init_with(struct web_response *rs, GByteArray *body);
 void web_response_clear(struct web_response *rs);
 /* "Status: 200 OK\r\n" + headers + "\r\n". */
 void web_response_head(const struct web_response *rs, GString *out);
@@ -72,14 +81,21 @@ void web_handle(const struct web_env *env, const struct web_request *rq,
     struct web_response *rs);
 
 /* The backend over a real store (backend.c); ws->backend is ready to use
- * for as long as ws and st live. */
+ * for as long as ws and st live. One request at a time: the decrypted
+ * message lives in ws's reader, whose sodium_malloc memory is kept from one
+ * request to the next (messages up to WEB_KEEP_BUFFER, so a large
+ * download does not map, lock, fault in and unmap its buffer every time)
+ * and wiped after each. 0, or -1 when out of memory. */
+#define WEB_KEEP_BUFFER (16u << 20)
 struct store;
 struct web_sealed {
 	struct web_backend backend;
 	struct store *st;
 	int64_t max_retention;
+	struct envelope_reader *reader;
 };
-void web_backend_sealed(struct web_sealed *ws, struct store *st,
+int web_backend_sealed(struct web_sealed *ws, struct store *st,
     int64_t max_retention);
+void web_backend_sealed_clear(struct web_sealed *ws);
 
 #endif

@@ -323,31 +323,25 @@ envelope_check_retention(const struct envelope_meta *m, int64_t max_retention)
 	return ENVELOPE_OK;
 }
 
-/* Opening as a stream: begin reads and checks the header, the key check and
- * the retention cap; next yields verified chunks, then length 0 once the
- * final chunk was verified and the source is at its end. Internal: callers
- * use envelope_open_all, so none acts on a message not yet known whole. */
-struct envelope_opener {
-	ss_state *state;             /* sodium_malloc */
-	unsigned char *plain;        /* sodium_malloc, one chunk */
-	unsigned char *cipher;       /* CIPHER_CHUNK + 1 bytes of lookahead */
-	size_t have;
-	int first;
-	int final_seen;
-	unsigned char hdr[ENVELOPE_META_SIZE];
-	struct envelope_source src;
+/* Opening: the header, the key check and the retention cap first, then
+ * every chunk decrypted and verified straight into the caller's
+ * sodium_malloc buffer (libsodium checks a chunk's tag before it writes any
+ * plaintext), the final tag and the end of the source last. Nothing is
+ * handed out before all of it verified. */
+struct reader_secrets {
+	ss_state state;
+	struct message_key key;      /* envelope_reader_key */
 };
 
-static void
-envelope_open_free(struct envelope_opener *o)
-{
-	if (o == NULL)
-		return;
-	sodium_free(o->state);
-	sodium_free(o->plain);
-	free(o->cipher);
-	free(o);
-}
+struct envelope_reader {
+	struct reader_secrets *sec;  /* sodium_malloc */
+	ss_state *state;             /* &sec->state */
+	unsigned char *cipher;       /* CIPHER_CHUNK + 1 bytes of lookahead */
+	unsigned char *buf;          /* sodium_malloc, buf_cap bytes */
+	size_t buf_cap;
+	size_t used;                 /* plaintext in buf to wipe */
+	size_t keep_max;             /* largest buffer kept between opens */
+};
 
 /* Reads until buf holds want bytes or the source ends; -1 on error. */
 static long
@@ -366,15 +360,14 @@ read_full(const struct envelope_source *src, unsigned char *buf, size_t have,
 }
 
 static enum envelope_status
-envelope_open_begin(struct envelope_opener **out,
-    const struct message_key *key, int64_t max_retention,
-    const struct envelope_source *src, struct envelope_meta *meta)
+open_header(ss_state *state, const struct message_key *key,
+    int64_t max_retention, const struct envelope_source *src,
+    struct envelope_meta *meta, unsigned char hdr[ENVELOPE_META_SIZE])
 {
 	unsigned char head[ENVELOPE_HEADER_SIZE];
 	unsigned char check[KEY_CHECK_LEN];
 	enum envelope_status st;
 
-	*out = NULL;
 	long n = read_full(src, head, 0, sizeof head);
 	if (n < 0)
 		return ENVELOPE_ERR_IO;
@@ -391,96 +384,85 @@ envelope_open_begin(struct envelope_opener **out,
 	st = envelope_check_retention(meta, max_retention);
 	if (st != ENVELOPE_OK)
 		return st;
-
-	struct envelope_opener *o = calloc(1, sizeof *o);
-	if (o == NULL)
-		return ENVELOPE_ERR_NOMEM;
-	o->state = sodium_malloc(sizeof *o->state);
-	o->plain = sodium_malloc(ENVELOPE_CHUNK_SIZE);
-	o->cipher = malloc(CIPHER_CHUNK + 1);
-	if (o->state == NULL || o->plain == NULL || o->cipher == NULL) {
-		envelope_open_free(o);
-		return ENVELOPE_ERR_NOMEM;
-	}
-	memcpy(o->hdr, head, ENVELOPE_META_SIZE);
-	o->src = *src;
-	o->first = 1;
-	if (crypto_secretstream_xchacha20poly1305_init_pull(o->state,
-	    head + ENVELOPE_META_SIZE, key->bytes) != 0) {
-		envelope_open_free(o);
+	memcpy(hdr, head, ENVELOPE_META_SIZE);
+	if (crypto_secretstream_xchacha20poly1305_init_pull(state,
+	    head + ENVELOPE_META_SIZE, key->bytes) != 0)
 		return ENVELOPE_ERR_DAMAGED;
-	}
-	*out = o;
 	return ENVELOPE_OK;
 }
 
+/* Decrypts every chunk after the header into out (cap bytes, the announced
+ * original size); *used gets the bytes written, all of which the caller
+ * wipes whatever the outcome. */
 static enum envelope_status
-envelope_open_next(struct envelope_opener *o, const unsigned char **out,
-    size_t *len)
+open_chunks(ss_state *state, unsigned char *cipher,
+    const struct envelope_source *src, const unsigned char *hdr,
+    unsigned char *out, size_t cap, size_t *used)
 {
 	unsigned char ad[FIRST_AD_LEN + 8];
 	unsigned long long plen;
 	unsigned char tag;
+	size_t have = 0;
+	int first = 1;
 
-	*out = NULL;
-	*len = 0;
-	/* One byte of lookahead tells whether this chunk is the last. */
-	long n = read_full(&o->src, o->cipher, o->have, CIPHER_CHUNK + 1);
-	if (n < 0)
-		return ENVELOPE_ERR_IO;
-	o->have = (size_t)n;
-	if (o->final_seen)
-		return o->have == 0 ? ENVELOPE_OK : ENVELOPE_ERR_TRAILING;
-	if (o->have == 0)
-		return ENVELOPE_ERR_TRUNCATED;
-	int last = o->have <= CIPHER_CHUNK;
-	size_t clen = last ? o->have : CIPHER_CHUNK;
-	if (clen < SS_ABYTES)
-		return ENVELOPE_ERR_TRUNCATED;
+	*used = 0;
+	for (;;) {
+		/* One byte of lookahead tells whether this chunk is the last. */
+		long n = read_full(src, cipher, have, CIPHER_CHUNK + 1);
+		if (n < 0)
+			return ENVELOPE_ERR_IO;
+		have = (size_t)n;
+		if (have == 0)
+			return ENVELOPE_ERR_TRUNCATED;
+		int last = have <= CIPHER_CHUNK;
+		size_t clen = last ? have : CIPHER_CHUNK;
+		if (clen < SS_ABYTES)
+			return ENVELOPE_ERR_TRUNCATED;
+		/* More plaintext than the header announced: the size field
+		 * (authenticated with the final chunk) cannot be right. */
+		if (clen - SS_ABYTES > cap - *used)
+			return ENVELOPE_ERR_DAMAGED;
+		unsigned char *dst = out + *used;
 
-	ss_state saved;
-	memcpy(&saved, o->state, sizeof saved);
-	size_t adlen = chunk_ad(o->hdr, o->first, last, ad);
-	if (crypto_secretstream_xchacha20poly1305_pull(o->state, o->plain,
-	    &plen, &tag, o->cipher, clen, adlen ? ad : NULL, adlen) != 0) {
-		/* The object may end early: a chunk that verifies as a middle
-		 * chunk means truncation rather than damage. */
-		memcpy(o->state, &saved, sizeof saved);
-		adlen = chunk_ad(o->hdr, o->first, 0, ad);
-		int mid = last && crypto_secretstream_xchacha20poly1305_pull(
-		    o->state, o->plain, &plen, &tag, o->cipher, clen,
-		    adlen ? ad : NULL, adlen) == 0;
-		sodium_memzero(&saved, sizeof saved);
-		if (mid) {
-			sodium_memzero(o->plain, (size_t)plen);
-			return tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL ?
-			    ENVELOPE_ERR_DAMAGED : ENVELOPE_ERR_TRUNCATED;
+		ss_state saved;
+		memcpy(&saved, state, sizeof saved);
+		size_t adlen = chunk_ad(hdr, first, last, ad);
+		if (crypto_secretstream_xchacha20poly1305_pull(state, dst,
+		    &plen, &tag, cipher, clen, adlen ? ad : NULL, adlen) != 0) {
+			/* The object may end early: a chunk that verifies as a
+			 * middle chunk means truncation rather than damage. */
+			memcpy(state, &saved, sizeof saved);
+			adlen = chunk_ad(hdr, first, 0, ad);
+			int mid = last &&
+			    crypto_secretstream_xchacha20poly1305_pull(state,
+			    dst, &plen, &tag, cipher, clen, adlen ? ad : NULL,
+			    adlen) == 0;
+			sodium_memzero(&saved, sizeof saved);
+			if (mid) {
+				*used += (size_t)plen;
+				return tag ==
+				    crypto_secretstream_xchacha20poly1305_TAG_FINAL ?
+				    ENVELOPE_ERR_DAMAGED : ENVELOPE_ERR_TRUNCATED;
+			}
+			return ENVELOPE_ERR_DAMAGED;
 		}
-		return ENVELOPE_ERR_DAMAGED;
+		sodium_memzero(&saved, sizeof saved);
+		*used += (size_t)plen;
+		int is_final =
+		    tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+		if (is_final && !last)
+			return ENVELOPE_ERR_TRAILING;
+		if (!is_final && last)
+			return ENVELOPE_ERR_TRUNCATED;
+		if (is_final) {
+			/* The final chunk was the whole rest of the source
+			 * (last), so nothing follows it. */
+			return *used == cap ? ENVELOPE_OK : ENVELOPE_ERR_DAMAGED;
+		}
+		memmove(cipher, cipher + clen, have - clen);
+		have -= clen;
+		first = 0;
 	}
-	sodium_memzero(&saved, sizeof saved);
-	int is_final = tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL;
-	if (is_final && !last) {
-		sodium_memzero(o->plain, (size_t)plen);
-		return ENVELOPE_ERR_TRAILING;
-	}
-	if (!is_final && last) {
-		sodium_memzero(o->plain, (size_t)plen);
-		return ENVELOPE_ERR_TRUNCATED;
-	}
-	if (!last)
-		memmove(o->cipher, o->cipher + clen, o->have - clen);
-	o->have -= clen;
-	o->first = 0;
-	o->final_seen = is_final;
-	*out = o->plain;
-	*len = (size_t)plen;
-	if (is_final && plen == 0) {
-		/* An empty final chunk: report end of stream after checking
-		 * nothing follows. */
-		return envelope_open_next(o, out, len);
-	}
-	return ENVELOPE_OK;
 }
 
 void
@@ -491,59 +473,137 @@ envelope_plain_free(unsigned char *plain, size_t len)
 		sodium_free(plain);
 }
 
+struct envelope_reader *
+envelope_reader_new(size_t keep_max)
+{
+	struct envelope_reader *r = calloc(1, sizeof *r);
+
+	if (r == NULL)
+		return NULL;
+	r->sec = sodium_malloc(sizeof *r->sec);
+	r->cipher = malloc(CIPHER_CHUNK + 1);
+	if (r->sec == NULL || r->cipher == NULL) {
+		envelope_reader_free(r);
+		return NULL;
+	}
+	r->state = &r->sec->state;
+	r->keep_max = keep_max;
+	return r;
+}
+
+struct message_key *
+envelope_reader_key(struct envelope_reader *r)
+{
+	return &r->sec->key;
+}
+
+void
+envelope_reader_done(struct envelope_reader *r)
+{
+	if (r == NULL)
+		return;
+	sodium_memzero(r->sec, sizeof *r->sec);
+	if (r->buf == NULL)
+		return;
+	if (r->buf_cap > r->keep_max) {
+		sodium_free(r->buf);   /* wipes all of it */
+		r->buf = NULL;
+		r->buf_cap = 0;
+	} else {
+		sodium_memzero(r->buf, r->used);
+	}
+	r->used = 0;
+}
+
+void
+envelope_reader_free(struct envelope_reader *r)
+{
+	if (r == NULL)
+		return;
+	sodium_free(r->buf);   /* wipes it */
+	sodium_free(r->sec);
+	free(r->cipher);
+	free(r);
+}
+
+/* The reader's buffer made at least size bytes (at least 1). A kept buffer
+ * is wiped already (envelope_reader_done). */
+static int
+reader_reserve(struct envelope_reader *r, size_t size)
+{
+	if (size == 0)
+		size = 1;
+	if (r->buf != NULL && r->buf_cap >= size)
+		return 0;
+	sodium_free(r->buf);
+	r->buf_cap = 0;
+	r->buf = sodium_malloc(size);
+	if (r->buf == NULL)
+		return -1;
+	r->buf_cap = size;
+	return 0;
+}
+
+enum envelope_status
+envelope_reader_open(struct envelope_reader *r, const struct message_key *key,
+    int64_t max_retention, const struct envelope_source *src,
+    size_t max_size, struct envelope_meta *meta, const unsigned char **plain,
+    size_t *plain_len)
+{
+	unsigned char hdr[ENVELOPE_META_SIZE];
+	enum envelope_status st;
+
+	*plain = NULL;
+	*plain_len = 0;
+	if (r->buf != NULL) {
+		/* What the last open left (the key slot is the caller's). */
+		sodium_memzero(r->buf, r->used);
+		r->used = 0;
+	}
+	st = open_header(r->state, key, max_retention, src, meta, hdr);
+	if (st != ENVELOPE_OK)
+		return st;
+	if (meta->original_size > SIZE_MAX - 1 ||
+	    (max_size != 0 && meta->original_size > max_size))
+		return ENVELOPE_ERR_TOO_BIG;
+	/* The size is authenticated only with the final chunk: it bounds the
+	 * buffer, and any disagreement fails in open_chunks. */
+	size_t cap = (size_t)meta->original_size;
+	if (reader_reserve(r, cap) != 0)
+		return ENVELOPE_ERR_NOMEM;
+	st = open_chunks(r->state, r->cipher, src, hdr, r->buf, cap, &r->used);
+	sodium_memzero(r->state, sizeof *r->state);
+	if (st != ENVELOPE_OK) {
+		envelope_reader_done(r);
+		return st;
+	}
+	*plain = r->buf;
+	*plain_len = r->used;
+	return ENVELOPE_OK;
+}
+
 enum envelope_status
 envelope_open_all(const struct message_key *key, int64_t max_retention,
     const struct envelope_source *src, size_t max_size,
     struct envelope_meta *meta, unsigned char **plain, size_t *plain_len)
 {
-	struct envelope_opener *o;
+	const unsigned char *p;
 	enum envelope_status st;
 
 	*plain = NULL;
 	*plain_len = 0;
-	st = envelope_open_begin(&o, key, max_retention, src, meta);
-	if (st != ENVELOPE_OK)
-		return st;
-	if (meta->original_size > SIZE_MAX - 1 ||
-	    (max_size != 0 && meta->original_size > max_size)) {
-		envelope_open_free(o);
-		return ENVELOPE_ERR_TOO_BIG;
-	}
-	/* The size is authenticated only with the final chunk: it bounds the
-	 * buffer, and any disagreement fails below. */
-	size_t cap = (size_t)meta->original_size;
-	unsigned char *buf = sodium_malloc(cap ? cap : 1);
-	if (buf == NULL) {
-		envelope_open_free(o);
+	struct envelope_reader *r = envelope_reader_new(0);
+	if (r == NULL)
 		return ENVELOPE_ERR_NOMEM;
+	st = envelope_reader_open(r, key, max_retention, src, max_size, meta,
+	    &p, plain_len);
+	if (st == ENVELOPE_OK) {
+		/* The caller's now: envelope_plain_free. */
+		*plain = r->buf;
+		r->buf = NULL;
+		r->buf_cap = 0;
+		r->used = 0;
 	}
-	size_t used = 0;
-	for (;;) {
-		const unsigned char *chunk;
-		size_t n;
-		st = envelope_open_next(o, &chunk, &n);
-		if (st != ENVELOPE_OK)
-			break;
-		if (n == 0) {
-			if (!o->final_seen)
-				st = ENVELOPE_ERR_TRUNCATED;
-			break;
-		}
-		if (n > cap - used) {
-			st = ENVELOPE_ERR_DAMAGED;
-			break;
-		}
-		memcpy(buf + used, chunk, n);
-		used += n;
-	}
-	envelope_open_free(o);
-	if (st == ENVELOPE_OK && used != cap)
-		st = ENVELOPE_ERR_DAMAGED;
-	if (st != ENVELOPE_OK) {
-		sodium_free(buf);
-		return st;
-	}
-	*plain = buf;
-	*plain_len = used;
-	return ENVELOPE_OK;
+	envelope_reader_free(r);
+	return st;
 }

@@ -120,4 +120,23 @@ enum envelope_status envelope_open_all(const struct message_key *key,
     size_t *plain_len);
 void envelope_plain_free(unsigned char *plain, size_t len);
 
+/* The same for a program that opens one message after another (the FastCGI
+ * responder): the secretstream state and the plaintext buffer stay mapped
+ * and locked between messages instead of being sodium_malloc'ed and freed
+ * each time. *plain is valid until envelope_reader_done, the next open or
+ * envelope_reader_free, each of which wipes it; a buffer larger than
+ * keep_max is freed by envelope_reader_done rather than kept. */
+struct envelope_reader;
+struct envelope_reader *envelope_reader_new(size_t keep_max);
+enum envelope_status envelope_reader_open(struct envelope_reader *r,
+    const struct message_key *key, int64_t max_retention,
+    const struct envelope_source *src, size_t max_size,
+    struct envelope_meta *meta, const unsigned char **plain,
+    size_t *plain_len);
+/* A slot in r's sodium_malloc memory for the key of the next open, wiped
+ * by envelope_reader_done. */
+struct message_key *envelope_reader_key(struct envelope_reader *r);
+void envelope_reader_done(struct envelope_reader *r);
+void envelope_reader_free(struct envelope_reader *r);
+
 #endif

@@ -7,7 +7,9 @@
 #define REPLACEMENT_CHAR "\xEF\xBF\xBD"
 
 /* Calls emit for each valid UTF-8 character of s (as a byte run) after
- * replacing invalid sequences with U+FFFD and dropping controls. */
+ * replacing invalid sequences with U+FFFD and dropping controls; the header
+ * escapes use it. A file name in a header keeps bidirectional marks: it
+ * names the file. */
 typedef void (*emit_fn)(GString *out, const char *ch, size_t n);
 
 static int
@@ -18,8 +20,7 @@ is_bidi_control(gunichar u)
 }
 
 static void
-walk_utf8(GString *out, const char *s, gssize len, emit_fn emit,
-    int replace_bidi)
+walk_utf8(GString *out, const char *s, gssize len, emit_fn emit)
 {
 	size_t n = len < 0 ? strlen(s) : (size_t)len;
 	const char *p = s, *end = s + n;
@@ -47,46 +48,93 @@ walk_utf8(GString *out, const char *s, gssize len, emit_fn emit,
 			p += clen;
 			continue;
 		}
-		/* Shown on a page, bidirectional overrides and isolates can
-		 * make a name read backwards ("gpj.exe" as "exe.jpg"): they
-		 * are replaced, so the reader sees that something was there.
-		 * A file name in a header keeps them: it names the file. */
-		if (replace_bidi && is_bidi_control(u)) {
-			emit(out, REPLACEMENT_CHAR, 3);
-			p += clen;
-			continue;
-		}
 		emit(out, p, clen);
 		p += clen;
 	}
 }
 
-static void
-emit_text(GString *out, const char *ch, size_t n)
+/* What text and attributes do with each byte: copy it, drop it (controls
+ * other than tab and newline), replace it by an entity, or look at the
+ * UTF-8 sequence it starts (0x80 and above). */
+enum { BYTE_COPY, BYTE_DROP, BYTE_ENTITY, BYTE_UTF8 };
+
+static const unsigned char text_class[256] = {
+	[0x00 ... 0x08] = BYTE_DROP, [0x0b ... 0x1f] = BYTE_DROP, /* \t \n kept */
+	['&'] = BYTE_ENTITY, ['<'] = BYTE_ENTITY, ['>'] = BYTE_ENTITY,
+	['"'] = BYTE_ENTITY, ['\''] = BYTE_ENTITY, [0x7f] = BYTE_DROP,
+	[0x80 ... 0xff] = BYTE_UTF8,
+};
+
+static const char *
+entity(unsigned char c)
 {
-	if (n == 1) {
-		switch (*ch) {
-		case '&': g_string_append(out, "&amp;"); return;
-		case '<': g_string_append(out, "&lt;"); return;
-		case '>': g_string_append(out, "&gt;"); return;
-		case '"': g_string_append(out, "&quot;"); return;
-		case '\'': g_string_append(out, "&#39;"); return;
-		}
+	switch (c) {
+	case '&': return "&amp;";
+	case '<': return "&lt;";
+	case '>': return "&gt;";
+	case '"': return "&quot;";
+	default: return "&#39;";
 	}
-	g_string_append_len(out, ch, n);
+}
+
+/* Text and attributes: the rules of walk_utf8, plus entities for & < > " '
+ * and U+FFFD for bidirectional overrides and isolates (shown on a page they
+ * can make a name read backwards, "gpj.exe" as "exe.jpg"; replaced, the
+ * reader sees that something was there). Bytes that pass unchanged are
+ * appended a run at a time: a message body is mostly such bytes, and
+ * appending them one by one dominated the cost of the message page. */
+static void
+escape_text(GString *out, const char *s, gssize len)
+{
+	size_t n = len < 0 ? strlen(s) : (size_t)len;
+	const unsigned char *p = (const unsigned char *)s, *end = p + n;
+	const unsigned char *run = p;
+
+	for (;;) {
+		while (p < end && text_class[*p] == BYTE_COPY)
+			p++;
+		if (p == end)
+			break;
+		unsigned char c = *p;
+		if (text_class[c] != BYTE_UTF8) {
+			g_string_append_len(out, (const char *)run, p - run);
+			if (text_class[c] == BYTE_ENTITY)
+				g_string_append(out, entity(c));
+			run = ++p;
+			continue;
+		}
+		gunichar u = g_utf8_get_char_validated((const char *)p, end - p);
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			g_string_append_len(out, (const char *)run, p - run);
+			g_string_append_len(out, REPLACEMENT_CHAR, 3);
+			run = ++p;
+			continue;
+		}
+		size_t clen = g_utf8_skip[c];
+		if ((u >= 0x80 && u < 0xa0) || is_bidi_control(u)) {
+			g_string_append_len(out, (const char *)run, p - run);
+			if (u >= 0xa0)
+				g_string_append_len(out, REPLACEMENT_CHAR, 3);
+			p += clen;
+			run = p;
+			continue;
+		}
+		p += clen;
+	}
+	g_string_append_len(out, (const char *)run, p - run);
 }
 
 void
 html_text(GString *out, const char *s, gssize len)
 {
-	walk_utf8(out, s, len, emit_text, 1);
+	escape_text(out, s, len);
 }
 
 void
 html_attr(GString *out, const char *s, gssize len)
 {
 	/* Same set as text: quotes are already escaped there. */
-	walk_utf8(out, s, len, emit_text, 1);
+	escape_text(out, s, len);
 }
 
 static int
@@ -102,10 +150,13 @@ percent_encode(GString *out, const char *s, gssize len)
 	size_t n = len < 0 ? strlen(s) : (size_t)len;
 	for (size_t i = 0; i < n; i++) {
 		unsigned char c = (unsigned char)s[i];
-		if (is_unreserved(c))
+		if (is_unreserved(c)) {
 			g_string_append_c(out, (char)c);
-		else
-			g_string_append_printf(out, "%%%02X", c);
+		} else {
+			char pct[3] = { '%', "0123456789ABCDEF"[c >> 4],
+			    "0123456789ABCDEF"[c & 15] };
+			g_string_append_len(out, pct, 3);
+		}
 	}
 }
 
@@ -132,7 +183,7 @@ emit_header_quoted(GString *out, const char *ch, size_t n)
 void
 html_header_quoted(GString *out, const char *s, gssize len)
 {
-	walk_utf8(out, s, len, emit_header_quoted, 0);
+	walk_utf8(out, s, len, emit_header_quoted);
 }
 
 static void
@@ -147,5 +198,5 @@ void
 html_header_ext_value(GString *out, const char *s, gssize len)
 {
 	g_string_append(out, "UTF-8''");
-	walk_utf8(out, s, len, emit_ext_value, 0);
+	walk_utf8(out, s, len, emit_ext_value);
 }

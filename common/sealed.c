@@ -168,13 +168,17 @@ source_read(void *ctx, void *buf, size_t len)
 	return store_read(ctx, buf, len);
 }
 
-enum sealed_status
-sealed_open(struct store *st, const struct token *t, int64_t max_retention,
-    int64_t now, size_t max_size, struct envelope_meta *meta,
-    unsigned char **plain, size_t *plain_len, enum envelope_status *detail)
+/* sealed_open and sealed_open_with: the reader r, or a fresh buffer when r
+ * is NULL (*owned). */
+static enum sealed_status
+open_message(struct envelope_reader *r, struct store *st,
+    const struct token *t, int64_t max_retention, int64_t now,
+    size_t max_size, struct envelope_meta *meta, unsigned char **owned,
+    const unsigned char **plain, size_t *plain_len,
+    enum envelope_status *detail)
 {
 	struct storage_id id;
-	struct store_reader *r;
+	struct store_reader *sr;
 
 	*plain = NULL;
 	*plain_len = 0;
@@ -192,22 +196,55 @@ sealed_open(struct store *st, const struct token *t, int64_t max_retention,
 	if (now != 0 && sealed_effective_expiry(meta, max_retention) <= now)
 		return SEALED_EXPIRED;
 
-	enum store_status ss = store_read_open(st, &id, &r);
+	enum store_status ss = store_read_open(st, &id, &sr);
 	if (ss != STORE_OK)
 		return from_store(ss);
-	struct message_key *key = token_message_key(t);
-	if (key == NULL) {
-		store_read_close(r);
+	struct message_key *key;
+	if (r != NULL) {
+		key = envelope_reader_key(r);
+		token_message_key_into(t, key);
+	} else if ((key = token_message_key(t)) == NULL) {
+		store_read_close(sr);
 		return SEALED_NOMEM;
 	}
-	struct envelope_source src = { source_read, r };
-	enum envelope_status es = envelope_open_all(key, max_retention, &src,
-	    max_size, meta, plain, plain_len);
-	message_key_free(key);
-	store_read_close(r);
+	struct envelope_source src = { source_read, sr };
+	enum envelope_status es;
+	if (r != NULL) {
+		es = envelope_reader_open(r, key, max_retention, &src, max_size,
+		    meta, plain, plain_len);
+		sodium_memzero(key, sizeof *key);
+	} else {
+		es = envelope_open_all(key, max_retention, &src, max_size, meta,
+		    owned, plain_len);
+		*plain = *owned;
+		message_key_free(key);
+	}
+	store_read_close(sr);
 	if (detail != NULL)
 		*detail = es;
 	return from_envelope(es);
+}
+
+enum sealed_status
+sealed_open(struct store *st, const struct token *t, int64_t max_retention,
+    int64_t now, size_t max_size, struct envelope_meta *meta,
+    unsigned char **plain, size_t *plain_len, enum envelope_status *detail)
+{
+	const unsigned char *p;
+
+	*plain = NULL;
+	return open_message(NULL, st, t, max_retention, now, max_size, meta,
+	    plain, &p, plain_len, detail);
+}
+
+enum sealed_status
+sealed_open_with(struct envelope_reader *r, struct store *st,
+    const struct token *t, int64_t max_retention, int64_t now,
+    size_t max_size, struct envelope_meta *meta, const unsigned char **plain,
+    size_t *plain_len, enum envelope_status *detail)
+{
+	return open_message(r, st, t, max_retention, now, max_size, meta, NULL,
+	    plain, plain_len, detail);
 }
 
 enum sealed_status

@@ -55,6 +55,14 @@ enum sealed_status sealed_open(struct store *st, const struct token *t,
     struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
     enum envelope_status *detail);
 
+/* The same into r's buffer (envelope_reader_open): *plain stays valid until
+ * envelope_reader_done(r), which wipes it. */
+enum sealed_status sealed_open_with(struct envelope_reader *r,
+    struct store *st, const struct token *t, int64_t max_retention,
+    int64_t now, size_t max_size, struct envelope_meta *meta,
+    const unsigned char **plain, size_t *plain_len,
+    enum envelope_status *detail);
+
 /* Sets expires to min(new_expires, created + max_retention); *set gets the
  * value written. */
 enum sealed_status sealed_keep(struct store *st, const struct storage_id *id,

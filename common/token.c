@@ -115,21 +115,18 @@ b64url_value(unsigned char c)
 /* Hand-written rather than sodium_base642bin so that every rule is explicit:
  * exactly 43 characters of the URL-safe alphabet and zero padding bits in the
  * last one (one canonical text per token). */
-struct token *
-token_decode(const char *text, size_t len)
+int
+token_decode_into(const char *text, size_t len, struct token *t)
 {
 	if (text == NULL || len != TOKEN_TEXT_LEN)
-		return NULL;
+		return -1;
 	for (size_t i = 0; i < len; i++)
 		if (b64url_value((unsigned char)text[i]) < 0)
-			return NULL;
+			return -1;
 	/* 43 chars = 258 bits: the last character carries 2 padding bits. */
 	if (b64url_value((unsigned char)text[42]) & 0x3)
-		return NULL;
+		return -1;
 
-	struct token *t = secret_alloc();
-	if (t == NULL)
-		return NULL;
 	uint32_t acc = 0;
 	int bits = 0;
 	size_t out = 0;
@@ -144,6 +141,19 @@ token_decode(const char *text, size_t len)
 		}
 	}
 	if (out != TOKEN_BYTES) {
+		sodium_memzero(t, sizeof *t);
+		return -1;
+	}
+	return 0;
+}
+
+struct token *
+token_decode(const char *text, size_t len)
+{
+	struct token *t = secret_alloc();
+	if (t == NULL)
+		return NULL;
+	if (token_decode_into(text, len, t) != 0) {
 		token_free(t);
 		return NULL;
 	}
@@ -174,14 +184,20 @@ token_storage_id(const struct token *t, struct storage_id *id)
 	sodium_memzero(raw, sizeof raw);
 }
 
+void
+token_message_key_into(const struct token *t, struct message_key *k)
+{
+	crypto_kdf_derive_from_key(k->bytes, sizeof k->bytes,
+	    KDF_ID_MESSAGE_KEY, KDF_CONTEXT, t->bytes);
+}
+
 struct message_key *
 token_message_key(const struct token *t)
 {
 	struct message_key *k = secret_alloc();
 	if (k == NULL)
 		return NULL;
-	crypto_kdf_derive_from_key(k->bytes, sizeof k->bytes,
-	    KDF_ID_MESSAGE_KEY, KDF_CONTEXT, t->bytes);
+	token_message_key_into(t, k);
 	return k;
 }
 

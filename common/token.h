@@ -37,6 +37,9 @@ struct token *token_new(void);
  * malformed input (wrong length, any other character, non-canonical last
  * character); never a partial decode. */
 struct token *token_decode(const char *text, size_t len);
+/* The same into memory the caller provides (sodium_malloc'ed, kept from
+ * one request to the next by a long-running reader); 0 or -1. */
+int token_decode_into(const char *text, size_t len, struct token *t);
 
 /* Writes TOKEN_TEXT_LEN characters and a NUL. */
 void token_encode(const struct token *t, char out[TOKEN_TEXT_LEN + 1]);
@@ -48,6 +51,8 @@ void token_storage_id(const struct token *t, struct storage_id *id);
 /* The message key in sodium_malloc memory; NULL if out of memory. */
 struct message_key *token_message_key(const struct token *t);
 void message_key_free(struct message_key *k);
+/* The same into memory the caller provides and wipes. */
+void token_message_key_into(const struct token *t, struct message_key *k);
 
 /* Validates 32 lowercase hex characters; 0 or -1. */
 int storage_id_parse(const char *hex, struct storage_id *id);

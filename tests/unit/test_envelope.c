@@ -381,6 +381,92 @@ START_TEST(threads_seal_at_once)
 }
 END_TEST
 
+static int
+all_zero(const unsigned char *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != 0)
+			return 0;
+	return 1;
+}
+
+static enum envelope_status
+reader_open_mem(struct envelope_reader *r, struct membuf *m,
+    const unsigned char **out, size_t *outlen)
+{
+	struct envelope_meta meta;
+	struct envelope_source src = { mem_read, m };
+	m->pos = 0;
+	return envelope_reader_open(r, key, RETENTION, &src, 0, &meta, out,
+	    outlen);
+}
+
+/* A reader kept from one message to the next (the FastCGI responder):
+ * each message comes out whole and exact whatever came before it, and
+ * what it leaves (done, a failed open, the next open) is wiped. Reading the
+ * kept buffer after done is white-box: it is still mapped (under
+ * keep_max), and must hold zeros. */
+START_TEST(reader_reuses_and_wipes)
+{
+	size_t la = 100000, lc = 300000;
+	unsigned char *a = malloc(la), *c = malloc(lc);
+	const unsigned char b[] = "small message";
+	randombytes_buf(a, la);
+	randombytes_buf(c, lc);
+	struct membuf ma = seal(a, la, 4099), mb = seal(b, sizeof b - 1, 3);
+	struct membuf mc = seal(c, lc, 65536);
+	struct envelope_reader *r = envelope_reader_new(1 << 20);
+	const unsigned char *pa, *pb, *pc;
+	size_t na, nb, nc;
+
+	ck_assert_ptr_nonnull(r);
+	ck_assert_int_eq(reader_open_mem(r, &ma, &pa, &na), ENVELOPE_OK);
+	ck_assert_uint_eq(na, la);
+	ck_assert(memcmp(pa, a, la) == 0);
+	envelope_reader_done(r);
+	ck_assert(all_zero(pa, la));
+
+	ck_assert_int_eq(reader_open_mem(r, &mb, &pb, &nb), ENVELOPE_OK);
+	ck_assert_uint_eq(nb, sizeof b - 1);
+	ck_assert(memcmp(pb, b, nb) == 0);
+	ck_assert_ptr_eq(pb, pa);             /* the same memory, kept */
+	ck_assert(all_zero(pb + nb, la - nb)); /* nothing left of a */
+
+	/* The next open wipes the last message even without done, and a
+	 * failed open (damage in the second chunk, after the first was
+	 * decrypted into the buffer) hands out nothing and leaves nothing. */
+	ma.data[ENVELOPE_HEADER_SIZE + 70000] ^= 1;
+	ck_assert_int_eq(reader_open_mem(r, &ma, &pc, &nc),
+	    ENVELOPE_ERR_DAMAGED);
+	ck_assert_ptr_null(pc);
+	ck_assert_uint_eq(nc, 0);
+	ck_assert(all_zero(pb, la));
+	ma.data[ENVELOPE_HEADER_SIZE + 70000] ^= 1;
+
+	/* Larger than anything before: the buffer grows. */
+	ck_assert_int_eq(reader_open_mem(r, &mc, &pc, &nc), ENVELOPE_OK);
+	ck_assert_uint_eq(nc, lc);
+	ck_assert(memcmp(pc, c, lc) == 0);
+	envelope_reader_done(r);
+	ck_assert(all_zero(pc, lc));
+	envelope_reader_free(r);
+
+	/* keep_max 0: every buffer is freed by done, opens still exact. */
+	r = envelope_reader_new(0);
+	ck_assert_int_eq(reader_open_mem(r, &ma, &pa, &na), ENVELOPE_OK);
+	ck_assert(na == la && memcmp(pa, a, la) == 0);
+	envelope_reader_done(r);
+	ck_assert_int_eq(reader_open_mem(r, &mb, &pb, &nb), ENVELOPE_OK);
+	ck_assert(nb == sizeof b - 1 && memcmp(pb, b, nb) == 0);
+	envelope_reader_free(r);
+	free(ma.data);
+	free(mb.data);
+	free(mc.data);
+	free(a);
+	free(c);
+}
+END_TEST
+
 static Suite *
 envelope_suite(void)
 {
@@ -396,6 +482,7 @@ envelope_suite(void)
 	tcase_add_test(tc, header_goes_with_first_chunk);
 	tcase_add_test(tc, pooled_buffers_reused_cleanly);
 	tcase_add_test(tc, threads_seal_at_once);
+	tcase_add_test(tc, reader_reuses_and_wipes);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -10,7 +10,9 @@
 #include <unistd.h>
 
 #include "cgi/page.h"
+#include "cgi/parts.h"
 #include "cgi/web.h"
+#include "html.h"
 #include "log.h"
 #include "token.h"
 
@@ -38,7 +40,7 @@ static struct web_env env;
 
 static enum sealed_status
 f_open(void *ctx, const struct token *t, int64_t now,
-    struct envelope_meta *meta, unsigned char **plain, size_t *plain_len,
+    struct envelope_meta *meta, const unsigned char **plain, size_t *plain_len,
     enum envelope_status *detail)
 {
 	struct fake *f = ctx;
@@ -62,11 +64,11 @@ f_open(void *ctx, const struct token *t, int64_t now,
 }
 
 static void
-f_free(void *ctx, unsigned char *plain, size_t len)
+f_free(void *ctx, const unsigned char *plain, size_t len)
 {
 	(void)ctx;
 	(void)len;
-	g_free(plain);
+	g_free((void *)plain);
 }
 
 static enum sealed_status
@@ -700,6 +702,152 @@ START_TEST(damaged_logged)
 }
 END_TEST
 
+/* The attachment size on the page is computed from the encoded part (no
+ * decoding for base64 and identity encodings): it must equal the length of
+ * what a download delivers, for every encoding and line layout. */
+START_TEST(part_size_equals_download)
+{
+	static const char msg[] =
+	    "From: a@example.com\r\nSubject: sizes\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\n"
+	    "--b\r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+	    /* base64, no padding, CRLF lines */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "QUJDREVGR0hJSktMTU5PUFFSU1RVVldY\r\nWVphYmNkZWZn\r\n"
+	    /* base64, one '=', LF lines, trailing spaces */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: BASE64\r\n\r\n"
+	    "QUJDREVGR0hJ  \nSktM\nTU5PUFE=\n\n"
+	    /* base64, "==" split across lines */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n"
+	    "QUJDRA=\r\n=\r\n"
+	    /* base64 "xxx=", "x===", data after the padding, a stray
+	     * character, a group cut short: the unusual ones are decoded
+	     * by GMime, which must still agree with the size */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQUJDREU=\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQUJDR===\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQUI=\r\nQUJD\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQU!JD\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nQUJDRE\r\n"
+	    /* empty base64 */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\n\r\n"
+	    /* quoted-printable with soft breaks */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
+	    "caf=C3=A9 =\r\nlong line=3D\r\nend\r\n"
+	    /* 7bit, 8bit, binary, none */
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: 7bit\r\n\r\nseven\r\nbit\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: 8bit\r\n\r\n\xc3\xa9t\xc3\xa9\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n"
+	    "Content-Transfer-Encoding: binary\r\n\r\n\x01\x02\x03\r\n"
+	    "--b\r\nContent-Type: application/octet-stream\r\n\r\nno cte\r\n"
+	    /* an attached message */
+	    "--b\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "From: b@example.com\r\nSubject: inner\r\n\r\ninner body\r\n"
+	    "--b--\r\n";
+	struct web_message m;
+
+	ck_assert_int_eq(web_message_parse((const unsigned char *)msg,
+	    sizeof msg - 1, &m), 0);
+	ck_assert_uint_eq(m.leaves->len, 16);
+	for (guint i = 0; i < m.leaves->len; i++) {
+		GByteArray *d = web_part_decoded(m.leaves->pdata[i]);
+		ck_assert_msg(web_part_size(m.leaves->pdata[i]) == d->len,
+		    "leaf %u: size %zu, download %u bytes", i,
+		    web_part_size(m.leaves->pdata[i]), d->len);
+		GByteArray *a = g_byte_array_new();
+		g_byte_array_append(a, (const guint8 *)"x", 1);
+		web_part_append_decoded(m.leaves->pdata[i], a);
+		ck_assert_uint_eq(a->len, d->len + 1);
+		ck_assert(d->len == 0 || memcmp(a->data + 1, d->data, d->len) == 0);
+		g_byte_array_free(a, TRUE);
+		g_byte_array_free(d, TRUE);
+	}
+	web_message_clear(&m);
+}
+END_TEST
+
+/* page_linkify's rules applied position by position, the plainest way (the
+ * page scans from colon to colon for speed and must give the same bytes). */
+static void
+reference_linkify(GString *out, const char *text)
+{
+	static const char *const schemes[] = { "https://", "http://",
+	    "mailto:" };
+	const char *p = text, *plain = text;
+
+	while (*p) {
+		size_t n = 0;
+		bool at_word = p == text || !g_ascii_isalnum(p[-1]);
+		for (size_t i = 0; at_word && i < G_N_ELEMENTS(schemes); i++) {
+			size_t sl = strlen(schemes[i]);
+			if (g_ascii_strncasecmp(p, schemes[i], sl) == 0) {
+				while (p[n] != '\0' && !g_ascii_isspace(p[n]) &&
+				    p[n] != '<' && p[n] != '>' && p[n] != '"' &&
+				    (unsigned char)p[n] >= 0x20)
+					n++;
+				while (n > 0 && strchr(".,;:!?)]}'", p[n - 1]))
+					n--;
+				if (n <= sl)
+					n = 0;
+				break;
+			}
+		}
+		if (n == 0) {
+			p++;
+			continue;
+		}
+		html_text(out, plain, p - plain);
+		g_string_append(out, "<a href=\"");
+		html_attr(out, p, (gssize)n);
+		g_string_append(out, "\" rel=\"noopener noreferrer\">");
+		html_text(out, p, (gssize)n);
+		g_string_append(out, "</a>");
+		p += n;
+		plain = p;
+	}
+	html_text(out, plain, p - plain);
+}
+
+START_TEST(linkify_matches_the_plain_rules)
+{
+	static const char *const pieces[] = {
+		"http", "https", "HTTPS", "mailto", "MailTo", "://", ":", "//",
+		"x", "a1", " ", "\n", "\t", ".", ",", ")", "'", "<", ">", "\"",
+		"&", "example.org", "/p?q=1&r=2", "@", "\xc3\xa9", "\x01",
+		"hxttp", "ttp", "s",
+	};
+	GRand *rnd = g_rand_new_with_seed(20261201);
+	for (int round = 0; round < 20000; round++) {
+		GString *in = g_string_new(NULL);
+		int k = g_rand_int_range(rnd, 0, 16);
+		for (int i = 0; i < k; i++)
+			g_string_append(in, pieces[g_rand_int_range(rnd, 0,
+			    G_N_ELEMENTS(pieces))]);
+		GString *want = g_string_new(NULL), *got = g_string_new(NULL);
+		reference_linkify(want, in->str);
+		page_linkify(got, in->str);
+		ck_assert_msg(strcmp(got->str, want->str) == 0,
+		    "linkify(\"%s\"): \"%s\", want \"%s\"", in->str, got->str,
+		    want->str);
+		g_string_free(want, TRUE);
+		g_string_free(got, TRUE);
+		g_string_free(in, TRUE);
+	}
+	g_rand_free(rnd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -719,6 +867,8 @@ main(void)
 	tcase_add_test(tc, keep_post);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, damaged_logged);
+	tcase_add_test(tc, part_size_equals_download);
+	tcase_add_test(tc, linkify_matches_the_plain_rules);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
