@@ -154,7 +154,7 @@ start_web() {
 	chmod 750 "$RUN/web"
 	PULLMAIL_CONFIG=$RUN/pullmail.conf spawn-fcgi -s "$RUN/web/web.sock" \
 		-M 0660 -u pullmail -g pullmail -U www-data -G www-data \
-		-P "$RUN/web/web.pid" -- "$BIN/cgi/pullmail-web" \
+		-P "$RUN/web/web.pid" -- "$BIN/cgi/pullmail-web" -w auto \
 		> "$RUN/web/spawn.log" 2>&1 || die "spawn-fcgi failed: $(cat "$RUN/web/spawn.log")"
 }
 
@@ -188,7 +188,7 @@ start() {
 	start_milter
 	say "pullmail-milter running (pid $(cat "$RUN/milter/milter.pid")), log $RUN/milter/milter.log"
 	start_web
-	say "pullmail-web running as FastCGI (pid $(cat "$RUN/web/web.pid"))"
+	say "pullmail-web running as FastCGI, one responder per processor (pid $(cat "$RUN/web/web.pid"))"
 	nginx -e "$RUN/nginx/error.log" -p "$RUN/nginx/" -c "$RUN/nginx/nginx.conf"
 	wait_for "nginx" test -s "$RUN/nginx/nginx.pid"
 	say "nginx on $BASE_URL (pid $(cat "$RUN/nginx/nginx.pid"))"
