@@ -102,8 +102,13 @@ $(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait
 $(O)/cgi/pullmail-web: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
 $(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
 $(O)/tools/pullmail-send: $(O)/tools/pullmail-send.o $(LIBSEND_A) $(LIBPULLMAIL)
+# The milter must carry libmilter itself (SIGHUP would stop a milter whose
+# libmilter is a shared library): the link fails otherwise.
 $(PROGS):
 	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(LIBS)
+	$(if $(filter %/pullmail-milter,$@),@nm $@ | grep -q ' T smfi_main$$' || \
+		{ echo "$@: libmilter is not linked in statically (SIGHUP would stop it)" >&2; \
+		rm -f $@; exit 1; })
 
 # Tests: every tests/unit/test_*.c and tests/milter/test_*.c is one Check
 # program linked with every archive (only what it uses is pulled in).

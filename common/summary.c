@@ -50,6 +50,8 @@ static const struct { const char *ext, *type; } implied_types[] = {
 static bool
 type_implied_by_name(const char *name, const char *type)
 {
+	if (name == NULL || type == NULL)
+		return false;
 	const char *dot = strrchr(name, '.');
 
 	if (dot == NULL || dot == name)
@@ -425,7 +427,12 @@ summary_check_templates(const char *template_dir, const char *lang,
 		lang = "en";
 	if ((ts = template_set_load(dir, lang, err)) == NULL)
 		return -1;
-	/* What was checked is what the next summaries use. */
+	/* What was checked is what the next summaries use; sets of an earlier
+	 * TemplateDir or Language go (cache_get reloads one it lacks). */
+	g_mutex_lock(&cache_lock);
+	if (cache != NULL)
+		g_hash_table_remove_all(cache);
+	g_mutex_unlock(&cache_lock);
 	cache_put(dir, lang, ts);
 	template_set_unref(ts);
 	return 0;

@@ -281,6 +281,19 @@ main(int argc, char **argv)
 	if (drop_privileges(cfg->user_id) != 0)
 		return EX_NOUSER;
 	prctl(PR_SET_DUMPABLE, 0);
+	/* Start-up read the file before dropping privileges; a reload reads it
+	 * as UserID, so say now if that will be refused. */
+	if (access(config_path(opt_config), R_OK) != 0) {
+		if (opt_check)
+			fprintf(stderr, "pullmail-milter: warning: %s is not "
+			    "readable as UserID: SIGHUP could not reload it "
+			    "(chgrp the file to UserID's group)\n",
+			    config_path(opt_config));
+		else
+			log_msg(LOG_WARNING, "%s is not readable as UserID: "
+			    "SIGHUP could not reload it (chgrp the file to "
+			    "UserID's group)", config_path(opt_config));
+	}
 	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
 		free(err);
