@@ -125,6 +125,37 @@ escape_text(GString *out, const char *s, gssize len)
 }
 
 void
+html_plain_text(GString *out, const char *s, gssize len)
+{
+	size_t n = len < 0 ? strlen(s) : (size_t)len;
+	const char *p = s, *end = s + n;
+
+	while (p < end) {
+		unsigned char c = (unsigned char)*p;
+		if (c < 0x80) {
+			g_string_append_c(out, c < 0x20 || c == 0x7f ? ' ' :
+			    (char)c);
+			p++;
+			continue;
+		}
+		gunichar u = g_utf8_get_char_validated(p, end - p);
+		if (u == (gunichar)-1 || u == (gunichar)-2) {
+			g_string_append_len(out, REPLACEMENT_CHAR, 3);
+			p++;
+			continue;
+		}
+		size_t clen = g_utf8_skip[c];
+		if (u < 0xa0)
+			g_string_append_c(out, ' ');
+		else if (is_bidi_control(u))
+			g_string_append_len(out, REPLACEMENT_CHAR, 3);
+		else
+			g_string_append_len(out, p, clen);
+		p += clen;
+	}
+}
+
+void
 html_text(GString *out, const char *s, gssize len)
 {
 	escape_text(out, s, len);

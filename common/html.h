@@ -20,6 +20,10 @@ void html_url_arg(GString *out, const char *s, gssize len);
 /* The inside of a quoted HTTP header parameter (filename="..."): drops CR,
  * LF and other controls, replaces non-ASCII by '_', escapes '"' and '\'. */
 void html_header_quoted(GString *out, const char *s, gssize len);
+/* Not HTML: a value shown in a text/plain part (the summary). Controls
+ * become spaces so that the value stays on its line; invalid UTF-8 and
+ * bidirectional marks become U+FFFD, as in html_text. */
+void html_plain_text(GString *out, const char *s, gssize len);
 /* RFC 5987 ext-value for filename*: UTF-8'' then percent-encoding. */
 void html_header_ext_value(GString *out, const char *s, gssize len);
 

@@ -148,14 +148,10 @@ escaped(const char *s, bool html)
 {
 	GString *g = g_string_new(NULL);
 
-	if (html) {
+	if (html)
 		html_text(g, s, -1);
-	} else {
-		/* Plain text: control characters (a header could carry
-		 * them) become spaces so a value stays on its line. */
-		for (const char *p = s; *p != '\0'; p++)
-			g_string_append_c(g, (unsigned char)*p < 0x20 ? ' ' : *p);
-	}
+	else
+		html_plain_text(g, s, -1);
 	return g_string_free(g, FALSE);
 }
 
@@ -174,6 +170,27 @@ display_header(const char *v)
 		return g_strdup(v);
 	const char *end = g_utf8_offset_to_pointer(v, SUMMARY_HEADER_MAX - 3);
 	return g_strdup_printf("%.*s...", (int)(end - v), v);
+}
+
+/* From as the summary shows it: like display_header, but a long display
+ * name is what gets cut, never the address that follows it in <...>, so
+ * that the reader always sees who really sent the message. */
+static char *
+display_from(const char *v)
+{
+	const char *lt = v != NULL ? strrchr(v, '<') : NULL;
+	size_t vl = v != NULL ? strlen(v) : 0;
+
+	if (lt == NULL || vl == 0 || v[vl - 1] != '>' ||
+	    !g_utf8_validate(v, -1, NULL) ||
+	    g_utf8_strlen(v, -1) <= SUMMARY_HEADER_MAX)
+		return display_header(v);
+	glong addr_chars = g_utf8_strlen(lt, -1);
+	if (addr_chars > SUMMARY_HEADER_MAX - 8)
+		return display_header(v);
+	glong keep = SUMMARY_HEADER_MAX - addr_chars - 4;
+	const char *name_end = g_utf8_offset_to_pointer(v, keep);
+	return g_strdup_printf("%.*s... %s", (int)(name_end - v), v, lt);
 }
 
 static char *
@@ -336,7 +353,7 @@ render(const struct summary_input *in, const struct template_set *ts,
 
 	units_format_date_human(in->expires, in->lang, expires,
 	    sizeof(expires));
-	char *shown = display_header(sc->from);
+	char *shown = display_from(sc->from);
 	from = escaped(shown, html);
 	g_free(shown);
 	shown = display_header(sc->subject);

@@ -57,6 +57,23 @@ START_TEST(bidi_controls_replaced_where_shown)
 }
 END_TEST
 
+START_TEST(plain_text_for_the_summary)
+{
+	/* No entities; controls become spaces, so a value stays on its line. */
+	CHECK_ESC(html_plain_text, "<b> & \"q\"", "<b> & \"q\"");
+	CHECK_ESC(html_plain_text, "a\r\nb\tc\x7f" "d", "a  b c d");
+	CHECK_ESC(html_plain_text, "x\xc2\x85y", "x y");
+	CHECK_ESC(html_plain_text, "x\xff" "y", "x\xef\xbf\xbdy");
+	CHECK_ESC(html_plain_text, "caf\xc3\xa9", "caf\xc3\xa9");
+	/* The spoofed extension of bidi_controls_replaced_where_shown. */
+	CHECK_ESC(html_plain_text, "invoice\xe2\x80\xaegpj.exe",
+	    "invoice\xef\xbf\xbdgpj.exe");
+	char *got = run(html_plain_text, "a\0b", 3);
+	ck_assert_str_eq(got, "a b");
+	g_free(got);
+}
+END_TEST
+
 START_TEST(url_and_headers)
 {
 	CHECK_ESC(html_url_arg, "a b/c?d=é", "a%20b%2Fc%3Fd%3D%C3%A9");
@@ -159,6 +176,7 @@ main(void)
 	tcase_add_test(tc, text_and_attr_escape_markup);
 	tcase_add_test(tc, controls_invalid_utf8_and_nul);
 	tcase_add_test(tc, bidi_controls_replaced_where_shown);
+	tcase_add_test(tc, plain_text_for_the_summary);
 	tcase_add_test(tc, url_and_headers);
 	tcase_add_test(tc, text_escape_matches_the_plain_rules);
 	suite_add_tcase(s, tc);

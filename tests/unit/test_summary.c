@@ -591,12 +591,17 @@ START_TEST(summary_without_date_shows_received)
 		    .link = "https://x/m/t", .expires = 0,
 		    .received = received };
 		ck_assert_int_eq(summary_build(&in, &sum, &err), 0);
-		if (i == 0)
-			ck_assert_ptr_nonnull(strstr(sum.body, when));
-		else {
-			ck_assert_ptr_null(strstr(sum.body, when));
-			ck_assert_ptr_nonnull(strstr(sum.body,
-			    "22 Nov 2026"));
+		for (int part = 0; part < 2; part++) {
+			char *text = decoded_part(&sum, part);
+			ck_assert_ptr_nonnull(text);
+			if (i == 0)
+				ck_assert_ptr_nonnull(strstr(text, when));
+			else {
+				ck_assert_ptr_null(strstr(text, when));
+				ck_assert_ptr_nonnull(strstr(text,
+				    "Sun, 22 Nov 2026 10:00:00 +0000"));
+			}
+			g_free(text);
 		}
 		summary_free(&sum);
 		mimescan_clear(&s);
@@ -627,7 +632,13 @@ START_TEST(summary_long_subject_bounded)
 	char *txt = decoded_part(&sum, 0);
 	ck_assert_ptr_nonnull(strstr(txt, "Subject: word word "));
 	ck_assert_ptr_nonnull(strstr(txt, "..."));
+	/* The long display name is cut, not the address after it. */
+	ck_assert_ptr_nonnull(strstr(txt, "From:    name name "));
+	ck_assert_ptr_nonnull(strstr(txt, "... <a@example.org>"));
 	g_free(txt);
+	char *html = decoded_part(&sum, 1);
+	ck_assert_ptr_nonnull(strstr(html, "&lt;a@example.org&gt;"));
+	g_free(html);
 	summary_free(&sum);
 	mimescan_clear(&s);
 	g_string_free(m, TRUE);
