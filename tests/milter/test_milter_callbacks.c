@@ -12,6 +12,7 @@
 
 #include "tests/milter/fake_mta.h"
 #include "config.h"
+#include "mimescan.h"
 #include "sealed.h"
 #include "store.h"
 #include "token.h"
@@ -163,6 +164,22 @@ connect_auth(const char *ip)
 {
 	ck_assert_int_eq(fake_negotiate_connect(ip), SMFIS_CONTINUE);
 	fake_macro("{auth_authen}", "alice");
+}
+
+/* Linked with --wrap=calloc (Makefile): when armed, the milter's allocation
+ * of a message's MIME scan fails once, so a silent step's failure path runs. */
+void *__real_calloc(size_t n, size_t size);
+void *__wrap_calloc(size_t n, size_t size);
+static int fail_scan_alloc;
+
+void *
+__wrap_calloc(size_t n, size_t size)
+{
+	if (fail_scan_alloc && n == 1 && size == sizeof(struct mimescan)) {
+		fail_scan_alloc = 0;
+		return NULL;
+	}
+	return __real_calloc(n, size);
 }
 
 START_TEST(pulled_plain_message)
@@ -644,6 +661,31 @@ START_TEST(no_reply_steps)
 }
 END_TEST
 
+/* A silent step that cannot do its work (no memory for the MIME scan at
+ * the end of the headers) stays silent; the end of the message answers
+ * tempfail with nothing changed and nothing stored; the next message on the
+ * connection is pulled as usual. */
+START_TEST(silent_step_failure_answered_at_end)
+{
+	fake->offer_f1 |= NR_ALL;
+	connect_auth("198.51.100.7");
+	ck_assert_uint_eq(fake->agreed_f1 & NR_ALL, NR_ALL);
+	int objs = objects(), tmps = tmp_files();
+	fail_scan_alloc = 1;
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_TEMPFAIL);
+	ck_assert_int_eq(fail_scan_alloc, 0);   /* the failure did happen */
+	ck_assert_ptr_null(strstr(fake->log->str, "add "));
+	ck_assert_ptr_null(strstr(fake->log->str, "chg "));
+	ck_assert(!fake->replaced);
+	ck_assert_int_eq(objects(), objs);
+	ck_assert_int_eq(tmp_files(), tmps);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 7), SMFIS_CONTINUE);
+	assert_sealed_equals(PLAIN_MSG, strlen(PLAIN_MSG));
+}
+END_TEST
+
 /* Without the no-reply steps every step answers "continue". */
 START_TEST(steps_answer_without_no_reply)
 {
@@ -689,6 +731,7 @@ main(void)
 	tcase_add_test(tc, reload_next_message_not_current);
 	tcase_add_test(tc, no_reply_steps);
 	tcase_add_test(tc, steps_answer_without_no_reply);
+	tcase_add_test(tc, silent_step_failure_answered_at_end);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
