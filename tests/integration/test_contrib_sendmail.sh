@@ -21,45 +21,14 @@ MILTER=$B/milter/pullmail-milter
 CTL=$B/tools/pullmailctl
 MC=$TOP/contrib/sendmail/pullmail.mc
 CFM4=/usr/share/sendmail/cf/m4/cf.m4
-# Programs linked here with libpullmail.a need the sanitizers it was built with.
-if [ -n "${SANITIZE:-}" ]; then
-	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
-fi
-passed=0
-failed=0
+. "$TOP/tests/lib/harness.sh"
 MILTER_PID=
 SMDIR=
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-fail() { echo "not ok - $1"; failed=$((failed + 1)); }
-finish() {
-	# A sanitizer report in any log of the run is a failure (UBSan's
-	# "runtime error" does not stop the program).
-	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
-	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
-		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
-	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit $?
-}
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	stop_pid "$MILTER_PID"
 	[ -n "$SMDIR" ] && rm -rf "$SMDIR"
 	return 0
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 if [ "$(id -u)" != 0 ]; then
 	fail "test_contrib_sendmail needs root (sendmail -C, namespaces)"

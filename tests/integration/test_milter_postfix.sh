@@ -31,49 +31,18 @@ P_ORDER=${P_ORDER:-10029}
 SIGNER_PID=
 SASL_USER=alice
 SASL_PASS='milter submission 7?'
-# Programs linked here with libpullmail.a need the sanitizers it was built with.
-if [ -n "${SANITIZE:-}" ]; then
-	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
-fi
-passed=0
-failed=0
+. "$TOP/tests/lib/harness.sh"
 MASTER_PID=
 MILTER_PID=
 DOVECOT_PID=
 PF_TOP=$TOP
 . "$TOP/tests/lib/postfix.sh"
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-fail() { echo "not ok - $1"; failed=$((failed + 1)); }
-finish() {
-	# A sanitizer report in any log of the run is a failure (UBSan's
-	# "runtime error" does not stop the program).
-	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
-	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
-		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
-	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit $?
-}
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 cleanup() {
 	stop_pid "$MILTER_PID"
 	stop_pid "$MASTER_PID"
 	stop_pid "$DOVECOT_PID"
 	stop_pid "$SIGNER_PID"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 if [ "$(id -u)" != 0 ]; then
 	fail "test_milter_postfix needs root (a private Postfix master)"

@@ -12,29 +12,11 @@ TOP=$(pwd)
 case $O in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
 RUN=$BUILD/run/milter-reload
 MILTER=$BUILD/milter/pullmail-milter
-passed=0
-failed=0
+. "$TOP/tests/lib/harness.sh"
 MILTER_PID=
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-fail() { echo "not ok - $1"; failed=$((failed + 1)); }
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit $?
-}
 cleanup() {
-	if [ -n "$MILTER_PID" ]; then
-		kill "$MILTER_PID" 2>/dev/null
-		i=0
-		while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
-			sleep 0.1; i=$((i + 1))
-		done
-		kill -9 "$MILTER_PID" 2>/dev/null
-	fi
+	stop_pid "$MILTER_PID"
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 if [ ! -x "$MILTER" ]; then
 	fail "pullmail-milter is built ($MILTER)"

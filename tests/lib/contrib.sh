@@ -14,43 +14,7 @@ ROOT=$RUN/root
 CONF=$ROOT/etc/pullmail/pullmail.conf
 STORE=$ROOT/var/lib/pullmail/store
 UNIT_EXEC="python3 $TOP/tests/lib/unit_exec.py"
-# Programs linked here with libpullmail.a need the sanitizers it was built with.
-if [ -n "${SANITIZE:-}" ]; then
-	case ${CC:-} in *-fsanitize=*) ;; *) CC="${CC:-cc} -fsanitize=$SANITIZE" ;; esac
-fi
-passed=0
-failed=0
-PIDS=
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-fail() { echo "not ok - $1"; failed=$((failed + 1)); }
-finish() {
-	# A sanitizer report in any log of the run is a failure (UBSan's
-	# "runtime error" does not stop the program).
-	if grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \
-	    --include='*.log' --include='*.out' --include='*.err' > "$RUN/.sanitizer" 2>/dev/null; then
-		fail "sanitizer reports in: $(tr '\n' ' ' < "$RUN/.sanitizer")"
-	fi
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit $?
-}
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
-cleanup() {
-	for p in $PIDS; do stop_pid "$p"; done
-	return 0
-}
-trap cleanup EXIT
-trap 'exit 1' INT TERM
+. "$TOP/tests/lib/harness.sh"
 
 if [ "$(id -u)" != 0 ]; then
 	fail "$NAME needs root (services that start as root and change user)"
