@@ -1,5 +1,6 @@
 # Shared by the web integration tests (sourced): build directory, run
-# directory, the seal helper, a store and a configuration, pass/fail counts.
+# directory, the seal helper, a store and a configuration; counting and
+# stopping come from tests/lib/harness.sh.
 # Needs NAME set by the caller; defines RUN, WEB, SEAL, CONF.
 O=${O:-.}
 TOP=$(pwd)
@@ -7,28 +8,8 @@ case $O in /*) B=$O ;; *) B=$TOP/$O ;; esac
 RUN=$B/run/web-it/$NAME
 WEB=$B/cgi/pullmail-web
 LIB=$B/common/libpullmail.a
-passed=0
-failed=0
-PIDS=
-
-ok() { echo "ok - $1"; passed=$((passed + 1)); }
-fail() { echo "not ok - $1"; failed=$((failed + 1)); }
+. "$TOP/tests/lib/harness.sh"
 check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
-finish() {
-	echo "$passed passed, $failed failed"
-	[ "$failed" = 0 ]
-	exit $?
-}
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 50 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
 pid_of_file() { [ -s "$1" ] && cat "$1"; }
 cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
@@ -37,8 +18,6 @@ cleanup() {
 	done
 	return 0
 }
-trap cleanup EXIT
-trap 'exit 1' INT TERM
 
 if [ ! -x "$WEB" ] || [ ! -f "$LIB" ]; then
 	fail "pullmail-web is built ($WEB)"
