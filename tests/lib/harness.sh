@@ -4,7 +4,8 @@
 #   ok MSG / fail MSG   count one check
 #   finish              a sanitizer report in any log under $RUN is one more
 #                       failure; prints "N passed, N failed" and exits
-#   stop_pid PID        SIGTERM, up to 10 s, then SIGKILL; reaps a child
+#   stop_pid PID        SIGTERM, up to 10 s, then SIGKILL; reaps a child;
+#                       then the same for the children it had
 # Programs the test links with libpullmail.a get the sanitizers it was
 # built with (tests/run.sh exports CC so; a direct run may not).
 if [ -n "${SANITIZE:-}" ]; then
@@ -26,8 +27,7 @@ finish() {
 	[ "$failed" = 0 ]
 	exit $?
 }
-stop_pid() {
-	[ -n "$1" ] || return 0
+stop_one() {
 	kill "$1" 2>/dev/null
 	i=0
 	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
@@ -35,6 +35,14 @@ stop_pid() {
 	done
 	kill -9 "$1" 2>/dev/null
 	wait "$1" 2>/dev/null
+}
+stop_pid() {
+	[ -n "$1" ] || return 0
+	# Its children are noted first: a prefork parent (fcgiwrap -c N) that
+	# gets SIGTERM leaves its workers running; they are stopped by PID too.
+	kids=$(ps -o pid= --ppid "$1" 2>/dev/null)
+	stop_one "$1"
+	for k in $kids; do stop_one "$k"; done
 }
 cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
