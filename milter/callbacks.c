@@ -216,6 +216,10 @@ cb_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf1 = steps & f1;
 	c->leadspc = (f1 & SMFIP_HDR_LEADSPC) != 0;
 	c->no_reply = *pf1 & NO_REPLY_STEPS;
+	log_msg(LOG_DEBUG, "negotiated: the MTA waits for no reply in %d of "
+	    "the %d steps pullmail keeps silent",
+	    __builtin_popcountl(c->no_reply),
+	    __builtin_popcountl(NO_REPLY_STEPS));
 	*pf2 = 0;
 	*pf3 = 0;
 	if (f0 & SMFIF_SETSYMLIST) {

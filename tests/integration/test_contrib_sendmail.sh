@@ -150,6 +150,9 @@ cat > "$CONF" <<EOF
 [store]
 StoreDir = $RUN/store
 
+[log]
+Level = debug
+
 [milter]
 Socket = unix:$SOCK
 UserID = $MUSER
@@ -219,6 +222,12 @@ if grep -q '^result 250' "$RUN/dialogue1.out" && [ -n "$df" ] &&
 	ok "sendmail -bs through pullmail-milter: the queued message is the summary with X-Pull-URL, one object stored"
 else
 	fail "sendmail -bs through pullmail-milter (objects: $nobj, X-Pull-URL: '$url'): $(tail -8 "$RUN/dialogue1.out") $(tail -3 "$RUN/milter.log")"
+fi
+# Sendmail agrees to every step pullmail keeps silent (SMFIP_NR_*).
+if grep -q 'no reply in 6 of the 6 steps' "$RUN/milter.log"; then
+	ok "Sendmail negotiated all six no-reply steps"
+else
+	fail "Sendmail negotiated all six no-reply steps: $(grep negotiated "$RUN/milter.log" | head -n 1)"
 fi
 if [ -n "$url" ] && "$CTL" -c "$CONF" show "$url" --raw > "$RUN/original.eml" 2> "$RUN/show.err" &&
     grep -q 'This line of the original must stay in the store.' "$RUN/original.eml" &&
