@@ -26,17 +26,25 @@ die() { printf '%s\n' "demo: $*" >&2; exit 1; }
 
 # Stops the process whose PID is in $1 if it is still the program named $2
 # (so a PID reused by another process is never signalled).
+# running PID: the process exists and has not exited (an exited process
+# whose parent was init stays a zombie until init reaps it).
+running() {
+	[ -d "/proc/$1" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# libmilter notices a stop request at its listener's next poll, which can
+# take a few seconds: up to 10 s before SIGKILL.
 stop_pidfile() {
 	pidfile=$1; name=$2
 	[ -s "$pidfile" ] || return 0
 	pid=$(cat "$pidfile")
-	if [ -d "/proc/$pid" ] && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null; then
+	if running "$pid" && grep -q "$name" "/proc/$pid/cmdline" 2>/dev/null; then
 		kill "$pid" 2>/dev/null || true
 		i=0
-		while [ -d "/proc/$pid" ] && [ $i -lt 50 ]; do
+		while running "$pid" && [ $i -lt 100 ]; do
 			sleep 0.1; i=$((i + 1))
 		done
-		if [ -d "/proc/$pid" ]; then
+		if running "$pid"; then
 			kill -9 "$pid" 2>/dev/null || true
 		fi
 	fi

@@ -47,8 +47,10 @@ make -C "$TOP" --no-print-directory O="$O" demo-stop >/dev/null 2>&1 &&
 	ok "make demo-stop exits 0" || no "make demo-stop failed"
 sleep 1
 left=""
+# A zombie has exited (it waits for init, its parent, to reap it).
 for p in $pids; do
-	[ -d "/proc/$p" ] && left="$left $p"
+	[ -d "/proc/$p" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$p/status" 2>/dev/null &&
+		left="$left $p"
 done
 [ -n "$pids" ] && [ -z "$left" ] && ok "no process left behind ($pids)" ||
 	no "processes left:$left (recorded:$pids)"
