@@ -460,23 +460,33 @@ is_hex(const char *s, size_t n)
 	return 1;
 }
 
+/* A directory stream over StoreDir itself (its fan-out directories), or
+ * NULL with the store's error set. */
+static DIR *
+open_top(struct fs_store *st)
+{
+	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		set_error(st, "open store directory", errno);
+		return NULL;
+	}
+	DIR *top = fdopendir(fd);
+	if (top == NULL) {
+		set_error(st, "open store directory", errno);
+		close(fd);
+	}
+	return top;
+}
+
 /* Walks the fan-out directories one entry at a time: nothing is collected,
  * so memory does not grow with the number of objects. */
 static enum store_status
 fs_iterate(struct store *s, store_iter_fn fn, void *ctx)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		set_error(st, "open store directory", errno);
+	DIR *top = open_top(st);
+	if (top == NULL)
 		return STORE_IO;
-	}
-	DIR *top = fdopendir(fd);
-	if (top == NULL) {
-		set_error(st, "open store directory", errno);
-		close(fd);
-		return STORE_IO;
-	}
 	enum store_status rc = STORE_OK;
 	struct dirent *de;
 	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
@@ -677,17 +687,9 @@ fs_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
     store_scan_fn fn, void *ctx)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	int fd = openat(st->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
-		set_error(st, "open store directory", errno);
+	DIR *top = open_top(st);
+	if (top == NULL)
 		return STORE_IO;
-	}
-	DIR *top = fdopendir(fd);
-	if (top == NULL) {
-		set_error(st, "open store directory", errno);
-		close(fd);
-		return STORE_IO;
-	}
 	enum store_status rc = STORE_OK;
 	struct dirent *de;
 	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
