@@ -8,7 +8,9 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include <sodium.h>
 #include "log.h"
+#include "token.h"
 #include "tools/ctl.h"
 
 static const char usage_text[] =
@@ -126,6 +128,22 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	/* The command's own options, after its name. */
 	argc -= optind;
 	argv += optind;
+	/* A bare token may begin with '-' (base64url): it is taken out before
+	 * the option scan, which would read it as options. */
+	const char *dash_token = NULL;
+	for (int k = 1; k < argc && strcmp(argv[k], "--") != 0; k++) {
+		struct token t;
+		if (argv[k][0] == '-' &&
+		    token_decode_into(argv[k], strlen(argv[k]), &t) == 0) {
+			sodium_memzero(&t, sizeof t);
+			dash_token = argv[k];
+			/* argv[argc] is NULL: it moves down with the rest. */
+			memmove(&argv[k], &argv[k + 1],
+			    (size_t)(argc - k) * sizeof(*argv));
+			argc--;
+			break;
+		}
+	}
 	optind = 0;         /* glibc: rescan, permuting again (the global scan used "+") */
 	while ((opt = getopt_long(argc, argv, "d:h", cmd_options, NULL)) !=
 	    -1) {
@@ -154,11 +172,11 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 			break;
 		}
 	}
-	if (argc - optind != commands[i].args)
+	if (argc - optind + (dash_token != NULL) != commands[i].args)
 		return usage(err, "%s %s", name, commands[i].args == 0 ?
 		    "takes no arguments" : "needs exactly one argument");
 	if (commands[i].args == 1)
-		target = argv[optind];
+		target = dash_token != NULL ? dash_token : argv[optind];
 	if (cmd == CMD_KEEP && days < 0)
 		return usage(err, "keep needs --days N");
 	if (show_modes > 1)

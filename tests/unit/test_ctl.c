@@ -905,6 +905,12 @@ START_TEST(command_line)
 	    NULL };
 	char *a_keep_ok[] = { "pullmailctl", "-c", conf_path, "keep",
 	    "ffffffffffffffffffffffffffffffff", "--days", "3", NULL };
+	/* A bare token may begin with '-': an argument, not options. */
+	char dash[] = "-AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+	char *a_dash[] = { "pullmailctl", "-c", conf_path, "show", dash,
+	    "--raw", NULL };
+	char *a_dash_list[] = { "pullmailctl", "-c", conf_path, "list", dash,
+	    NULL };
 
 	cap_open(&out);
 	cap_open(&err);
@@ -923,6 +929,11 @@ START_TEST(command_line)
 	ck_assert_ptr_nonnull(strstr(cap_text(&out), "\"count\": 0,"));
 	/* Options after the argument are taken too. */
 	ck_assert_int_eq(ctl_main(7, a_keep_ok, out.f, err.f), EX_NOINPUT);
+	ck_assert_uint_eq(strlen(dash), TOKEN_TEXT_LEN);
+	ck_assert_int_eq(ctl_main(6, a_dash, out.f, err.f), EX_NOINPUT);
+	ck_assert_ptr_nonnull(strstr(cap_text(&err), "no message for this link"));
+	ck_assert_int_eq(ctl_main(5, a_dash_list, out.f, err.f), EX_USAGE);
+	ck_assert_ptr_nonnull(strstr(cap_text(&err), "takes no arguments"));
 	cap_close(&out);
 	cap_close(&err);
 }
