@@ -104,10 +104,31 @@ store_delete(struct store *st, const struct storage_id *id)
 	return st->ops->remove(st, id);
 }
 
+/* The plain walk is the scan without a head: one walk per backend. */
+struct iterate_ctx {
+	store_iter_fn fn;
+	void *ctx;
+};
+
+static int
+iterate_one(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t head_len, enum store_status head_status,
+    void *ctx)
+{
+	struct iterate_ctx *ic = ctx;
+	uint64_t size = 0;
+
+	(void)head; (void)head_len; (void)head_status;
+	if (store_entry_size(e, &size) != STORE_OK)
+		size = 0;
+	return ic->fn(id, size, ic->ctx);
+}
+
 enum store_status
 store_iterate(struct store *st, store_iter_fn fn, void *ctx)
 {
-	return st->ops->iterate(st, fn, ctx);
+	struct iterate_ctx ic = { fn, ctx };
+	return store_scan(st, 0, iterate_one, &ic);
 }
 
 enum store_status

@@ -31,8 +31,6 @@ struct store_ops {
 	    size_t len);
 	enum store_status (*remove)(struct store *st,
 	    const struct storage_id *id);
-	enum store_status (*iterate)(struct store *st, store_iter_fn fn,
-	    void *ctx);
 	enum store_status (*cleanup_tmp)(struct store *st, int64_t max_age,
 	    unsigned long *removed);
 	enum store_status (*scan)(struct store *st, unsigned part,

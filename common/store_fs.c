@@ -478,55 +478,6 @@ open_top(struct fs_store *st)
 	return top;
 }
 
-/* Walks the fan-out directories one entry at a time: nothing is collected,
- * so memory does not grow with the number of objects. */
-static enum store_status
-fs_iterate(struct store *s, store_iter_fn fn, void *ctx)
-{
-	struct fs_store *st = (struct fs_store *)s;
-	DIR *top = open_top(st);
-	if (top == NULL)
-		return STORE_IO;
-	enum store_status rc = STORE_OK;
-	struct dirent *de;
-	while (rc == STORE_OK && (de = readdir(top)) != NULL) {
-		if (strlen(de->d_name) != 2 || !is_hex(de->d_name, 2))
-			continue;
-		int sfd = openat(st->dirfd, de->d_name,
-		    O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-		if (sfd < 0)
-			continue;
-		DIR *sub = fdopendir(sfd);
-		if (sub == NULL) {
-			close(sfd);
-			continue;
-		}
-		struct dirent *oe;
-		while ((oe = readdir(sub)) != NULL) {
-			const char *n = oe->d_name;
-			if (strlen(n) != STORAGE_ID_HEX_LEN + strlen(OBJECT_SUFFIX) ||
-			    strcmp(n + STORAGE_ID_HEX_LEN, OBJECT_SUFFIX) != 0 ||
-			    !is_hex(n, STORAGE_ID_HEX_LEN) ||
-			    memcmp(n, de->d_name, 2) != 0)
-				continue;
-			struct stat sb;
-			if (fstatat(dirfd(sub), n, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
-			    !S_ISREG(sb.st_mode))
-				continue;   /* removed meanwhile, or not ours */
-			struct storage_id id;
-			memcpy(id.hex, n, STORAGE_ID_HEX_LEN);
-			id.hex[STORAGE_ID_HEX_LEN] = '\0';
-			if (fn(&id, (uint64_t)sb.st_size, ctx) != 0) {
-				rc = STORE_STOP;
-				break;
-			}
-		}
-		closedir(sub);
-	}
-	closedir(top);
-	return rc;
-}
-
 /* An object met by fs_scan: its fan-out directory, name and open file. */
 struct fs_entry {
 	struct store_entry base;
@@ -755,7 +706,6 @@ const struct store_ops store_fs_ops = {
 	.read_head = fs_read_head,
 	.patch = fs_patch,
 	.remove = fs_remove,
-	.iterate = fs_iterate,
 	.cleanup_tmp = fs_cleanup_tmp,
 	.scan = fs_scan,
 	.entry_size = fs_entry_size,
