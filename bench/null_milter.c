@@ -14,7 +14,7 @@
  * copy is enough here. */
 #define NO_REPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
-static volatile unsigned long agreed;
+static _Atomic unsigned long agreed;   /* written by every connection */
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,

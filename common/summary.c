@@ -155,8 +155,6 @@ escaped(const char *s, bool html)
 	return g_string_free(g, FALSE);
 }
 
-/* A template that may be absent: NULL without an error when the file does
- * not exist; any other failure (unreadable, not UTF-8) sets *err. */
 /* A header value as the summary shows it: at most SUMMARY_HEADER_MAX
  * characters, a longer one cut with "..." (the whole field is still in the
  * message's own header). */
@@ -193,6 +191,8 @@ display_from(const char *v)
 	return g_strdup_printf("%.*s... %s", (int)(name_end - v), v, lt);
 }
 
+/* A template that may be absent: NULL without an error when the file does
+ * not exist; any other failure (unreadable, not UTF-8) sets *err. */
 static char *
 read_optional_template(const char *dir, const char *lang, const char *name,
     char **err)
@@ -384,8 +384,7 @@ render(const struct summary_input *in, const struct template_set *ts,
 	    inline_block->str, link, expires };
 	out = g_string_new(NULL);
 	fill(out, tmpl, keys, vals);
-	if (inline_block != NULL)
-		g_string_free(inline_block, TRUE);
+	g_string_free(inline_block, TRUE);
 	g_free(from);
 	g_free(subject);
 	g_free(date);
