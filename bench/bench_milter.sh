@@ -76,16 +76,8 @@ wait_sock() {
 	while [ ! -S "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
 	[ -S "$1" ]
 }
-wait_port() {
-	python3 -c "
-import socket, sys, time
-end = time.time() + 15
-while time.time() < end:
-    try:
-        socket.create_connection(('127.0.0.1', $1), 1).close(); sys.exit(0)
-    except OSError: time.sleep(0.1)
-sys.exit(1)"
-}
+PF_TOP=$(pwd)
+. tests/lib/postfix.sh     # wait_port, postfix_daemons
 
 smtp-sink -u postfix 127.0.0.1:$P_SINK 1000 > "$RUN/sink.log" 2>&1 &
 SINK_PID=$!
@@ -150,24 +142,8 @@ cat > "$C/master.cf" <<EOF
   -o smtpd_milters=unix:$RUN/null.sock
 127.0.0.1:$P_PULL inet n - n - - smtpd
   -o smtpd_milters=unix:$RUN/pull.sock
-cleanup   unix  n       -       n       -       0       cleanup
-qmgr      unix  n       -       n       300     1       qmgr
-rewrite   unix  -       -       n       -       -       trivial-rewrite
-bounce    unix  -       -       n       -       0       bounce
-defer     unix  -       -       n       -       0       bounce
-trace     unix  -       -       n       -       0       bounce
-verify    unix  -       -       n       -       1       verify
-flush     unix  n       -       n       1000?   0       flush
-proxymap  unix  -       -       n       -       -       proxymap
-smtp      unix  -       -       n       -       -       smtp
-relay     unix  -       -       n       -       -       smtp
-showq     unix  n       -       n       -       -       showq
-error     unix  -       -       n       -       -       error
-retry     unix  -       -       n       -       -       error
-discard   unix  -       -       n       -       -       discard
-anvil     unix  -       -       n       -       1       anvil
-scache    unix  -       -       n       -       1       scache
 EOF
+postfix_daemons >> "$C/master.cf"
 postfix -c "$C" check > "$RUN/pf/check.log" 2>&1 || { cat "$RUN/pf/check.log" >&2; exit 1; }
 printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' "$RUN/pf/maillog" "$RUN" >> "$C/main.cf"
 (cd / && exec "$(postconf -c "$C" -h daemon_directory)/master" -c "$C" -d) \
