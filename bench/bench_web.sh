@@ -1,8 +1,12 @@
 #!/bin/sh
-# make bench, web part: wrk against a private nginx on 127.0.0.1:18090 (18091 for CGI),
-# side by side in one run: a static 50 KiB file; the page of a stored
-# 50 KiB message (text + HTML + one attachment) through pullmail-web as
-# FastCGI; the same page through fcgiwrap (CGI); a trivial CGI program
+# make bench, web part: wrk against a private nginx on 127.0.0.1:18090
+# (18091 for CGI, 18092 for FastCGI with the page cache off), side by side
+# in one run: a static 50 KiB file; the page of a stored 50 KiB message
+# (text + HTML + one attachment) through pullmail-web as FastCGI, as
+# configured by default (the responder's page cache on, so after the first
+# request it is served from there); the same page with PageCache = 0
+# (parsed and rendered every time); the same page through fcgiwrap (CGI,
+# where there is no cache); a trivial CGI program
 # through the same fcgiwrap; a 10 MiB attachment download. 10 s each,
 # 2 threads, 16 connections. Prints req/s, p99 and MB/s with the targets.
 # Two more rows are the floors the targets sit on: a FastCGI responder that
@@ -88,14 +92,22 @@ sed -n '/^# B:/,$p' "$TOP/contrib/nginx/pullmail.conf" | sed -e 's/^#//' \
     -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
     -e "s|limit_req zone=pullmail burst=20 nodelay;||" \
     | grep -v '^ B:' > "$RUN/pullmail-cgi.conf"
+# The FastCGI variant once more on a third port, to responders whose page
+# cache is off ([web] PageCache = 0): every request parses and renders.
+sed -n '1,/^# B:/p' "$RUN/pullmail-fcgi.conf" |
+    sed -e "s|unix:$RUN/web.sock|unix:$RUN/web-nocache.sock|" > "$RUN/pullmail-nocache.conf"
+sed 's/^\[web\]$/[web]\nPageCache = 0/' "$CONF" > "$RUN/nocache.conf"
 write_nginx $PORT "$RUN/pullmail-fcgi.conf"
-python3 - "$RUN/nginx/nginx.conf" "$RUN/pullmail-cgi.conf" $((PORT + 1)) <<'EOP'
+python3 - "$RUN/nginx/nginx.conf" "$RUN/pullmail-cgi.conf" $((PORT + 1)) \
+    "$RUN/pullmail-nocache.conf" $((PORT + 2)) <<'EOP'
 import sys
-p, snip, port = sys.argv[1:]
+p = sys.argv[1]
 s = open(p).read().rstrip()
 assert s.endswith('}')
-s = s[:-1] + '\tserver {\n\t\tlisten 127.0.0.1:%s;\n\t\tinclude %s;\n\t}\n}\n' % (port, snip)
-open(p, 'w').write(s)
+s = s[:-1]
+for snip, port in zip(sys.argv[2::2], sys.argv[3::2]):
+    s += '\tserver {\n\t\tlisten 127.0.0.1:%s;\n\t\tinclude %s;\n\t}\n' % (port, snip)
+open(p, 'w').write(s + '}\n')
 EOP
 sed -i "s|worker_processes 1;|worker_processes 2;|" "$RUN/nginx/nginx.conf"
 [ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
@@ -106,6 +118,9 @@ NCPU=$(getconf _NPROCESSORS_ONLN)
 PULLMAIL_CONFIG=$CONF spawn-fcgi -s "$RUN/web.sock" -M 0660 \
     -- "$WEB" -w auto > "$RUN/spawn.log" 2>&1
 PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/spawn.log" | tr '\n' ' ')"
+PULLMAIL_CONFIG=$RUN/nocache.conf spawn-fcgi -s "$RUN/web-nocache.sock" \
+    -M 0660 -- "$WEB" -w auto > "$RUN/spawn-nocache.log" 2>&1
+PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/spawn-nocache.log" | tr '\n' ' ')"
 spawn-fcgi -s "$RUN/fcgiwrap.sock" -M 0660 -P "$RUN/fcgiwrap.pid" -- \
     /usr/sbin/fcgiwrap -c 4 > /dev/null 2>&1
 nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf"
@@ -118,7 +133,15 @@ for u in /static/50k.bin "/m/$T50" /trivial /trivial-linked "/m/$T10/part/2"; do
 done
 code=$(curl -s -o /dev/null -w '%{http_code}' "$cbase/m/$T50")
 [ "$code" = 200 ] || { fail "CGI page answers 200 (got $code)"; finish; }
+nbase=http://127.0.0.1:$((PORT + 2))
+code=$(curl -s -o /dev/null -w '%{http_code}' "$nbase/m/$T50")
+[ "$code" = 200 ] || { fail "page without cache answers 200 (got $code)"; finish; }
 PAGE_BYTES=$(curl -s "$base/m/$T50" | wc -c)
+# The cached page is the page: the same bytes as one rendered afresh.
+if [ "$(curl -s "$base/m/$T50" | sha256sum)" != "$(curl -s "$nbase/m/$T50" | sha256sum)" ]; then
+	fail "the cached page is the page rendered afresh"
+	finish
+fi
 spawn-fcgi -s "$RUN/null.sock" -M 0660 -F "$NCPU" -- "$RUN/null_fcgi" \
     "$PAGE_BYTES" > "$RUN/null-spawn.log" 2>&1
 PIDS="$PIDS $(sed -n 's/.*PID: \([0-9]*\).*/\1/p' "$RUN/null-spawn.log" | tr '\n' ' ')"
@@ -144,6 +167,7 @@ EOP
 set -- $(run static /static/50k.bin); S_RPS=$1; S_P99=$2; S_MB=$3
 set -- $(run null /null-fcgi); N_RPS=$1; N_P99=$2; N_MB=$3
 set -- $(run fcgi "/m/$T50"); F_RPS=$1; F_P99=$2; F_MB=$3
+set -- $(run nocache "/m/$T50" "$nbase"); U_RPS=$1; U_P99=$2; U_MB=$3
 set -- $(run cgi "/m/$T50" "$cbase"); C_RPS=$1; C_P99=$2; C_MB=$3
 set -- $(run trivial /trivial); V_RPS=$1; V_P99=$2; V_MB=$3
 set -- $(run linked /trivial-linked); L_RPS=$1; L_P99=$2; L_MB=$3
@@ -153,15 +177,16 @@ printf '%-34s %10s %10s %10s\n' "case" "req/s" "p99 ms" "MB/s"
 printf '%-34s %10s %10s %10s\n' "static 50 KiB (nginx)" $S_RPS $S_P99 $S_MB
 printf '%-34s %10s %10s %10s\n' "null FastCGI responder, same size" $N_RPS $N_P99 $N_MB
 printf '%-34s %10s %10s %10s\n' "page of 50 KiB message, FastCGI" $F_RPS $F_P99 $F_MB
+printf '%-34s %10s %10s %10s\n' "same page, FastCGI, PageCache = 0" $U_RPS $U_P99 $U_MB
 printf '%-34s %10s %10s %10s\n' "same page, fcgiwrap CGI" $C_RPS $C_P99 $C_MB
 printf '%-34s %10s %10s %10s\n' "trivial CGI, fcgiwrap" $V_RPS $V_P99 $V_MB
 printf '%-34s %10s %10s %10s\n' "null CGI, same libraries, fcgiwrap" $L_RPS $L_P99 $L_MB
 printf '%-34s %10s %10s %10s\n' "10 MiB attachment, FastCGI" $A_RPS $A_P99 $A_MB
 echo "load after: $(cut -d' ' -f1-3 /proc/loadavg)"
 echo
-python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB $N_RPS $L_RPS <<'EOP'
+python3 - $S_RPS $F_RPS $F_P99 $C_RPS $V_RPS $A_MB $N_RPS $L_RPS $U_RPS $U_P99 <<'EOP'
 import sys
-s, f, fp99, c, v, a, n, l = map(float, sys.argv[1:])
+s, f, fp99, c, v, a, n, l, u, up99 = map(float, sys.argv[1:])
 rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
         ("FastCGI page >= 0.35 x static", f >= 0.35 * s, f"{f / s:.2f}"),
         ("CGI page >= 0.7 x trivial CGI", c >= 0.7 * v, f"{c / v:.2f}"),
@@ -170,6 +195,8 @@ rows = [("FastCGI page >= 4000 req/s", f >= 4000, f"{f:.0f}"),
 for name, ok, val in rows:
     print(f"{name:36} {val:>8}  {'met' if ok else 'NOT met'}")
 print()
+print(f"page cache off (PageCache = 0, every request parsed and rendered): "
+      f"{u:.0f} req/s, {u / s:.2f} x static, p99 {up99:.2f} ms")
 print(f"floor: a FastCGI responder doing nothing gets {n:.0f} req/s "
       f"({n / s:.2f} x static); the page gets {f / n:.2f} of that")
 if n < 4000 or n < 0.35 * s:

@@ -24,6 +24,15 @@ b_free(void *ctx, const unsigned char *plain, size_t len)
 }
 
 static enum sealed_status
+b_state(void *ctx, const struct token *t, int64_t now,
+    struct envelope_meta *meta)
+{
+	struct web_sealed *ws = ctx;
+
+	return sealed_state(ws->st, t, ws->max_retention, now, meta);
+}
+
+static enum sealed_status
 b_keep(void *ctx, const struct storage_id *id, int64_t new_expires,
     int64_t *set)
 {
@@ -44,6 +53,7 @@ web_backend_sealed(struct web_sealed *ws, struct store *st,
 	ws->backend.open = b_open;
 	ws->backend.plain_free = b_free;
 	ws->backend.keep = b_keep;
+	ws->backend.state = b_state;
 	ws->backend.ctx = ws;
 	return 0;
 }

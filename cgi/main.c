@@ -17,6 +17,7 @@
 #include "config.h"
 #include "log.h"
 #include "page.h"
+#include "pagecache.h"
 #include "store.h"
 #include "token.h"
 #include "web.h"
@@ -191,10 +192,16 @@ serve(struct web_env *env, struct store *st, const struct config *cfg,
 			env->backend = &ws.backend;
 		}
 	}
+	/* A responder serves many requests: pages it rendered are kept,
+	 * sealed (pagecache.h). Out of memory means no cache, nothing else. */
+	if (!cgi && !broken && cfg->page_cache > 0)
+		env->page_cache = page_cache_new((size_t)cfg->page_cache);
 	if (cgi)
 		serve_cgi(env, broken);
 	else
 		rc = serve_fcgi(env, broken);
+	page_cache_free(env->page_cache);
+	env->page_cache = NULL;
 	if (env->backend != NULL) {
 		web_backend_sealed_clear(&ws);
 		env->backend = NULL;

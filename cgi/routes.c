@@ -8,6 +8,7 @@
 #include "html.h"
 #include "log.h"
 #include "page.h"
+#include "pagecache.h"
 #include "parts.h"
 #include "sanitize.h"
 #include "web.h"
@@ -91,8 +92,7 @@ common_headers(struct web_response *rs, const char *csp)
 }
 
 static void
-set_html(const struct web_env *env, struct web_response *rs, int status,
-    GString *html)
+html_headers(const struct web_env *env, struct web_response *rs, int status)
 {
 	char csp[512];
 
@@ -100,6 +100,13 @@ set_html(const struct web_env *env, struct web_response *rs, int status,
 	rs->status = status;
 	common_headers(rs, csp);
 	g_string_append(rs->headers, "Content-Type: text/html; charset=utf-8\r\n");
+}
+
+static void
+set_html(const struct web_env *env, struct web_response *rs, int status,
+    GString *html)
+{
+	html_headers(env, rs, status);
 	g_byte_array_append(rs->body, (const guint8 *)html->str, html->len);
 }
 
@@ -296,6 +303,57 @@ status_for(enum sealed_status st)
 	}
 }
 
+/* The error page for a message that cannot be opened, with a log line
+ * naming its storage id when the object itself is at fault. */
+static void
+open_failed(const struct web_env *env, struct web_response *rs,
+    const struct token *tok, enum sealed_status st,
+    enum envelope_status detail, const char *lang)
+{
+	int code = status_for(st);
+	if (code == 500) {
+		struct storage_id id;
+		token_storage_id(tok, &id);
+		log_message(LOG_ERR, NULL, &id,
+		    "cannot open the stored message: %s%s%s",
+		    sealed_strerror(st), st == SEALED_DAMAGED ? ": " : "",
+		    st == SEALED_DAMAGED ? envelope_strerror(detail) : "");
+	}
+	error_response(env, rs, code, lang);
+}
+
+/* The expiry the page shows: the object's, capped at created +
+ * MaxRetention. */
+static int64_t
+shown_expiry(const struct web_env *env, const struct envelope_meta *meta)
+{
+	int64_t cap = meta->created + env->max_retention;
+	return env->max_retention > 0 && meta->expires > cap ? cap :
+	    meta->expires;
+}
+
+/* Answers GET of the page from the responder's cache when it holds it;
+ * false (nothing answered) otherwise, or when the object cannot be opened
+ * (the full path answers that). */
+static bool
+page_from_cache(const struct web_env *env, struct web_response *rs,
+    const struct web_request *rq, const struct token *tok,
+    const char *variant)
+{
+	struct envelope_meta meta;
+	struct storage_id id;
+
+	if (env->backend->state(env->backend->ctx, tok, rq->now, &meta) !=
+	    SEALED_OK)
+		return false;
+	token_storage_id(tok, &id);
+	if (!page_cache_get(env->page_cache, tok, &id, variant,
+	    shown_expiry(env, &meta), rs->body))
+		return false;
+	html_headers(env, rs, 200);
+	return true;
+}
+
 void
 web_handle(const struct web_env *env, const struct web_request *rq,
     struct web_response *rs)
@@ -347,20 +405,19 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		}
 	}
 
+	bool images = env->allow_remote_images && query_has(query, "images=1");
+	/* What the page depends on besides the object and its expiry. */
+	char variant[32];
+	g_snprintf(variant, sizeof variant, "%s%s%s", lang, slash ? "/" : "",
+	    images ? "+images" : "");
+	if (r == R_PAGE && env->page_cache != NULL &&
+	    page_from_cache(env, rs, rq, tok, variant))
+		goto out;
+
 	enum sealed_status st = env->backend->open(env->backend->ctx, tok,
 	    rq->now, &meta, &plain, &plain_len, &detail);
 	if (st != SEALED_OK) {
-		int code = status_for(st);
-		if (code == 500) {
-			struct storage_id id;
-			token_storage_id(tok, &id);
-			log_message(LOG_ERR, NULL, &id,
-			    "cannot open the stored message: %s%s%s",
-			    sealed_strerror(st),
-			    st == SEALED_DAMAGED ? ": " : "",
-			    st == SEALED_DAMAGED ? envelope_strerror(detail) : "");
-		}
-		error_response(env, rs, code, lang);
+		open_failed(env, rs, tok, st, detail, lang);
 		goto out;
 	}
 
@@ -388,7 +445,6 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		serve_part(env, rs, &m, part, query_has(query, "download=1"));
 		goto out;
 	}
-	bool images = env->allow_remote_images && query_has(query, "images=1");
 	if (r == R_HTML) {
 		if (m.html_idx < 0) {
 			error_response(env, rs, 404, lang);
@@ -416,8 +472,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	int64_t cap = meta.created + env->max_retention;
 	v.m = &m;
 	v.meta = &meta;
-	v.expires = env->max_retention > 0 && meta.expires > cap ? cap :
-	    meta.expires;
+	v.expires = shown_expiry(env, &meta);
 	v.lang = lang;
 	v.base = slash || r == R_KEEP ? "./" : path + pl;
 	v.keep_extension = env->keep_extension;
@@ -453,6 +508,12 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	GString *html = g_string_sized_new(plain_len / 2 + 8192);
 	page_message(html, &v);
 	set_html(env, rs, 200, html);
+	if (r == R_PAGE && env->page_cache != NULL) {
+		struct storage_id id;
+		token_storage_id(tok, &id);
+		page_cache_put(env->page_cache, tok, &id, variant, v.expires,
+		    html->str, html->len);
+	}
 	g_string_free(html, TRUE);
 	g_free(base_owned);
 out:

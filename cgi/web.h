@@ -25,12 +25,18 @@ struct web_backend {
 	    const unsigned char **plain, size_t *plain_len,
 	    enum envelope_status *detail);
 	void (*plain_free)(void *ctx, const unsigned char *plain, size_t len);
+	/* The header checks of open without the decryption (sealed_state). */
+	enum sealed_status (*state)(void *ctx, const struct token *t,
+	    int64_t now, struct envelope_meta *meta);
 	enum sealed_status (*keep)(void *ctx, const struct storage_id *id,
 	    int64_t new_expires, int64_t *set);
 	void *ctx;
 };
 
-/* Read-only after start-up; shared by every request. */
+struct page_cache;
+
+/* Read-only after start-up (but for the cache it points to); shared by
+ * every request. */
 struct web_env {
 	const char *path_prefix;       /* "/m/" */
 	int64_t keep_extension;        /* seconds */
@@ -38,6 +44,9 @@ struct web_env {
 	bool allow_remote_images;
 	const char *default_language;  /* "en" or "pt-BR" */
 	const struct web_backend *backend;
+	/* The responder's cache of rendered pages (pagecache.h); NULL: none
+	 * (CGI, or [web] PageCache = 0). */
+	struct page_cache *page_cache;
 	char style_hash[64];           /* "'sha256-...'" of the page CSS */
 };
 

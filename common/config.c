@@ -175,6 +175,9 @@ static const struct option options[] = {
 	{ "web", "AllowRemoteImages", OPT_BOOL, "yes",
 	  "the reader may opt in to remote images", F(allow_remote_images), 0,
 	  NULL },
+	{ "web", "PageCache", OPT_SIZE, "16M",
+	  "memory each FastCGI responder keeps for rendered pages, sealed "
+	  "(0: none)", F(page_cache), 0, NULL },
 	{ "web", "DefaultLanguage", OPT_CHOICE, "en",
 	  "page language when Accept-Language names none shipped",
 	  F(default_language), 0, language_choices },

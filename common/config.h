@@ -65,6 +65,7 @@ struct config {
 	int64_t keep_extension;   /* KeepExtension = 14d */
 	bool allow_remote_images; /* AllowRemoteImages = yes */
 	char *default_language;   /* DefaultLanguage = en */
+	uint64_t page_cache;      /* PageCache = 16M (0: none) */
 
 	/* [summary] */
 	char *language;           /* Language = en (en or pt-BR) */

@@ -168,6 +168,23 @@ source_read(void *ctx, void *buf, size_t len)
 	return store_read(ctx, buf, len);
 }
 
+enum sealed_status
+sealed_state(struct store *st, const struct token *t, int64_t max_retention,
+    int64_t now, struct envelope_meta *meta)
+{
+	struct storage_id id;
+
+	token_storage_id(t, &id);
+	enum sealed_status s = sealed_meta(st, &id, meta);
+	if (s != SEALED_OK)
+		return s;
+	if (meta->flags & ENVELOPE_FLAG_REVOKED)
+		return SEALED_REVOKED;
+	if (now != 0 && sealed_effective_expiry(meta, max_retention) <= now)
+		return SEALED_EXPIRED;
+	return SEALED_OK;
+}
+
 /* sealed_open and sealed_open_with: the reader r, or a fresh buffer when r
  * is NULL (*owned). */
 static enum sealed_status
@@ -184,18 +201,13 @@ open_message(struct envelope_reader *r, struct store *st,
 	*plain_len = 0;
 	if (detail != NULL)
 		*detail = ENVELOPE_OK;
-	token_storage_id(t, &id);
-	enum sealed_status s = sealed_meta(st, &id, meta);
+	enum sealed_status s = sealed_state(st, t, max_retention, now, meta);
 	if (s != SEALED_OK) {
 		if (detail != NULL && s == SEALED_DAMAGED)
 			*detail = ENVELOPE_ERR_FORMAT;
 		return s;
 	}
-	if (meta->flags & ENVELOPE_FLAG_REVOKED)
-		return SEALED_REVOKED;
-	if (now != 0 && sealed_effective_expiry(meta, max_retention) <= now)
-		return SEALED_EXPIRED;
-
+	token_storage_id(t, &id);
 	enum store_status ss = store_read_open(st, &id, &sr);
 	if (ss != STORE_OK)
 		return from_store(ss);

@@ -46,6 +46,13 @@ enum sealed_status sealed_meta(struct store *st, const struct storage_id *id,
 int64_t sealed_effective_expiry(const struct envelope_meta *m,
     int64_t max_retention);
 
+/* The checks sealed_open makes before it reads the ciphertext: the object
+ * exists (SEALED_NOT_FOUND), is not a tombstone (SEALED_REVOKED) and, unless
+ * now is 0, has not expired (SEALED_EXPIRED); meta gets its header. Reads
+ * the header only: nothing is decrypted or verified. */
+enum sealed_status sealed_state(struct store *st, const struct token *t,
+    int64_t max_retention, int64_t now, struct envelope_meta *meta);
+
 /* Opens, decrypts and verifies the whole message into sodium_malloc memory
  * (envelope_plain_free). Refuses expired objects (SEALED_EXPIRED, relative
  * to now) unless now is 0. detail, if not NULL, gets the envelope status

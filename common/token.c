@@ -9,6 +9,7 @@
 #define KDF_CONTEXT "pullmail"
 #define KDF_ID_STORAGE 1
 #define KDF_ID_MESSAGE_KEY 2
+#define KDF_ID_PAGE_CACHE 3
 
 /* Tokens and message keys come from one sodium_malloc slab of fixed
  * 32-byte slots rather than a sodium_malloc each: that call maps four pages,
@@ -189,6 +190,14 @@ token_message_key_into(const struct token *t, struct message_key *k)
 {
 	crypto_kdf_derive_from_key(k->bytes, sizeof k->bytes,
 	    KDF_ID_MESSAGE_KEY, KDF_CONTEXT, t->bytes);
+}
+
+void
+token_page_cache_key(const struct token *t,
+    unsigned char k[TOKEN_PAGE_CACHE_KEY_BYTES])
+{
+	crypto_kdf_derive_from_key(k, TOKEN_PAGE_CACHE_KEY_BYTES,
+	    KDF_ID_PAGE_CACHE, KDF_CONTEXT, t->bytes);
 }
 
 struct message_key *

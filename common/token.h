@@ -54,6 +54,13 @@ void message_key_free(struct message_key *k);
 /* The same into memory the caller provides and wipes. */
 void token_message_key_into(const struct token *t, struct message_key *k);
 
+/* Subkey 3: the key of the retriever's cache of rendered pages (pagecache.h),
+ * so that a cached page, like the object, opens only with the link's token.
+ * The caller wipes k. */
+#define TOKEN_PAGE_CACHE_KEY_BYTES \
+	crypto_aead_xchacha20poly1305_ietf_KEYBYTES
+void token_page_cache_key(const struct token *t,
+    unsigned char k[TOKEN_PAGE_CACHE_KEY_BYTES]);
 /* Validates 32 lowercase hex characters; 0 or -1. */
 int storage_id_parse(const char *hex, struct storage_id *id);
 

@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "cgi/page.h"
+#include "cgi/pagecache.h"
 #include "cgi/parts.h"
 #include "cgi/web.h"
 #include "html.h"
@@ -32,11 +33,39 @@ struct fake {
 	int64_t created, expires;
 	int keeps;
 	int64_t kept_to;
+	int opens;                  /* decryptions asked for */
+	enum sealed_status gone;    /* what tok_ok's object became, or OK */
 };
 
 static struct fake fake;
 static struct web_backend backend;
 static struct web_env env;
+
+/* The header checks: what each test token's object is. */
+static enum sealed_status
+f_state(void *ctx, const struct token *t, int64_t now,
+    struct envelope_meta *meta)
+{
+	struct fake *f = ctx;
+
+	(void)now;
+	switch (t->bytes[0]) {
+	case 0x00:
+		if (f->gone != SEALED_OK)
+			return f->gone;
+		break;
+	case 0x04: return SEALED_EXPIRED;
+	case 0x08: return SEALED_REVOKED;
+	case 0x0c: return SEALED_DAMAGED;
+	default: return SEALED_NOT_FOUND;
+	}
+	memset(meta, 0, sizeof(*meta));
+	meta->version = 1;
+	meta->created = f->created;
+	meta->expires = f->expires;
+	meta->original_size = f->msg->len;
+	return SEALED_OK;
+}
 
 static enum sealed_status
 f_open(void *ctx, const struct token *t, int64_t now,
@@ -45,19 +74,12 @@ f_open(void *ctx, const struct token *t, int64_t now,
 {
 	struct fake *f = ctx;
 
-	(void)now;
-	switch (t->bytes[0]) {
-	case 0x00: break;
-	case 0x04: return SEALED_EXPIRED;
-	case 0x08: return SEALED_REVOKED;
-	case 0x0c: *detail = ENVELOPE_OK; return SEALED_DAMAGED;
-	default: return SEALED_NOT_FOUND;
+	f->opens++;
+	enum sealed_status st = f_state(ctx, t, now, meta);
+	if (st != SEALED_OK) {
+		*detail = ENVELOPE_OK;
+		return st;
 	}
-	memset(meta, 0, sizeof(*meta));
-	meta->version = 1;
-	meta->created = f->created;
-	meta->expires = f->expires;
-	meta->original_size = f->msg->len;
 	*plain = g_memdup2(f->msg->str, f->msg->len);
 	*plain_len = f->msg->len;
 	return SEALED_OK;
@@ -171,6 +193,7 @@ setup(void)
 	backend.open = f_open;
 	backend.plain_free = f_free;
 	backend.keep = f_keep;
+	backend.state = f_state;
 	backend.ctx = &fake;
 	memset(&env, 0, sizeof(env));
 	web_env_init(&env);
@@ -186,6 +209,8 @@ setup(void)
 static void
 teardown(void)
 {
+	page_cache_free(env.page_cache);
+	env.page_cache = NULL;
 	g_string_free(fake.msg, TRUE);
 	g_string_free(attachment, TRUE);
 	g_free(hostile_name);
@@ -848,6 +873,150 @@ START_TEST(linkify_matches_the_plain_rules)
 }
 END_TEST
 
+/* GET uri and return the body; the status must be 200. */
+static char *
+get_page(const char *u, const char *lang)
+{
+	struct resp r;
+	request(&r, "GET", u, lang, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	char *b = body_str(&r);
+	resp_free(&r);
+	return b;
+}
+
+/* The responder's cache: a page read again is the same page without a
+ * decryption; each variant is its own entry; keep, revocation, expiry and
+ * deletion are never hidden by it. */
+START_TEST(page_cache_in_handler)
+{
+	char *u = uri(tok_ok, "");
+	char *us = uri(tok_ok, "/");
+	char *ui = uri(tok_ok, "?images=1");
+	env.page_cache = page_cache_new(1u << 20);
+	ck_assert_ptr_nonnull(env.page_cache);
+
+	char *first = get_page(u, "en");
+	ck_assert_int_eq(fake.opens, 1);
+	char *again = get_page(u, "en");
+	ck_assert_int_eq(fake.opens, 1);
+	ck_assert_str_eq(first, again);
+	g_free(again);
+	/* Not the English page for a reader of Portuguese, nor one link
+	 * form for the other, nor images for a reader who did not opt in. */
+	char *pt = get_page(u, "pt-BR");
+	ck_assert_int_eq(fake.opens, 2);
+	ck_assert_ptr_nonnull(strstr(pt, "<html lang=\"pt-BR\">"));
+	char *slash = get_page(us, "en");
+	ck_assert_int_eq(fake.opens, 3);
+	char *img = get_page(ui, "en");
+	ck_assert_int_eq(fake.opens, 4);
+	ck_assert_str_ne(first, slash);
+	ck_assert_str_ne(first, img);
+	char *b = get_page(us, "en");
+	ck_assert_str_eq(b, slash);
+	g_free(b);
+	b = get_page(ui, "en");
+	ck_assert_str_eq(b, img);
+	g_free(b);
+	b = get_page(u, "pt-BR");
+	ck_assert_str_eq(b, pt);
+	g_free(b);
+	ck_assert_int_eq(fake.opens, 4);
+
+	/* Kept: the next page shows the new date, rendered afresh. */
+	struct resp r;
+	char *uk = uri(tok_ok, "/keep");
+	request(&r, "POST", uk, "en", "https://mail.example.com", NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 200);
+	resp_free(&r);
+	ck_assert_int_eq(fake.keeps, 1);
+	int opens = fake.opens;
+	b = get_page(u, "en");
+	ck_assert_int_eq(fake.opens, opens + 1);
+	ck_assert_str_ne(b, first);
+	ck_assert_ptr_nonnull(strstr(b, "can be read until 27 February 2027"));
+	g_free(b);
+
+	/* Revoked, expired, deleted: the error, not the cached page. */
+	static const struct { enum sealed_status st; int code; } gone[] = {
+		{ SEALED_REVOKED, 410 }, { SEALED_EXPIRED, 410 },
+		{ SEALED_NOT_FOUND, 404 },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(gone); i++) {
+		fake.gone = gone[i].st;
+		request(&r, "GET", u, "en", NULL, NULL, NULL, NULL);
+		ck_assert_int_eq(r.rs.status, gone[i].code);
+		check_common(&r, tok_ok);
+		resp_free(&r);
+	}
+	fake.gone = SEALED_OK;
+	g_free(first);
+	g_free(pt);
+	g_free(slash);
+	g_free(img);
+	g_free(uk);
+	g_free(u);
+	g_free(us);
+	g_free(ui);
+}
+END_TEST
+
+/* The cache itself: sealed under the token, least recently used out first,
+ * within its budget. */
+START_TEST(page_cache_bounds)
+{
+	struct token *t = token_decode(tok_ok, TOKEN_TEXT_LEN);
+	struct token *other = token_decode(tok_unknown, TOKEN_TEXT_LEN);
+	struct storage_id ids[8];
+	char page[4000];
+	size_t n, bytes;
+
+	for (size_t i = 0; i < G_N_ELEMENTS(ids); i++) {
+		snprintf(ids[i].hex, sizeof ids[i].hex, "%032zx", i);
+	}
+	memset(page, 'p', sizeof page);
+	/* Room for about four pages. */
+	struct page_cache *pc = page_cache_new(4 * (sizeof page + 200));
+	for (size_t i = 0; i < 4; i++)
+		page_cache_put(pc, t, &ids[i], "en", NOW, page, sizeof page);
+	page_cache_usage(pc, &n, &bytes);
+	ck_assert_uint_eq(n, 4);
+	/* Reading 0 makes 1 the least recently used. */
+	GByteArray *out = g_byte_array_new();
+	ck_assert(page_cache_get(pc, t, &ids[0], "en", NOW, out));
+	ck_assert_uint_eq(out->len, sizeof page);
+	ck_assert(memcmp(out->data, page, sizeof page) == 0);
+	page_cache_put(pc, t, &ids[4], "en", NOW, page, sizeof page);
+	page_cache_usage(pc, &n, &bytes);
+	ck_assert_uint_le(bytes, 4 * (sizeof page + 200));
+	ck_assert_uint_eq(n, 4);
+	g_byte_array_set_size(out, 0);
+	ck_assert(!page_cache_get(pc, t, &ids[1], "en", NOW, out));
+	ck_assert(page_cache_get(pc, t, &ids[0], "en", NOW, out));
+	/* Another variant or another expiry is not this entry. */
+	g_byte_array_set_size(out, 0);
+	ck_assert(!page_cache_get(pc, t, &ids[2], "pt-BR", NOW, out));
+	ck_assert(!page_cache_get(pc, t, &ids[2], "en", NOW + 1, out));
+	ck_assert_uint_eq(out->len, 0);
+	/* Another token cannot open it (and the entry is dropped). */
+	ck_assert(!page_cache_get(pc, other, &ids[3], "en", NOW, out));
+	ck_assert_uint_eq(out->len, 0);
+	ck_assert(!page_cache_get(pc, t, &ids[3], "en", NOW, out));
+	/* A page over a quarter of the budget is not kept. */
+	char *huge = g_malloc(4 * sizeof page);
+	memset(huge, 'h', 4 * sizeof page);
+	page_cache_put(pc, t, &ids[5], "en", NOW, huge, 4 * sizeof page);
+	ck_assert(!page_cache_get(pc, t, &ids[5], "en", NOW, out));
+	g_free(huge);
+	g_byte_array_free(out, TRUE);
+	page_cache_free(pc);
+	token_free(t);
+	token_free(other);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -869,6 +1038,8 @@ main(void)
 	tcase_add_test(tc, damaged_logged);
 	tcase_add_test(tc, part_size_equals_download);
 	tcase_add_test(tc, linkify_matches_the_plain_rules);
+	tcase_add_test(tc, page_cache_in_handler);
+	tcase_add_test(tc, page_cache_bounds);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
