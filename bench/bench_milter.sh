@@ -208,20 +208,19 @@ cpu_of() {
 ROUNDS=4
 ORDER="$P_NONE $P_NULL $P_PULL"
 for p in $ORDER; do eval "ts_$p=0 tb_$p=0 cs_$p=0 cb_$p=0"; done
+# turn PORT COUNT SIZE KIND: one configuration's turn with COUNT messages
+# of SIZE bytes; its time is added to t<KIND>_PORT, its milter's CPU to
+# c<KIND>_PORT.
+turn() {
+	c0=$(cpu_of $1)
+	t=$(elapsed $1 $2 $3 10) || return 1
+	c1=$(cpu_of $1)
+	eval "t$4_$1=\$(add \$t$4_$1 $t) c$4_$1=\$((c$4_$1 + c1 - c0))"
+}
 r=0
 while [ $r -lt $ROUNDS ]; do
-	for p in $ORDER; do
-		c0=$(cpu_of $p)
-		t=$(elapsed $p $((N_SMALL / ROUNDS)) 10240 10) || exit 1
-		c1=$(cpu_of $p)
-		eval "ts_$p=\$(add \$ts_$p $t) cs_$p=\$((cs_$p + c1 - c0))"
-	done
-	for p in $ORDER; do
-		c0=$(cpu_of $p)
-		t=$(elapsed $p $((N_BIG / ROUNDS)) 1048576 10) || exit 1
-		c1=$(cpu_of $p)
-		eval "tb_$p=\$(add \$tb_$p $t) cb_$p=\$((cb_$p + c1 - c0))"
-	done
+	for p in $ORDER; do turn $p $((N_SMALL / ROUNDS)) 10240 s || exit 1; done
+	for p in $ORDER; do turn $p $((N_BIG / ROUNDS)) 1048576 b || exit 1; done
 	set -- $ORDER
 	ORDER="$2 $3 $1"
 	r=$((r + 1))
