@@ -194,8 +194,9 @@ serve(struct web_env *env, struct store *st, const struct config *cfg,
 	}
 	/* A responder serves many requests: pages it rendered are kept,
 	 * sealed (pagecache.h). Out of memory means no cache, nothing else. */
-	if (!cgi && !broken && cfg->page_cache > 0)
-		env->page_cache = page_cache_new((size_t)cfg->page_cache);
+	if (!cgi && !broken && cfg->page_cache > 0 &&
+	    (env->page_cache = page_cache_new((size_t)cfg->page_cache)) == NULL)
+		log_msg(LOG_WARNING, "out of memory: no page cache");
 	if (cgi)
 		serve_cgi(env, broken);
 	else
