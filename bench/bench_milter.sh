@@ -44,16 +44,7 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 SINK_PID= ; NULL_PID= ; PULL_PID= ; MASTER_PID=
-stop_pid() {
-	[ -n "$1" ] || return 0
-	kill "$1" 2>/dev/null
-	i=0
-	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	kill -9 "$1" 2>/dev/null
-	wait "$1" 2>/dev/null
-}
+. tests/lib/harness.sh     # stop_pid
 cleanup() {
 	stop_pid "$MASTER_PID"; stop_pid "$PULL_PID"; stop_pid "$NULL_PID"
 	stop_pid "$SINK_PID"

@@ -61,7 +61,7 @@ drop(struct page_cache *pc, struct entry *e)
 	unlink_entry(pc, e);
 	pc->bytes -= entry_bytes(e);
 	free(e->sealed);
-	free(e->key);
+	g_free(e->key);
 	free(e);
 }
 
@@ -150,16 +150,12 @@ page_cache_put(struct page_cache *pc, const struct token *t,
 	if (old != NULL)
 		drop(pc, old);
 	struct entry *e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->key = strdup(key)) == NULL ||
-	    (e->sealed = malloc(len + TAG_BYTES)) == NULL) {
-		if (e != NULL) {
-			free(e->key);
-			free(e);
-		}
+	if (e == NULL || (e->sealed = malloc(len + TAG_BYTES)) == NULL) {
+		free(e);
 		g_free(key);
 		return;
 	}
-	g_free(key);
+	e->key = key;
 	e->expires = expires;
 	e->sealed_len = len + TAG_BYTES;
 	randombytes_buf(e->nonce, sizeof e->nonce);

@@ -307,14 +307,12 @@ status_for(enum sealed_status st)
  * naming its storage id when the object itself is at fault. */
 static void
 open_failed(const struct web_env *env, struct web_response *rs,
-    const struct token *tok, enum sealed_status st,
+    const struct storage_id *id, enum sealed_status st,
     enum envelope_status detail, const char *lang)
 {
 	int code = status_for(st);
 	if (code == 500) {
-		struct storage_id id;
-		token_storage_id(tok, &id);
-		log_message(LOG_ERR, NULL, &id,
+		log_message(LOG_ERR, NULL, id,
 		    "cannot open the stored message: %s%s%s",
 		    sealed_strerror(st), st == SEALED_DAMAGED ? ": " : "",
 		    st == SEALED_DAMAGED ? envelope_strerror(detail) : "");
@@ -338,16 +336,14 @@ shown_expiry(const struct web_env *env, const struct envelope_meta *meta)
 static bool
 page_from_cache(const struct web_env *env, struct web_response *rs,
     const struct web_request *rq, const struct token *tok,
-    const char *variant)
+    const struct storage_id *id, const char *variant)
 {
 	struct envelope_meta meta;
-	struct storage_id id;
 
 	if (env->backend->state(env->backend->ctx, tok, rq->now, &meta) !=
 	    SEALED_OK)
 		return false;
-	token_storage_id(tok, &id);
-	if (!page_cache_get(env->page_cache, tok, &id, variant,
+	if (!page_cache_get(env->page_cache, tok, id, variant,
 	    shown_expiry(env, &meta), rs->body))
 		return false;
 	html_headers(env, rs, 200);
@@ -405,19 +401,22 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		}
 	}
 
+	/* The object's name, for the cache and the log (never the token). */
+	struct storage_id id;
+	token_storage_id(tok, &id);
 	bool images = env->allow_remote_images && query_has(query, "images=1");
 	/* What the page depends on besides the object and its expiry. */
 	char variant[32];
 	g_snprintf(variant, sizeof variant, "%s%s%s", lang, slash ? "/" : "",
 	    images ? "+images" : "");
 	if (r == R_PAGE && env->page_cache != NULL &&
-	    page_from_cache(env, rs, rq, tok, variant))
+	    page_from_cache(env, rs, rq, tok, &id, variant))
 		goto out;
 
 	enum sealed_status st = env->backend->open(env->backend->ctx, tok,
 	    rq->now, &meta, &plain, &plain_len, &detail);
 	if (st != SEALED_OK) {
-		open_failed(env, rs, tok, st, detail, lang);
+		open_failed(env, rs, &id, st, detail, lang);
 		goto out;
 	}
 
@@ -430,8 +429,6 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		goto out;
 	}
 	if (web_message_parse(plain, plain_len, &m) != 0) {
-		struct storage_id id;
-		token_storage_id(tok, &id);
 		log_message(LOG_ERR, NULL, &id,
 		    "the stored message is not a MIME message");
 		error_response(env, rs, 500, lang);
@@ -484,10 +481,8 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		v.base = base_owned;
 	}
 	if (r == R_KEEP) {
-		struct storage_id id;
 		int64_t set = 0;
 		int64_t from = v.expires > rq->now ? v.expires : rq->now;
-		token_storage_id(tok, &id);
 		st = env->backend->keep(env->backend->ctx, &id,
 		    from + env->keep_extension, &set);
 		if (st != SEALED_OK) {
@@ -508,12 +503,9 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	GString *html = g_string_sized_new(plain_len / 2 + 8192);
 	page_message(html, &v);
 	set_html(env, rs, 200, html);
-	if (r == R_PAGE && env->page_cache != NULL) {
-		struct storage_id id;
-		token_storage_id(tok, &id);
+	if (r == R_PAGE && env->page_cache != NULL)
 		page_cache_put(env->page_cache, tok, &id, variant, v.expires,
 		    html->str, html->len);
-	}
 	g_string_free(html, TRUE);
 	g_free(base_owned);
 out:

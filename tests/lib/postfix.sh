@@ -20,6 +20,17 @@ sys.exit(1)
 EOF
 }
 
+# signed_cert NAME CN SAN: $t/NAME.key and $t/NAME.crt, a server
+# certificate for SAN signed by the test CA of make_ca.
+signed_cert() {
+	openssl req -newkey rsa:2048 -nodes -subj "/CN=$2" \
+		-keyout "$t/$1.key" -out "$t/$1.csr" >/dev/null 2>&1 || return 1
+	printf 'subjectAltName=%s\nextendedKeyUsage=serverAuth\n' "$3" \
+		> "$t/$1.cnf"
+	openssl x509 -req -in "$t/$1.csr" -CA "$t/ca.crt" \
+		-CAkey "$t/ca.key" -CAcreateserial -days 2 \
+		-extfile "$t/$1.cnf" -out "$t/$1.crt" >/dev/null 2>&1
+}
 # A CA that exists only for this run, a server certificate for localhost
 # and 127.0.0.1 signed by it, and a second CA that signed nothing.
 make_ca() {
@@ -28,25 +39,9 @@ make_ca() {
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
 		-subj "/CN=pullmail-send test CA" \
 		-keyout "$t/ca.key" -out "$t/ca.crt" >/dev/null 2>&1 || return 1
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=localhost" \
-		-keyout "$t/server.key" -out "$t/server.csr" >/dev/null 2>&1 ||
-		return 1
-	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
-		> "$t/ext.cnf"
-	openssl x509 -req -in "$t/server.csr" -CA "$t/ca.crt" \
-		-CAkey "$t/ca.key" -CAcreateserial -days 2 \
-		-extfile "$t/ext.cnf" -out "$t/server.crt" >/dev/null 2>&1 ||
-		return 1
+	signed_cert server localhost "DNS:localhost,IP:127.0.0.1" || return 1
 	# Signed by the trusted CA, but for another name.
-	openssl req -newkey rsa:2048 -nodes -subj "/CN=other.example" \
-		-keyout "$t/wrongname.key" -out "$t/wrongname.csr" >/dev/null 2>&1 ||
-		return 1
-	printf 'subjectAltName=DNS:other.example\nextendedKeyUsage=serverAuth\n' \
-		> "$t/ext2.cnf"
-	openssl x509 -req -in "$t/wrongname.csr" -CA "$t/ca.crt" \
-		-CAkey "$t/ca.key" -CAcreateserial -days 2 \
-		-extfile "$t/ext2.cnf" -out "$t/wrongname.crt" >/dev/null 2>&1 ||
-		return 1
+	signed_cert wrongname other.example "DNS:other.example" || return 1
 	openssl req -x509 -newkey rsa:2048 -nodes -days 2 \
 		-subj "/CN=pullmail-send other CA" \
 		-keyout "$t/other.key" -out "$t/other.crt" >/dev/null 2>&1 ||
