@@ -115,9 +115,11 @@ page_cache_get(struct page_cache *pc, const struct token *t,
 		drop(pc, e);
 		return false;
 	}
+	size_t had = out->len, len = e->sealed_len - TAG_BYTES;
+	if (len > G_MAXUINT - had)
+		return false;
 	unsigned char k[TOKEN_PAGE_CACHE_KEY_BYTES];
 	GString *ad = additional_data(e->key, e->expires);
-	size_t had = out->len, len = e->sealed_len - TAG_BYTES;
 	unsigned long long got;
 	g_byte_array_set_size(out, (guint)(had + len));
 	token_page_cache_key(t, k);

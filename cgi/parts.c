@@ -377,7 +377,7 @@ web_part_text(GMimeObject *leaf)
 		if (g_mime_part_get_content(GMIME_PART(leaf)) == NULL)
 			return NULL;
 		GByteArray *b = g_byte_array_new();
-		decode_into(leaf, b);
+		web_part_append_decoded(leaf, b);
 		g_byte_array_append(b, (const guint8 *)"", 1);
 		return (char *)g_byte_array_free(b, FALSE);
 	}

@@ -320,16 +320,6 @@ open_failed(const struct web_env *env, struct web_response *rs,
 	error_response(env, rs, code, lang);
 }
 
-/* The expiry the page shows: the object's, capped at created +
- * MaxRetention. */
-static int64_t
-shown_expiry(const struct web_env *env, const struct envelope_meta *meta)
-{
-	int64_t cap = meta->created + env->max_retention;
-	return env->max_retention > 0 && meta->expires > cap ? cap :
-	    meta->expires;
-}
-
 /* Answers GET of the page from the responder's cache when it holds it;
  * false (nothing answered) otherwise, or when the object cannot be opened
  * (the full path answers that). */
@@ -344,7 +334,7 @@ page_from_cache(const struct web_env *env, struct web_response *rs,
 	    SEALED_OK)
 		return false;
 	if (!page_cache_get(env->page_cache, tok, id, variant,
-	    shown_expiry(env, &meta), rs->body))
+	    sealed_effective_expiry(&meta, env->max_retention), rs->body))
 		return false;
 	html_headers(env, rs, 200);
 	return true;
@@ -469,7 +459,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	int64_t cap = meta.created + env->max_retention;
 	v.m = &m;
 	v.meta = &meta;
-	v.expires = shown_expiry(env, &meta);
+	v.expires = sealed_effective_expiry(&meta, env->max_retention);
 	v.lang = lang;
 	v.base = slash || r == R_KEEP ? "./" : path + pl;
 	v.keep_extension = env->keep_extension;
@@ -506,6 +496,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	if (r == R_PAGE && env->page_cache != NULL)
 		page_cache_put(env->page_cache, tok, &id, variant, v.expires,
 		    html->str, html->len);
+	sodium_memzero(html->str, html->len);   /* decrypted content */
 	g_string_free(html, TRUE);
 	g_free(base_owned);
 out:

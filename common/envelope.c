@@ -561,16 +561,20 @@ envelope_reader_open(struct envelope_reader *r, const struct message_key *key,
 		r->used = 0;
 	}
 	st = open_header(r->state, key, max_retention, src, meta, hdr);
-	if (st != ENVELOPE_OK)
-		return st;
-	if (meta->original_size > SIZE_MAX - 1 ||
-	    (max_size != 0 && meta->original_size > max_size))
-		return ENVELOPE_ERR_TOO_BIG;
+	if (st == ENVELOPE_OK && (meta->original_size > SIZE_MAX - 1 ||
+	    (max_size != 0 && meta->original_size > max_size)))
+		st = ENVELOPE_ERR_TOO_BIG;
 	/* The size is authenticated only with the final chunk: it bounds the
 	 * buffer, and any disagreement fails in open_chunks. */
 	size_t cap = (size_t)meta->original_size;
-	if (reader_reserve(r, cap) != 0)
-		return ENVELOPE_ERR_NOMEM;
+	if (st == ENVELOPE_OK && reader_reserve(r, cap) != 0)
+		st = ENVELOPE_ERR_NOMEM;
+	if (st != ENVELOPE_OK) {
+		/* The stream state came from the key: it does not outlive a
+		 * refusal either. */
+		sodium_memzero(r->state, sizeof *r->state);
+		return st;
+	}
 	st = open_chunks(r->state, r->cipher, src, hdr, r->buf, cap, &r->used);
 	sodium_memzero(r->state, sizeof *r->state);
 	if (st != ENVELOPE_OK) {

@@ -213,6 +213,21 @@ end_headers(struct mimescan *s)
 		g_free(type);
 		a->name = name != NULL ? decode_header_text(name) : strdup("");
 		a->size = 0;
+		if (a->type == NULL || a->name == NULL) {
+			/* Out of memory: counted among those not listed, so
+			 * that every listed one has a name and a type. */
+			free(a->type);
+			free(a->name);
+			a->type = a->name = NULL;
+			if (inline_image) {
+				s->n_inline--;
+				s->n_inline_more++;
+			} else {
+				s->n_attachments--;
+				s->n_more++;
+			}
+			a = NULL;
+		}
 	}
 	s->cur = a;
 out:

@@ -168,14 +168,12 @@ source_read(void *ctx, void *buf, size_t len)
 	return store_read(ctx, buf, len);
 }
 
-enum sealed_status
-sealed_state(struct store *st, const struct token *t, int64_t max_retention,
-    int64_t now, struct envelope_meta *meta)
+/* sealed_state for an id already derived. */
+static enum sealed_status
+state_of(struct store *st, const struct storage_id *id,
+    int64_t max_retention, int64_t now, struct envelope_meta *meta)
 {
-	struct storage_id id;
-
-	token_storage_id(t, &id);
-	enum sealed_status s = sealed_meta(st, &id, meta);
+	enum sealed_status s = sealed_meta(st, id, meta);
 	if (s != SEALED_OK)
 		return s;
 	if (meta->flags & ENVELOPE_FLAG_REVOKED)
@@ -183,6 +181,16 @@ sealed_state(struct store *st, const struct token *t, int64_t max_retention,
 	if (now != 0 && sealed_effective_expiry(meta, max_retention) <= now)
 		return SEALED_EXPIRED;
 	return SEALED_OK;
+}
+
+enum sealed_status
+sealed_state(struct store *st, const struct token *t, int64_t max_retention,
+    int64_t now, struct envelope_meta *meta)
+{
+	struct storage_id id;
+
+	token_storage_id(t, &id);
+	return state_of(st, &id, max_retention, now, meta);
 }
 
 /* sealed_open and sealed_open_with: the reader r, or a fresh buffer when r
@@ -201,13 +209,13 @@ open_message(struct envelope_reader *r, struct store *st,
 	*plain_len = 0;
 	if (detail != NULL)
 		*detail = ENVELOPE_OK;
-	enum sealed_status s = sealed_state(st, t, max_retention, now, meta);
+	token_storage_id(t, &id);
+	enum sealed_status s = state_of(st, &id, max_retention, now, meta);
 	if (s != SEALED_OK) {
 		if (detail != NULL && s == SEALED_DAMAGED)
 			*detail = ENVELOPE_ERR_FORMAT;
 		return s;
 	}
-	token_storage_id(t, &id);
 	enum store_status ss = store_read_open(st, &id, &sr);
 	if (ss != STORE_OK)
 		return from_store(ss);

@@ -50,8 +50,6 @@ static const struct { const char *ext, *type; } implied_types[] = {
 static bool
 type_implied_by_name(const char *name, const char *type)
 {
-	if (name == NULL || type == NULL)
-		return false;
 	const char *dot = strrchr(name, '.');
 
 	if (dot == NULL || dot == name)
@@ -286,14 +284,20 @@ template_set_load(const char *dir, const char *lang, char **err)
 static GMutex cache_lock;
 static GHashTable *cache;
 
+/* Adds ts to the cache; with only, every other set goes in the same step,
+ * so that no summary in between finds the cache empty and reads the files
+ * again. */
 static void
-cache_put(const char *dir, const char *lang, struct template_set *ts)
+cache_put(const char *dir, const char *lang, struct template_set *ts,
+    bool only)
 {
 	g_atomic_int_inc(&ts->refs);
 	g_mutex_lock(&cache_lock);
 	if (cache == NULL)
 		cache = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
 		    template_set_unref);
+	else if (only)
+		g_hash_table_remove_all(cache);
 	g_hash_table_replace(cache, g_strconcat(dir, "\n", lang, NULL), ts);
 	g_mutex_unlock(&cache_lock);
 }
@@ -310,7 +314,7 @@ cache_get(const char *dir, const char *lang, char **err)
 	g_mutex_unlock(&cache_lock);
 	g_free(key);
 	if (ts == NULL && (ts = template_set_load(dir, lang, err)) != NULL)
-		cache_put(dir, lang, ts);
+		cache_put(dir, lang, ts, false);
 	return ts;
 }
 
@@ -359,18 +363,19 @@ render(const struct summary_input *in, const struct template_set *ts,
 	shown = display_header(sc->subject);
 	subject = escaped(shown, html);
 	g_free(shown);
-	shown = display_header(sc->date);
-	if ((shown == NULL || shown[0] == '\0') && in->received > 0) {
+	if ((sc->date == NULL || sc->date[strspn(sc->date, " \t")] == '\0') &&
+	    in->received > 0) {
 		/* No Date: field: when it reached the sender's server, which is
 		 * what an MTA that adds the field would have written. */
 		char when[96];
 		units_format_date_human(in->received, in->lang, when,
 		    sizeof(when));
+		date = escaped(when, html);
+	} else {
+		shown = display_header(sc->date);
+		date = escaped(shown, html);
 		g_free(shown);
-		shown = g_strdup(when);
 	}
-	date = escaped(shown, html);
-	g_free(shown);
 	if (html) {
 		GString *g = g_string_new(NULL);
 		html_attr(g, in->link, -1);
@@ -445,11 +450,7 @@ summary_check_templates(const char *template_dir, const char *lang,
 		return -1;
 	/* What was checked is what the next summaries use; sets of an earlier
 	 * TemplateDir or Language go (cache_get reloads one it lacks). */
-	g_mutex_lock(&cache_lock);
-	if (cache != NULL)
-		g_hash_table_remove_all(cache);
-	g_mutex_unlock(&cache_lock);
-	cache_put(dir, lang, ts);
+	cache_put(dir, lang, ts, true);
 	template_set_unref(ts);
 	return 0;
 }

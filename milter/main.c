@@ -223,7 +223,9 @@ main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "c:fnp:u:P:Vh")) != -1) {
 		switch (c) {
-		case 'c': opt_config = optarg; break;
+		/* Absolute: daemon() changes to /, and SIGHUP reads it again. */
+		case 'c': opt_config = g_canonicalize_filename(optarg, NULL);
+			break;
 		case 'f': opt_foreground = 1; break;
 		case 'n': opt_check = 1; break;
 		case 'p': opt_socket = optarg; break;
@@ -283,17 +285,10 @@ main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	/* Start-up read the file before dropping privileges; a reload reads it
 	 * as UserID, so say now if that will be refused. */
-	if (access(config_path(opt_config), R_OK) != 0) {
-		if (opt_check)
-			fprintf(stderr, "pullmail-milter: warning: %s is not "
-			    "readable as UserID: SIGHUP could not reload it "
-			    "(chgrp the file to UserID's group)\n",
-			    config_path(opt_config));
-		else
-			log_msg(LOG_WARNING, "%s is not readable as UserID: "
-			    "SIGHUP could not reload it (chgrp the file to "
-			    "UserID's group)", config_path(opt_config));
-	}
+	if (access(config_path(opt_config), R_OK) != 0)
+		log_msg(LOG_WARNING, "%s is not readable as UserID: SIGHUP "
+		    "could not reload it (chgrp the file to UserID's group)",
+		    config_path(opt_config));
 	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
 		free(err);

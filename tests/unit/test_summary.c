@@ -567,8 +567,6 @@ START_TEST(inline_images_only)
 }
 END_TEST
 
-/* A very long subject or sender is shortened: the summary stays bounded
- * whatever the header (the full header is in the message itself). */
 /* A message without a Date: field is dated by when it reached the sender's
  * server; one with a Date: field keeps its own. */
 START_TEST(summary_without_date_shows_received)
@@ -609,6 +607,8 @@ START_TEST(summary_without_date_shows_received)
 }
 END_TEST
 
+/* A very long subject or sender is shortened: the summary stays bounded
+ * whatever the header (the full header is in the message itself). */
 START_TEST(summary_long_subject_bounded)
 {
 	struct mimescan s;
