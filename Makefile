@@ -53,7 +53,7 @@ endif
 # that the tests link, so callbacks and handlers run in-process.
 COMMON_SRC = $(sort $(wildcard common/*.c))
 MILTER_SRC = $(filter-out milter/main.c,$(sort $(wildcard milter/*.c)))
-WEB_SRC = $(filter-out cgi/main.c,$(sort $(wildcard cgi/*.c)))
+WEB_SRC = $(filter-out cgi/main.c cgi/front.c,$(sort $(wildcard cgi/*.c)))
 CTL_SRC = $(sort $(wildcard tools/ctl_*.c))
 SEND_SRC = $(sort $(wildcard tools/send_*.c))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c tests/milter/test_*.c))
@@ -69,7 +69,7 @@ LIBSEND_A = $(O)/tools/libsend.a
 ADAPTER_LIBS = $(LIBMILTER_A) $(LIBWEB_A) $(LIBCTL_A) $(LIBSEND_A)
 
 PROGS = $(if $(wildcard milter/main.c),$(O)/milter/pullmail-milter) \
-	$(if $(wildcard cgi/main.c),$(O)/cgi/pullmail-web) \
+	$(if $(wildcard cgi/main.c),$(O)/cgi/pullmail-web $(O)/cgi/pullmail-web-render) \
 	$(if $(wildcard tools/pullmailctl.c),$(O)/tools/pullmailctl) \
 	$(if $(wildcard tools/pullmail-send.c),$(O)/tools/pullmail-send)
 UNIT_BINS = $(patsubst %.c,$(O)/%,$(UNIT_SRC))
@@ -99,7 +99,15 @@ $(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
 # sigwait: SIGHUP reloads instead of stopping (milter/main.c).
 $(O)/milter/pullmail-milter: LIBS := $(subst -lmilter,-l:libmilter.a,$(LIBS))
 $(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait
-$(O)/cgi/pullmail-web: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
+$(O)/cgi/pullmail-web-render: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
+# The CGI front (cgi/front.c) answers a kept page without loading GMime and
+# its libraries: libc and libsodium only, and the link fails if anything
+# it uses needs more.
+FRONT_OBJ = $(call obj,cgi/front.c common/token.c common/envelope.c \
+	common/lifetime.c common/pagefile.c common/units.c)
+$(O)/cgi/pullmail-web: $(FRONT_OBJ)
+$(O)/cgi/pullmail-web: LIBS := $(shell $(PKG_CONFIG) --libs libsodium) -lpthread
+$(O)/cgi/front.o: ALL_CFLAGS += -DPULLMAIL_SBINDIR='"$(SBINDIR)"'
 $(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
 $(O)/tools/pullmail-send: $(O)/tools/pullmail-send.o $(LIBSEND_A) $(LIBPULLMAIL)
 # The milter must carry libmilter itself (SIGHUP would stop a milter whose
@@ -183,7 +191,7 @@ install: all
 		$(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(SYSCONFDIR) \
 		$(DESTDIR)$(DATADIR)
 	$(if $(wildcard milter/main.c),install -m 755 $(O)/milter/pullmail-milter $(DESTDIR)$(SBINDIR)/)
-	$(if $(wildcard cgi/main.c),install -m 755 $(O)/cgi/pullmail-web $(DESTDIR)$(SBINDIR)/)
+	$(if $(wildcard cgi/main.c),install -m 755 $(O)/cgi/pullmail-web $(O)/cgi/pullmail-web-render $(DESTDIR)$(SBINDIR)/)
 	$(if $(wildcard tools/pullmailctl.c),install -m 755 $(O)/tools/pullmailctl $(DESTDIR)$(SBINDIR)/)
 	$(if $(wildcard tools/pullmail-send.c),install -m 755 $(O)/tools/pullmail-send $(DESTDIR)$(BINDIR)/)
 	$(if $(MAN1),install -m 644 $(MAN1) $(DESTDIR)$(MANDIR)/man1/)

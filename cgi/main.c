@@ -18,6 +18,7 @@
 #include "log.h"
 #include "page.h"
 #include "pagecache.h"
+#include "pagefile.h"
 #include "store.h"
 #include "token.h"
 #include "web.h"
@@ -91,8 +92,43 @@ startup_failure_page(struct web_response *rs, const struct web_env *env)
 	g_string_free(html, TRUE);
 }
 
+/* One CGI request in this many also sweeps PageCacheDir after keeping a
+ * page (pagefile_sweep): its size stays near PageCache without a daemon. */
+#define DISK_SWEEP_ONE_IN 32
+
+struct disk_pages {
+	struct pagefile_scope scope;
+	uint64_t budget;        /* [web] PageCache */
+};
+
+/* As CGI: a page answered in full is kept in PageCacheDir, sealed, for
+ * pullmail-web to answer next time without this program (pagefile.h).
+ * Failing to keep it costs the next reader time, nothing else. */
 static void
-serve_cgi(const struct web_env *env, bool broken)
+keep_on_disk(const struct web_env *env, const struct token *t,
+    const struct storage_id *id, int64_t expires,
+    const struct pagefile_request *rq, const struct web_response *rs)
+{
+	const struct disk_pages *dp = env->page_rendered_ctx;
+	GString *out = g_string_sized_new(rs->body->len + 1024);
+
+	web_response_head(rs, out);
+	g_string_append_len(out, (const char *)rs->body->data, rs->body->len);
+	if (pagefile_put(&dp->scope, t, id, expires, rq, out->str,
+	    out->len) != 0)
+		log_message(LOG_WARNING, NULL, id, "cannot keep the page in "
+		    "%s: %s", dp->scope.dir, strerror(errno));
+	else if (randombytes_uniform(DISK_SWEEP_ONE_IN) == 0 &&
+	    pagefile_sweep(dp->scope.dir, dp->budget, PAGEFILE_MAX_AGE,
+	    (int64_t)time(NULL), NULL, NULL) < 0)
+		log_msg(LOG_WARNING, "cannot sweep %s: %s", dp->scope.dir,
+		    strerror(errno));
+	sodium_memzero(out->str, out->len);     /* decrypted content */
+	g_string_free(out, TRUE);
+}
+
+static void
+serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 {
 	extern char **environ;
 	struct web_request rq;
@@ -100,8 +136,22 @@ serve_cgi(const struct web_env *env, bool broken)
 	char *uri = NULL;
 	GString *head = g_string_new(NULL);
 
+	struct disk_pages dp;
+
 	fill_request(&rq, environ, &uri);
 	rq.read_body = read_stdin;
+	if (!broken && cfg->page_cache > 0 && cfg->page_cache_dir != NULL &&
+	    cfg->page_cache_dir[0] != '\0') {
+		dp.scope.dir = cfg->page_cache_dir;
+		memcpy(dp.scope.config_digest, cfg->digest,
+		    sizeof dp.scope.config_digest);
+		dp.scope.store_dir = cfg->store_dir;
+		dp.scope.max_retention = cfg->max_retention;
+		dp.scope.path_prefix = cfg->path_prefix;
+		dp.budget = cfg->page_cache;
+		env->page_rendered = keep_on_disk;
+		env->page_rendered_ctx = &dp;
+	}
 	web_response_init(&rs);
 	if (broken)
 		startup_failure_page(&rs, env);
@@ -115,6 +165,8 @@ serve_cgi(const struct web_env *env, bool broken)
 	g_string_free(head, TRUE);
 	web_response_clear(&rs);
 	g_free(uri);
+	env->page_rendered = NULL;
+	env->page_rendered_ctx = NULL;
 }
 
 static int
@@ -198,7 +250,7 @@ serve(struct web_env *env, struct store *st, const struct config *cfg,
 	    (env->page_cache = page_cache_new((size_t)cfg->page_cache)) == NULL)
 		log_msg(LOG_WARNING, "out of memory: no page cache");
 	if (cgi)
-		serve_cgi(env, broken);
+		serve_cgi(env, cfg, broken);
 	else
 		rc = serve_fcgi(env, broken);
 	page_cache_free(env->page_cache);

@@ -9,6 +9,7 @@
 #include "log.h"
 #include "page.h"
 #include "pagecache.h"
+#include "pagefile.h"
 #include "parts.h"
 #include "sanitize.h"
 #include "web.h"
@@ -496,6 +497,11 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	if (r == R_PAGE && env->page_cache != NULL)
 		page_cache_put(env->page_cache, tok, &id, variant, v.expires,
 		    html->str, html->len);
+	if (r == R_PAGE && !rs->head_only && env->page_rendered != NULL) {
+		struct pagefile_request pr = { slash ? "/" : "", query,
+		    rq->accept_language };
+		env->page_rendered(env, tok, &id, v.expires, &pr, rs);
+	}
 	sodium_memzero(html->str, html->len);   /* decrypted content */
 	g_string_free(html, TRUE);
 	g_free(base_owned);

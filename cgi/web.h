@@ -34,6 +34,8 @@ struct web_backend {
 };
 
 struct page_cache;
+struct pagefile_request;
+struct web_response;
 
 /* Read-only after start-up (but for the cache it points to); shared by
  * every request. */
@@ -47,6 +49,13 @@ struct web_env {
 	/* The responder's cache of rendered pages (pagecache.h); NULL: none
 	 * (CGI, or [web] PageCache = 0). */
 	struct page_cache *page_cache;
+	/* Called with each page answered in full to a GET (status 200) and
+	 * what it depends on: as CGI, main.c keeps it in PageCacheDir for
+	 * pullmail-web (pagefile.h). NULL: nothing is kept. */
+	void (*page_rendered)(const struct web_env *env, const struct token *t,
+	    const struct storage_id *id, int64_t expires,
+	    const struct pagefile_request *rq, const struct web_response *rs);
+	void *page_rendered_ctx;
 	char style_hash[64];           /* "'sha256-...'" of the page CSS */
 };
 

@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "pagefile.h"
 #include "units.h"
 
 /* A configuration file larger than this is refused before parsing. */
@@ -110,12 +111,12 @@ static const struct choice level_choices[] = {
 #define F(field) offsetof(struct config, field)
 
 static const struct option options[] = {
-	{ "store", "Backend", OPT_CHOICE, "fs",
+	{ "store", "Backend", OPT_CHOICE, CONFIG_DEFAULT_BACKEND,
 	  "storage backend for sealed originals", F(store_backend), 0,
 	  backend_choices },
-	{ "store", "StoreDir", OPT_PATH, "/var/lib/pullmail/store",
+	{ "store", "StoreDir", OPT_PATH, CONFIG_DEFAULT_STORE_DIR,
 	  "directory of the fs backend", F(store_dir), 0, NULL },
-	{ "store", "MaxRetention", OPT_DURATION, "90d",
+	{ "store", "MaxRetention", OPT_DURATION, CONFIG_DEFAULT_MAX_RETENTION,
 	  "longest time any message may be kept; every reader enforces it",
 	  F(max_retention), 0, NULL },
 
@@ -166,7 +167,7 @@ static const struct option options[] = {
 	{ "milter", "LogWhy", OPT_BOOL, "no",
 	  "log the reason of every decision", F(log_why), 0, NULL },
 
-	{ "web", "PathPrefix", OPT_PREFIX, "/m/",
+	{ "web", "PathPrefix", OPT_PREFIX, CONFIG_DEFAULT_PATH_PREFIX,
 	  "URL path under which messages are served", F(path_prefix), 0,
 	  NULL },
 	{ "web", "KeepExtension", OPT_DURATION, "14d",
@@ -176,8 +177,12 @@ static const struct option options[] = {
 	  "the reader may opt in to remote images", F(allow_remote_images), 0,
 	  NULL },
 	{ "web", "PageCache", OPT_SIZE, "16M",
-	  "memory each FastCGI responder keeps for rendered pages, sealed "
-	  "(0: none)", F(page_cache), 0, NULL },
+	  "memory each FastCGI responder keeps for rendered pages, sealed, "
+	  "and the most PageCacheDir holds (0: no page is kept)",
+	  F(page_cache), 0, NULL },
+	{ "web", "PageCacheDir", OPT_PATH, "",
+	  "directory where CGI keeps rendered pages, sealed (empty: none)",
+	  F(page_cache_dir), OPT_EMPTY_OK, NULL },
 	{ "web", "DefaultLanguage", OPT_CHOICE, "en",
 	  "page language when Accept-Language names none shipped",
 	  F(default_language), 0, language_choices },
@@ -1016,8 +1021,9 @@ config_load(const char *path, char **err)
 		g_free(data);
 		goto fail;
 	}
-	g_free(data);
 	cfg = config_defaults();
+	pagefile_config_digest(data, len, cfg->digest);
+	g_free(data);
 	cfg->path = g_strdup(path);
 	msg = apply_keyfile(cfg, path, kf);
 	g_key_file_free(kf);

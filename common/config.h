@@ -12,6 +12,13 @@
 
 #define CONFIG_DEFAULT_PATH "/etc/pullmail/pullmail.conf"
 #define CONFIG_ENV "PULLMAIL_CONFIG"
+/* Defaults that pullmail-web's CGI front reads the file with too. */
+#define CONFIG_DEFAULT_BACKEND "fs"
+#define CONFIG_DEFAULT_STORE_DIR "/var/lib/pullmail/store"
+#define CONFIG_DEFAULT_MAX_RETENTION "90d"
+#define CONFIG_DEFAULT_PATH_PREFIX "/m/"
+/* The digest of the file's bytes (pagefile_config_digest). */
+#define CONFIG_DIGEST_BYTES 32
 
 enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_REJECT };
 
@@ -32,6 +39,9 @@ typedef char **config_list;
 struct config {
 	int refs;           /* config_ref / config_unref */
 	char *path;         /* the file it was read from, or NULL for defaults */
+	/* Of the bytes read (zero for defaults): a page kept on disk by one
+	 * configuration does not open under another (pagefile.h). */
+	unsigned char digest[CONFIG_DIGEST_BYTES];
 
 	/* [store] */
 	char *store_backend;      /* Backend = fs */
@@ -66,6 +76,7 @@ struct config {
 	bool allow_remote_images; /* AllowRemoteImages = yes */
 	char *default_language;   /* DefaultLanguage = en */
 	uint64_t page_cache;      /* PageCache = 16M (0: none) */
+	char *page_cache_dir;     /* PageCacheDir (empty: none) */
 
 	/* [summary] */
 	char *language;           /* Language = en (en or pt-BR) */

@@ -145,23 +145,6 @@ sealed_meta(struct store *st, const struct storage_id *id,
 	return from_envelope(envelope_parse_meta(head, got, meta));
 }
 
-int64_t
-sealed_effective_expiry(const struct envelope_meta *m, int64_t max_retention)
-{
-	if (max_retention > 0 && m->expires - m->created > max_retention)
-		return m->created + max_retention;
-	return m->expires;
-}
-
-int
-sealed_gc_due(const struct envelope_meta *m, int64_t max_retention,
-    int64_t now)
-{
-	if (m->flags & ENVELOPE_FLAG_REVOKED)
-		return max_retention <= 0 || m->created + max_retention <= now;
-	return sealed_effective_expiry(m, max_retention) <= now;
-}
-
 static long
 source_read(void *ctx, void *buf, size_t len)
 {
@@ -176,11 +159,7 @@ state_of(struct store *st, const struct storage_id *id,
 	enum sealed_status s = sealed_meta(st, id, meta);
 	if (s != SEALED_OK)
 		return s;
-	if (meta->flags & ENVELOPE_FLAG_REVOKED)
-		return SEALED_REVOKED;
-	if (now != 0 && sealed_effective_expiry(meta, max_retention) <= now)
-		return SEALED_EXPIRED;
-	return SEALED_OK;
+	return sealed_meta_state(meta, max_retention, now);
 }
 
 enum sealed_status

@@ -46,6 +46,12 @@ enum sealed_status sealed_meta(struct store *st, const struct storage_id *id,
 int64_t sealed_effective_expiry(const struct envelope_meta *m,
     int64_t max_retention);
 
+/* The part of sealed_state that reads nothing: SEALED_REVOKED for a
+ * tombstone, SEALED_EXPIRED when past the effective expiry (unless now is
+ * 0), else SEALED_OK. */
+enum sealed_status sealed_meta_state(const struct envelope_meta *meta,
+    int64_t max_retention, int64_t now);
+
 /* The checks sealed_open makes before it reads the ciphertext: the object
  * exists (SEALED_NOT_FOUND), is not a tombstone (SEALED_REVOKED) and, unless
  * now is 0, has not expired (SEALED_EXPIRED); meta gets its header. Reads

@@ -5,11 +5,22 @@
 #ifndef PULLMAIL_STORE_H
 #define PULLMAIL_STORE_H
 
+#include <stdio.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
 #include "token.h"
+
+/* Where the fs backend keeps an object under StoreDir ("ab/abcdef....pull");
+ * pullmail-web's CGI front reads a header there without opening a store. */
+#define STORE_FS_PATH_MAX 64
+#define STORE_FS_OBJECT_SUFFIX ".pull"
+static inline void
+store_fs_object_path(const struct storage_id *id, char buf[STORE_FS_PATH_MAX])
+{
+	snprintf(buf, STORE_FS_PATH_MAX, "%.2s/%s" STORE_FS_OBJECT_SUFFIX, id->hex, id->hex);
+}
 
 struct config;
 

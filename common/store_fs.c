@@ -17,8 +17,8 @@
 #include "store_backend.h"
 
 #define DIR_MODE 0750
+#define OBJECT_SUFFIX STORE_FS_OBJECT_SUFFIX
 #define FILE_MODE 0640
-#define OBJECT_SUFFIX ".pull"
 #define TMP_DIR "tmp"
 #define FANOUT_DIRS 256
 
@@ -81,12 +81,6 @@ errno_status(int err)
 }
 
 /* "ab/abcdef....pull" relative to the store directory. */
-static void
-object_path(const struct storage_id *id, char *buf, size_t len)
-{
-	snprintf(buf, len, "%.2s/%s" OBJECT_SUFFIX, id->hex, id->hex);
-}
-
 /* "00" to "ff" in StoreDir, 0750, then StoreDir synced so that they
  * survive a crash; existing ones are left as they are. 0 or -1 (errno). */
 static int
@@ -341,11 +335,11 @@ fs_read_open(struct store *s, const struct storage_id *id,
     struct store_reader **out)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	char path[64];
+	char path[STORE_FS_PATH_MAX];
 	struct stat sb;
 
 	*out = NULL;
-	object_path(id, path, sizeof path);
+	store_fs_object_path(id, path);
 	int fd = openat(st->dirfd, path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		set_error(st, "open object", errno);
@@ -396,10 +390,10 @@ fs_read_head(struct store *s, const struct storage_id *id, void *buf,
     size_t len, size_t *got)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	char path[64];
+	char path[STORE_FS_PATH_MAX];
 
 	*got = 0;
-	object_path(id, path, sizeof path);
+	store_fs_object_path(id, path);
 	int fd = openat(st->dirfd, path,
 	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
 	if (fd < 0) {
@@ -422,9 +416,9 @@ fs_patch(struct store *s, const struct storage_id *id, uint64_t off,
     const void *buf, size_t len)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	char path[64];
+	char path[STORE_FS_PATH_MAX];
 
-	object_path(id, path, sizeof path);
+	store_fs_object_path(id, path);
 	int fd = openat(st->dirfd, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		set_error(st, "open object", errno);
@@ -443,9 +437,9 @@ static enum store_status
 fs_remove(struct store *s, const struct storage_id *id)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	char path[64];
+	char path[STORE_FS_PATH_MAX];
 
-	object_path(id, path, sizeof path);
+	store_fs_object_path(id, path);
 	if (unlinkat(st->dirfd, path, 0) != 0) {
 		set_error(st, "delete object", errno);
 		return errno_status(errno);

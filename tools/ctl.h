@@ -25,6 +25,12 @@
 #define CTL_TMP_MIN_AGE 3600
 #define CTL_KEEP_MAX_DAYS 36500
 
+/* Removes the pages pullmail-web kept of this object in [web]
+ * PageCacheDir (pagefile.h); says so on c->err when it cannot. */
+struct storage_id;
+struct ctl;
+void ctl_forget_pages(struct ctl *c, const struct storage_id *id);
+
 struct ctl {
 	struct config *cfg;     /* borrowed */
 	const char *config_path; /* the file cfg was read from (check) */
@@ -42,6 +48,8 @@ struct ctl_gc_counts {
 	unsigned long unreadable; /* header could not be parsed: left alone */
 	unsigned long failed;     /* due, but the delete failed */
 	unsigned long tmp_removed; /* temporary files (dry run: due) */
+	unsigned long pages_removed; /* kept pages swept from PageCacheDir
+	                              * (not in a dry run) */
 };
 
 struct ctl_stats {

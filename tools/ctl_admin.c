@@ -40,6 +40,7 @@ ctl_revoke(struct ctl *c, const char *target)
 	log_message(LOG_NOTICE, NULL, &id, "revoked by the administrator");
 	fprintf(c->out, "%s: revoked (the link now answers 410 Gone)\n",
 	    id.hex);
+	ctl_forget_pages(c, &id);
 	return EX_OK;
 }
 

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "pagefile.h"
 #include "tools/ctl.h"
 
 #define GC_MAX_WORKERS 4
@@ -123,9 +124,10 @@ gc_print(struct ctl *c, bool dry_run, bool json,
 		fprintf(c->out, "\"examined\": %lu, \"removed\": %lu, "
 		    "\"removed_bytes\": %llu, \"kept\": %lu, "
 		    "\"unreadable\": %lu, \"failed\": %lu, "
-		    "\"tmp_removed\": %lu}\n", n->examined, n->removed,
+		    "\"tmp_removed\": %lu, \"pages_removed\": %lu}\n",
+		    n->examined, n->removed,
 		    (unsigned long long)n->removed_bytes, n->kept,
-		    n->unreadable, n->failed, n->tmp_removed);
+		    n->unreadable, n->failed, n->tmp_removed, n->pages_removed);
 		return;
 	}
 	fprintf(c->out, "%s%lu objects (%llu bytes) and %lu temporary files; "
@@ -133,6 +135,49 @@ gc_print(struct ctl *c, bool dry_run, bool json,
 	    dry_run ? "gc (dry run): would remove " : "gc: removed ",
 	    n->removed, (unsigned long long)n->removed_bytes, n->tmp_removed,
 	    n->examined, n->kept, n->unreadable, n->failed);
+	if (n->pages_removed > 0)
+		fprintf(c->out, "gc: removed %lu kept pages from PageCacheDir\n",
+		    n->pages_removed);
+}
+
+struct gc_pages {
+	struct store *st;
+	int64_t max_retention;
+	int64_t now;
+};
+
+/* A kept page stays only while its object may be read. */
+static int
+gc_page_alive(void *ctx, const struct storage_id *id)
+{
+	const struct gc_pages *gp = ctx;
+	struct envelope_meta m;
+
+	return sealed_meta(gp->st, id, &m) == SEALED_OK &&
+	    sealed_meta_state(&m, gp->max_retention, gp->now) == SEALED_OK;
+}
+
+/* Sweeps [web] PageCacheDir: pages of objects gone, revoked or expired,
+ * pages older than PAGEFILE_MAX_AGE, and the oldest past PageCache. */
+static int
+gc_pages(struct ctl *c, struct store *st, struct ctl_gc_counts *counts)
+{
+	const char *dir = c->cfg->page_cache_dir;
+	struct gc_pages gp = { st, c->cfg->max_retention, c->now };
+
+	if (dir == NULL || dir[0] == '\0')
+		return 0;
+	long n = pagefile_sweep(dir, c->cfg->page_cache, PAGEFILE_MAX_AGE,
+	    c->now, gc_page_alive, &gp);
+	if (n < 0) {
+		fprintf(c->err, "pullmailctl: gc: cannot sweep PageCacheDir "
+		    "%s: %s\n", dir, strerror(errno));
+		log_msg(LOG_ERR, "gc: cannot sweep PageCacheDir %s: %s", dir,
+		    strerror(errno));
+		return -1;
+	}
+	counts->pages_removed = (unsigned long)n;
+	return 0;
 }
 
 static void *
@@ -228,6 +273,8 @@ ctl_gc(struct ctl *c, bool dry_run, bool json, struct ctl_gc_counts *counts)
 		    store_error(st));
 		rc = EX_IOERR;
 	}
+	if (!dry_run && gc_pages(c, st, counts) != 0)
+		rc = EX_IOERR;
 	if (counts->failed > 0) {
 		fprintf(c->err, "pullmailctl: gc: %lu objects could not be "
 		    "deleted (see the log)\n", counts->failed);

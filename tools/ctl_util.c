@@ -6,6 +6,8 @@
 #include <sysexits.h>
 #include <time.h>
 
+#include "log.h"
+#include "pagefile.h"
 #include "tools/ctl.h"
 
 struct store *
@@ -104,4 +106,20 @@ ctl_format_time(int64_t t, char buf[32])
 	if (gmtime_r(&tt, &tm) == NULL ||
 	    strftime(buf, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
 		snprintf(buf, 32, "%lld", (long long)t);
+}
+
+void
+ctl_forget_pages(struct ctl *c, const struct storage_id *id)
+{
+	const char *dir = c->cfg->page_cache_dir;
+
+	if (dir == NULL || dir[0] == '\0')
+		return;
+	if (pagefile_forget(dir, id) < 0) {
+		fprintf(c->err, "pullmailctl: %s: cannot remove its kept pages "
+		    "from %s: %s (they stay sealed; the link answers 410 "
+		    "all the same)\n", id->hex, dir, strerror(errno));
+		log_message(LOG_WARNING, NULL, id, "cannot remove its kept "
+		    "pages from %s: %s", dir, strerror(errno));
+	}
 }
