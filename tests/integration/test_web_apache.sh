@@ -35,7 +35,7 @@ if ! command -v apache2 > /dev/null || ! [ -f "$MODS/mod_proxy_fcgi.so" ]; then
 	finish
 fi
 
-seal "$SAMPLE"; T_LIVE=$TOKEN
+seal "$SAMPLE"; T_LIVE=$TOKEN; S_LIVE=$SID
 seal "$SAMPLE" expired; T_EXP=$TOKEN
 seal "$SAMPLE" revoked; T_REV=$TOKEN
 check "three objects sealed" '[ ${#T_LIVE} = 43 ] && [ ${#T_EXP} = 43 ] && [ ${#T_REV} = 43 ]'
@@ -49,6 +49,8 @@ WEB_USER=
 if [ "$(id -u)" = 0 ]; then
 	WEB_USER=www-data
 	chown -R "$WEB_USER:$WEB_USER" "$RUN/store"
+	mkdir -m 700 "$RUN/pages"
+	chown "$WEB_USER:$WEB_USER" "$RUN/pages"
 fi
 
 # From the shipped file: the shared part (the prefix's log) is all above
@@ -189,6 +191,8 @@ run_cases() {
 	check "$l: page 200" '[ "$code" = 200 ]'
 	check "$l: page shows the decoded subject" 'grep -q "Relatório trimestral — números de novembro" "$RUN/page.html"'
 	check "$l: page lists the attachment" 'grep -q "relatório final.pdf" "$RUN/page.html"'
+	code=$(mreq -s -o "$RUN/page2.html" -w '%{http_code}' "$base/$T_LIVE")
+	check "$l: the page again, byte-identical" '[ "$code" = 200 ] && cmp -s "$RUN/page.html" "$RUN/page2.html"'
 	verify "$l: page security headers, once each" 'security_headers "$RUN/page.h" "$CSP_PAGE"' || cat "$RUN/page.h"
 	check "$l: page is HTML in UTF-8" 'has_header "$RUN/page.h" content-type "text/html; charset=utf-8"'
 	code=$(mreq -s -I -o "$RUN/head.h" -w '%{http_code}' "$base/$T_LIVE")
@@ -258,6 +262,7 @@ write_httpd event cgid "$P_FCGI:$RUN/pullmail-fcgi.conf" "$P_CGI:$RUN/pullmail-c
 start_apache $P_FCGI $P_CGI
 run_cases $P_FCGI fastcgi
 run_cases $P_CGI cgi
+check "cgi: the page was kept in PageCacheDir by the web user" '[ "$(ls "$RUN/pages" | grep -c "^$S_LIVE\.")" = 1 ] && { [ -z "$WEB_USER" ] || [ "$(stat -c %U "$RUN/pages/$(ls "$RUN/pages" | grep "^$S_LIVE\.")")" = "$WEB_USER" ]; }'
 
 # The responder gone: Apache's 503, which must not echo the token.
 stop_pid "$(pid_of_file "$RUN/web.pid")"

@@ -47,6 +47,7 @@ PathPrefix = /m/
 KeepExtension = 14d
 AllowRemoteImages = yes
 DefaultLanguage = en
+PageCacheDir = $RUN/pages
 EOC
 
 # seal FILE [mode] -> sets TOKEN and SID
