@@ -5,7 +5,8 @@
  * So this program links only libc and libsodium: when the request is a
  * page read again (GET /m/TOKEN, kept in [web] PageCacheDir by an earlier
  * request, pagefile.h) and the object's header says it may still be read,
- * it answers from there. Everything else (a FastCGI socket, options, any
+ * it answers from there: the page's fixed head (headers.h), then the body
+ * kept. Everything else (a FastCGI socket, options, any
  * other request, a miss, an error, any doubt) goes by exec, with the same
  * arguments, environment and descriptors, to pullmail-web-render, which
  * answers it and keeps the page for next time.
@@ -33,9 +34,9 @@
 
 #include "config.h"
 #include "envelope.h"
+#include "headers.h"
 #include "pagefile.h"
 #include "sealed.h"
-#include "store.h"
 #include "token.h"
 #include "units.h"
 
@@ -192,28 +193,17 @@ parse_config(char *buf, struct front_config *fc)
 	return 0;
 }
 
-/* The object's header, checked as sealed_state checks it. */
+/* The object's header, checked as sealed_state checks it; o gets what the
+ * entry is bound to. */
 static bool
 readable(const char *store_dir, const struct storage_id *id,
-    int64_t max_retention, int64_t now, int64_t *expires)
+    int64_t max_retention, int64_t now, struct pagefile_object *o,
+    int64_t *expires)
 {
-	char rel[STORE_FS_PATH_MAX];
-	unsigned char head[ENVELOPE_META_SIZE];
 	struct envelope_meta meta;
 
-	int dirfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return false;
-	store_fs_object_path(id, rel);
-	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
-	close(dirfd);
-	if (fd < 0)
-		return false;
-	ssize_t n = pread(fd, head, sizeof head, 0);
-	close(fd);
-	if (n != (ssize_t)sizeof head ||
-	    envelope_parse_meta(head, (size_t)n, &meta) != ENVELOPE_OK ||
+	if (pagefile_object_read(store_dir, id, o) != 0 ||
+	    envelope_parse_meta(o->head, sizeof o->head, &meta) != ENVELOPE_OK ||
 	    sealed_meta_state(&meta, max_retention, now) != SEALED_OK)
 		return false;
 	*expires = sealed_effective_expiry(&meta, max_retention);
@@ -238,7 +228,7 @@ write_all(int fd, const unsigned char *p, size_t len)
 /* Answers the request from PageCacheDir: 0 when it did, -1 when the
  * renderer must. */
 static int
-serve_kept_page(struct token *tok)
+serve_kept_page(struct token *tok, const char *renderer)
 {
 	const char *method = getenv("REQUEST_METHOD");
 	const char *uri = getenv("REQUEST_URI");
@@ -246,6 +236,7 @@ serve_kept_page(struct token *tok)
 	struct pagefile_scope sc;
 	struct pagefile_request rq;
 	struct storage_id id;
+	struct pagefile_object obj;
 	int64_t max_retention, expires;
 	size_t clen = 0;
 	int rc = -1;
@@ -276,7 +267,8 @@ serve_kept_page(struct token *tok)
 		goto out;
 	token_storage_id(tok, &id);
 	if (!readable(fc.store_dir, &id, max_retention, (int64_t)time(NULL),
-	    &expires))
+	    &obj, &expires) ||
+	    pagefile_program_id(renderer, sc.program_id) != 0)
 		goto out;
 
 	sc.dir = fc.page_cache_dir;
@@ -286,34 +278,42 @@ serve_kept_page(struct token *tok)
 	rq.rest = rest_len == 1 ? "/" : "";
 	rq.query = uri[qa] == '?' ? uri + qa + 1 : "";
 	rq.accept_language = getenv("HTTP_ACCEPT_LANGUAGE");
-	unsigned char *resp;
+	rq.object = &obj;
+	unsigned char *body;
 	size_t len;
-	if (pagefile_get(&sc, tok, &id, expires, &rq, &resp, &len) != 0)
+	char style[WEB_STYLE_HASH_MAX], head[WEB_PAGE_HEAD_MAX];
+	if (pagefile_get(&sc, tok, &id, expires, &rq, &body, &len) != 0)
 		goto out;
+	web_style_hash(style);
+	int hl = web_page_head(head, sizeof head, style, len);
 	/* Once a byte is out the renderer cannot take over: a write error
 	 * ends the request (the reader went away). */
-	(void)write_all(1, resp, len);
-	pagefile_free(resp, len);
-	rc = 0;
+	if (hl > 0 && write_all(1, (const unsigned char *)head,
+	    (size_t)hl) == 0)
+		(void)write_all(1, body, len);
+	pagefile_free(body, len);
+	rc = hl > 0 ? 0 : -1;
 out:
 	free(conf);
 	return rc;
 }
 
 /* pullmail-web-render next to this program (the build tree, or where make
- * install put both), else in SBINDIR. */
+ * install put both), else in SBINDIR (no /proc, or a copy of this program
+ * alone, as in a cgi-bin directory). */
 static void
 renderer_path(char *buf, size_t len)
 {
 	char self[PATH_MAX];
-	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self);
 
-	if (n > 0) {
+	if (n > 0 && (size_t)n < sizeof self) {
 		self[n] = '\0';
 		snprintf(buf, len, "%s/" RENDERER, dirname(self));
-	} else {
-		snprintf(buf, len, PULLMAIL_SBINDIR "/" RENDERER);
+		if (access(buf, X_OK) == 0)
+			return;
 	}
+	snprintf(buf, len, PULLMAIL_SBINDIR "/" RENDERER);
 }
 
 int
@@ -322,22 +322,20 @@ main(int argc, char **argv)
 	char renderer[PATH_MAX + sizeof RENDERER + 1];
 	char *fallback[] = { RENDERER, NULL };
 
+	renderer_path(renderer, sizeof renderer);
 	if (argc == 1 && !stdin_is_listening_socket() && token_init() == 0) {
 		struct token *tok = sodium_malloc(sizeof *tok);
-		int served = tok != NULL && serve_kept_page(tok) == 0;
+		int served = tok != NULL && serve_kept_page(tok, renderer) == 0;
 		sodium_free(tok);       /* wipes the token */
 		if (served)
 			return 0;
 	}
-	renderer_path(renderer, sizeof renderer);
 	execv(renderer, argc > 0 ? argv : fallback);
 	/* Nothing else to do: a 500 with the usual headers, and the reason
 	 * where the web server logs standard error. */
 	fprintf(stderr, "pullmail-web: cannot run %s: %s\n", renderer,
 	    strerror(errno));
-	fputs("Status: 500 Internal Server Error\r\n"
-	    "Cache-Control: no-store\r\nReferrer-Policy: no-referrer\r\n"
-	    "X-Content-Type-Options: nosniff\r\nX-Robots-Tag: noindex\r\n"
+	fputs("Status: 500 Internal Server Error\r\n" WEB_COMMON_HEADERS
 	    "Content-Security-Policy: default-src 'none'; frame-ancestors 'none'\r\n"
 	    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
 	    "The message cannot be shown now. Please try again later.\n",

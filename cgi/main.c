@@ -16,6 +16,7 @@
 
 #include "config.h"
 #include "log.h"
+#include "headers.h"
 #include "page.h"
 #include "pagecache.h"
 #include "pagefile.h"
@@ -82,9 +83,8 @@ startup_failure_page(struct web_response *rs, const struct web_env *env)
 
 	page_error(html, 500, env->default_language);
 	rs->status = 500;
-	g_string_append(rs->headers, "Cache-Control: no-store\r\n"
-	    "Referrer-Policy: no-referrer\r\nX-Content-Type-Options: nosniff\r\n"
-	    "X-Robots-Tag: noindex\r\nContent-Type: text/html; charset=utf-8\r\n"
+	g_string_append(rs->headers, WEB_COMMON_HEADERS
+	    "Content-Type: text/html; charset=utf-8\r\n"
 	    "Content-Security-Policy: default-src 'none'; style-src ");
 	g_string_append(rs->headers, env->style_hash);
 	g_string_append(rs->headers, "; frame-ancestors 'none'\r\n");
@@ -95,36 +95,71 @@ startup_failure_page(struct web_response *rs, const struct web_env *env)
 /* One CGI request in this many also sweeps PageCacheDir after keeping a
  * page (pagefile_sweep): its size stays near PageCache without a daemon. */
 #define DISK_SWEEP_ONE_IN 32
+/* Longer Accept-Language values, and queries other than these, are
+ * answered but not kept: each would be one more entry of the same page. */
+#define DISK_MAX_ACCEPT_LANGUAGE 256
 
 struct disk_pages {
 	struct pagefile_scope scope;
 	uint64_t budget;        /* [web] PageCache */
+	bool written;           /* the response is out already */
 };
 
-/* As CGI: a page answered in full is kept in PageCacheDir, sealed, for
- * pullmail-web to answer next time without this program (pagefile.h).
- * Failing to keep it costs the next reader time, nothing else. */
+static bool
+worth_keeping(const struct pagefile_request *rq)
+{
+	const char *al = rq->accept_language;
+	return (rq->query == NULL || rq->query[0] == '\0' ||
+	    strcmp(rq->query, "images=1") == 0) &&
+	    (al == NULL || strlen(al) <= DISK_MAX_ACCEPT_LANGUAGE);
+}
+
+/* As CGI: a page answered in full is written out, then kept in
+ * PageCacheDir, sealed, for pullmail-web to answer next time without this
+ * program (pagefile.h): the reader does not wait for the disk. Only the
+ * body is kept; pullmail-web writes the head (web_page_head), so a page
+ * whose head is not exactly that is not kept. Failing to keep it costs
+ * the next reader time, nothing else. */
 static void
 keep_on_disk(const struct web_env *env, const struct token *t,
     const struct storage_id *id, int64_t expires,
     const struct pagefile_request *rq, const struct web_response *rs)
 {
-	const struct disk_pages *dp = env->page_rendered_ctx;
-	GString *out = g_string_sized_new(rs->body->len + 1024);
+	struct disk_pages *dp = env->page_rendered_ctx;
+	GString *head = g_string_new(NULL);
+	char fixed[WEB_PAGE_HEAD_MAX];
+	struct pagefile_object obj;
+	struct pagefile_request r = *rq;
 
-	web_response_head(rs, out);
-	g_string_append_len(out, (const char *)rs->body->data, rs->body->len);
-	if (pagefile_put(&dp->scope, t, id, expires, rq, out->str,
-	    out->len) != 0)
+	web_response_head(rs, head);
+	fwrite(head->str, 1, head->len, stdout);
+	fwrite(rs->body->data, 1, rs->body->len, stdout);
+	fclose(stdout);         /* the web server may finish the response */
+	dp->written = true;
+	int n = web_page_head(fixed, sizeof fixed, env->style_hash,
+	    rs->body->len);
+	if (n < 0 || (size_t)n != head->len ||
+	    memcmp(fixed, head->str, head->len) != 0) {
+		log_msg(LOG_ERR, "a page's head differs from the one "
+		    "pullmail-web writes: pages are not kept");
+		goto out;
+	}
+	if (!worth_keeping(rq) ||
+	    pagefile_object_read(dp->scope.store_dir, id, &obj) != 0)
+		goto out;
+	r.object = &obj;
+	if (pagefile_put(&dp->scope, t, id, expires, &r, rs->body->data,
+	    rs->body->len) != 0)
 		log_message(LOG_WARNING, NULL, id, "cannot keep the page in "
 		    "%s: %s", dp->scope.dir, strerror(errno));
-	else if (randombytes_uniform(DISK_SWEEP_ONE_IN) == 0 &&
+	/* Also after a failure: a full disk may be this directory's doing. */
+	if (randombytes_uniform(DISK_SWEEP_ONE_IN) == 0 &&
 	    pagefile_sweep(dp->scope.dir, dp->budget, PAGEFILE_MAX_AGE,
-	    (int64_t)time(NULL), NULL, NULL) < 0)
+	    (int64_t)time(NULL), NULL, NULL) < 0 && errno != ENOENT)
 		log_msg(LOG_WARNING, "cannot sweep %s: %s", dp->scope.dir,
 		    strerror(errno));
-	sodium_memzero(out->str, out->len);     /* decrypted content */
-	g_string_free(out, TRUE);
+out:
+	g_string_free(head, TRUE);
 }
 
 static void
@@ -149,19 +184,27 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		dp.scope.max_retention = cfg->max_retention;
 		dp.scope.path_prefix = cfg->path_prefix;
 		dp.budget = cfg->page_cache;
-		env->page_rendered = keep_on_disk;
-		env->page_rendered_ctx = &dp;
+		dp.written = false;
+		/* The program that renders is part of what a page depends
+		 * on; /proc/self/exe is this file, as pullmail-web finds it. */
+		if (pagefile_program_id("/proc/self/exe",
+		    dp.scope.program_id) == 0) {
+			env->page_rendered = keep_on_disk;
+			env->page_rendered_ctx = &dp;
+		}
 	}
 	web_response_init(&rs);
 	if (broken)
 		startup_failure_page(&rs, env);
 	else
 		web_handle(env, &rq, &rs);
-	web_response_head(&rs, head);
-	fwrite(head->str, 1, head->len, stdout);
-	if (!rs.head_only)
-		fwrite(rs.body->data, 1, rs.body->len, stdout);
-	fflush(stdout);
+	if (env->page_rendered == NULL || !dp.written) {
+		web_response_head(&rs, head);
+		fwrite(head->str, 1, head->len, stdout);
+		if (!rs.head_only)
+			fwrite(rs.body->data, 1, rs.body->len, stdout);
+		fflush(stdout);
+	}
 	g_string_free(head, TRUE);
 	web_response_clear(&rs);
 	g_free(uri);

@@ -14,8 +14,7 @@
 #define PAGE_LANG_EN "en"
 #define PAGE_LANG_PT "pt-BR"
 
-/* The stylesheet, inline in every page under a CSP hash. */
-extern const char page_css[];
+#include "headers.h"       /* page_css */
 
 /* "en" or "pt-BR" from an Accept-Language value (q-values honoured),
  * fallback when nothing matches. */

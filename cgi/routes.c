@@ -8,15 +8,14 @@
 #include "html.h"
 #include "log.h"
 #include "page.h"
+#include "headers.h"
 #include "pagecache.h"
 #include "pagefile.h"
 #include "parts.h"
 #include "sanitize.h"
 #include "web.h"
 
-#define CSP_PAGE_FMT "default-src 'none'; style-src %s; img-src 'self'; " \
-	"frame-src 'self'; form-action 'self'; base-uri 'none'; " \
-	"frame-ancestors 'none'"
+#define CSP_PAGE_FMT WEB_CSP_PAGE_FMT
 #define CSP_HTML "sandbox allow-popups allow-popups-to-escape-sandbox; " \
 	"default-src 'none'; img-src 'self' data:%s; style-src 'unsafe-inline'; " \
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
@@ -28,17 +27,8 @@ enum route { R_PAGE, R_HTML, R_PART, R_EML, R_KEEP, R_NONE };
 void
 web_env_init(struct web_env *env)
 {
-	GChecksum *c = g_checksum_new(G_CHECKSUM_SHA256);
-	guint8 digest[32];
-	gsize dlen = sizeof(digest);
-
 	g_mime_init();
-	g_checksum_update(c, (const guchar *)page_css, strlen(page_css));
-	g_checksum_get_digest(c, digest, &dlen);
-	g_checksum_free(c);
-	char *b64 = g_base64_encode(digest, dlen);
-	g_snprintf(env->style_hash, sizeof(env->style_hash), "'sha256-%s'", b64);
-	g_free(b64);
+	web_style_hash(env->style_hash);
 }
 
 void
@@ -83,11 +73,7 @@ web_response_head(const struct web_response *rs, GString *out)
 static void
 common_headers(struct web_response *rs, const char *csp)
 {
-	g_string_append(rs->headers, "Cache-Control: no-store\r\n"
-	    "Referrer-Policy: no-referrer\r\n"
-	    "X-Content-Type-Options: nosniff\r\n"
-	    "X-Robots-Tag: noindex\r\n"
-	    "X-Frame-Options: SAMEORIGIN\r\n");
+	g_string_append(rs->headers, WEB_COMMON_HEADERS);
 	g_string_append_printf(rs->headers, "Content-Security-Policy: %s\r\n",
 	    csp);
 }
@@ -499,7 +485,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		    html->str, html->len);
 	if (r == R_PAGE && !rs->head_only && env->page_rendered != NULL) {
 		struct pagefile_request pr = { slash ? "/" : "", query,
-		    rq->accept_language };
+		    rq->accept_language, NULL };
 		env->page_rendered(env, tok, &id, v.expires, &pr, rs);
 	}
 	sodium_memzero(html->str, html->len);   /* decrypted content */

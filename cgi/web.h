@@ -10,6 +10,7 @@
 #include <glib.h>
 
 #include "envelope.h"
+#include "headers.h"
 #include "sealed.h"
 #include "token.h"
 
@@ -56,7 +57,7 @@ struct web_env {
 	    const struct storage_id *id, int64_t expires,
 	    const struct pagefile_request *rq, const struct web_response *rs);
 	void *page_rendered_ctx;
-	char style_hash[64];           /* "'sha256-...'" of the page CSS */
+	char style_hash[WEB_STYLE_HASH_MAX];           /* "'sha256-...'" of the page CSS */
 };
 
 /* Borrowed strings (CGI parameters); NULL when absent. */

@@ -8,10 +8,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdbool.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <sodium.h>
 #include "pagefile.h"
+#include "store.h"
 
 #define PAGEFILE_MAGIC "PMPAGE1\n"
 #define MAGIC_LEN 8
@@ -59,12 +62,79 @@ hash_int(crypto_generichash_state *h, int64_t v)
 	hash_field(h, b, sizeof b);
 }
 
+/* What names the entry (the request proper). */
 static void
 hash_request(crypto_generichash_state *h, const struct pagefile_request *rq)
 {
 	hash_string(h, rq->rest);
 	hash_string(h, rq->query);
 	hash_string(h, rq->accept_language);
+}
+
+static void
+hash_object(crypto_generichash_state *h, const struct pagefile_object *o)
+{
+	if (o == NULL) {
+		hash_string(h, "");
+		return;
+	}
+	hash_field(h, o->head, sizeof o->head);
+	hash_int(h, (int64_t)o->ino);
+	hash_int(h, (int64_t)o->size);
+	hash_int(h, o->mtime_sec);
+	hash_int(h, o->mtime_nsec);
+}
+
+int
+pagefile_object_read(const char *store_dir, const struct storage_id *id,
+    struct pagefile_object *o)
+{
+	char rel[STORE_FS_PATH_MAX];
+	struct stat sb;
+	int rc = -1;
+
+	int dirfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return -1;
+	if (fstat(dirfd, &sb) != 0 || (sb.st_mode & S_IWOTH)) {
+		close(dirfd);
+		return -1;
+	}
+	store_fs_object_path(id, rel);
+	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	    O_NONBLOCK);
+	close(dirfd);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    pread(fd, o->head, sizeof o->head, 0) == (ssize_t)sizeof o->head) {
+		o->ino = (uint64_t)sb.st_ino;
+		o->size = (uint64_t)sb.st_size;
+		o->mtime_sec = (int64_t)sb.st_mtim.tv_sec;
+		o->mtime_nsec = (int64_t)sb.st_mtim.tv_nsec;
+		rc = 0;
+	}
+	close(fd);
+	return rc;
+}
+
+int
+pagefile_program_id(const char *path, unsigned char out[PAGEFILE_DIGEST_BYTES])
+{
+	struct stat sb;
+	crypto_generichash_state h;
+
+	if (stat(path, &sb) != 0)
+		return -1;
+	crypto_generichash_init(&h, NULL, 0, PAGEFILE_DIGEST_BYTES);
+	hash_string(&h, PULLMAIL_VERSION);
+	hash_int(&h, (int64_t)sb.st_dev);
+	hash_int(&h, (int64_t)sb.st_ino);
+	hash_int(&h, (int64_t)sb.st_size);
+	hash_int(&h, (int64_t)sb.st_mtim.tv_sec);
+	hash_int(&h, (int64_t)sb.st_mtim.tv_nsec);
+	crypto_generichash_final(&h, out, PAGEFILE_DIGEST_BYTES);
+	return 0;
 }
 
 /* The additional data: everything the entry must agree with. */
@@ -77,7 +147,7 @@ additional_data(const struct pagefile_scope *sc, const struct storage_id *id,
 
 	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
 	hash_string(&h, PAGEFILE_MAGIC);
-	hash_string(&h, PULLMAIL_VERSION);
+	hash_field(&h, sc->program_id, PAGEFILE_DIGEST_BYTES);
 	hash_field(&h, sc->config_digest, PAGEFILE_DIGEST_BYTES);
 	hash_string(&h, sc->store_dir);
 	hash_int(&h, sc->max_retention);
@@ -85,6 +155,7 @@ additional_data(const struct pagefile_scope *sc, const struct storage_id *id,
 	hash_string(&h, id->hex);
 	hash_int(&h, expires);
 	hash_request(&h, rq);
+	hash_object(&h, rq->object);
 	crypto_generichash_final(&h, ad, crypto_generichash_BYTES);
 }
 
@@ -108,6 +179,31 @@ pagefile_name(const struct token *t, const struct storage_id *id,
 	sodium_bin2hex(out + STORAGE_ID_HEX_LEN + 1, 33, v, sizeof v);
 }
 
+#define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+
+/* dir itself, not a symbolic link; made (0700) when missing if create.
+ * Refused (EPERM) unless this user owns it and no one else may write. */
+static int
+open_own_dir(const char *dir, bool create)
+{
+	struct stat sb;
+	int fd = open(dir, DIR_FLAGS);
+
+	/* EEXIST: another request made it meanwhile. */
+	if (fd < 0 && errno == ENOENT && create &&
+	    (mkdir(dir, 0700) == 0 || errno == EEXIST))
+		fd = open(dir, DIR_FLAGS);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || sb.st_uid != geteuid() ||
+	    (sb.st_mode & (S_IWGRP | S_IWOTH))) {
+		close(fd);
+		errno = EPERM;
+		return -1;
+	}
+	return fd;
+}
+
 /* The whole of a regular file of at most max bytes into malloc memory. */
 static unsigned char *
 read_entry(int dirfd, const char *name, size_t max, size_t *len)
@@ -119,7 +215,10 @@ read_entry(int dirfd, const char *name, size_t max, size_t *len)
 
 	if (fd < 0)
 		return NULL;
+	/* Only what this user wrote, in one piece, and not too old. */
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
+	    sb.st_uid != geteuid() || sb.st_nlink != 1 ||
+	    sb.st_mtime + PAGEFILE_MAX_AGE <= time(NULL) ||
 	    (uint64_t)sb.st_size > max || sb.st_size < (off_t)(HEAD_LEN + TAG_LEN))
 		goto out;
 	buf = malloc((size_t)sb.st_size);
@@ -158,7 +257,7 @@ pagefile_get(const struct pagefile_scope *sc, const struct token *t,
 	*len = 0;
 	if (sc->dir == NULL || sc->dir[0] == '\0')
 		return -1;
-	int dirfd = open(sc->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int dirfd = open_own_dir(sc->dir, false);
 	if (dirfd < 0)
 		return -1;
 	pagefile_name(t, id, rq, name);
@@ -204,7 +303,7 @@ write_all(int fd, const unsigned char *p, size_t len)
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n < 0)
+		if (n <= 0)
 			return -1;
 		p += n;
 		len -= (size_t)n;
@@ -212,14 +311,6 @@ write_all(int fd, const unsigned char *p, size_t len)
 	return 0;
 }
 
-static int
-open_dir(const char *dir)
-{
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT && mkdir(dir, 0700) == 0)
-		fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	return fd;
-}
 
 int
 pagefile_put(const struct pagefile_scope *sc, const struct token *t,
@@ -235,7 +326,7 @@ pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 
 	if (len > PAGEFILE_MAX_RESPONSE)
 		return 0;
-	int dirfd = open_dir(sc->dir);
+	int dirfd = open_own_dir(sc->dir, true);
 	if (dirfd < 0)
 		return -1;
 	unsigned char *f = malloc(HEAD_LEN + len + TAG_LEN);
@@ -331,7 +422,7 @@ pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
 	uint64_t total = 0;
 	long removed = 0;
 	struct dirent *de;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, DIR_FLAGS);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
 	if (d == NULL) {
@@ -394,7 +485,7 @@ pagefile_forget(const char *dir, const struct storage_id *id)
 {
 	struct dirent *de;
 	long removed = 0;
-	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = open(dir, DIR_FLAGS);
 	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
 
 	if (d == NULL) {
@@ -411,8 +502,8 @@ pagefile_forget(const char *dir, const struct storage_id *id)
 			continue;
 		if (unlinkat(fd, de->d_name, 0) == 0)
 			removed++;
-		else if (errno != ENOENT)
-			e = errno;
+		else if (errno != ENOENT && errno != EISDIR)
+			e = errno;      /* EISDIR: not an entry, left alone */
 	}
 	closedir(d);
 	errno = e;

@@ -5,15 +5,16 @@
  * libraries (most of a CGI request's cost); everything else, a miss
  * included, goes to pullmail-web-render, which writes the entries.
  *
- * An entry is the whole CGI response (status, headers, body) sealed with
+ * An entry is the page's body (pullmail-web writes the page's fixed head,
+ * headers.h, in front of it, so an entry cannot carry headers) sealed with
  * XChaCha20-Poly1305 under the link token's page key (token_page_cache_key)
  * and a fresh nonce, like the FastCGI responder's cache in memory: the
  * directory holds nothing readable without the link. The additional data
- * binds the entry to the object (storage id), its effective expiry (a kept
- * message misses), the request (what follows the token, the query string,
+ * binds the entry to the object (storage id, header, file status), its
+ * effective expiry (a kept message misses), the request (what follows the token, the query string,
  * Accept-Language, byte for byte), the configuration file's digest and the
  * values the renderer read from it (StoreDir, MaxRetention, PathPrefix),
- * and the program's version. A reader of an entry that disagrees with the
+ * and the renderer program's identity. A reader of an entry that disagrees with the
  * renderer on any of them finds no entry. The caller checks the object's
  * header (revoked, expired, gone) before every lookup.
  *
@@ -25,6 +26,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include "envelope.h"
 #include "token.h"
 
 #define PAGEFILE_DIGEST_BYTES 32
@@ -38,17 +40,44 @@
 struct pagefile_scope {
 	const char *dir;               /* [web] PageCacheDir */
 	unsigned char config_digest[PAGEFILE_DIGEST_BYTES];
+	/* pagefile_program_id of pullmail-web-render: a page rendered by
+	 * another build (an upgrade, a fix) does not open. */
+	unsigned char program_id[PAGEFILE_DIGEST_BYTES];
 	const char *store_dir;
 	int64_t max_retention;
 	const char *path_prefix;
 };
 
-/* What the response depends on besides the object and its expiry. */
+/* The stored object as the entry was made from it: its header and the
+ * file's identity, size and modification time, so that an object changed
+ * in any way since (kept, revoked, restored, damaged by a writer) finds no
+ * entry. */
+struct pagefile_object {
+	unsigned char head[ENVELOPE_META_SIZE];
+	uint64_t ino;
+	uint64_t size;
+	int64_t mtime_sec;
+	int64_t mtime_nsec;
+};
+
+/* What the response depends on besides the object's expiry. */
 struct pagefile_request {
 	const char *rest;             /* after the token: "" or "/" */
 	const char *query;            /* without "?"; NULL as "" */
 	const char *accept_language;  /* NULL as "" */
+	const struct pagefile_object *object; /* NULL: not bound (tests) */
 };
+
+/* Reads the object's header and file status from the fs store at
+ * store_dir, refusing a world-writable store_dir as the store does. 0, or
+ * -1 (no such object, shorter than a header, not a regular file). */
+int pagefile_object_read(const char *store_dir, const struct storage_id *id,
+    struct pagefile_object *o);
+
+/* Identifies the program at path (device, inode, size, modification
+ * time): a rebuilt or reinstalled program gets another. 0 or -1. */
+int pagefile_program_id(const char *path,
+    unsigned char out[PAGEFILE_DIGEST_BYTES]);
 
 /* The digest of a configuration file's bytes, for pagefile_scope. */
 void pagefile_config_digest(const void *data, size_t len,
@@ -58,16 +87,19 @@ void pagefile_config_digest(const void *data, size_t len,
 void pagefile_name(const struct token *t, const struct storage_id *id,
     const struct pagefile_request *rq, char out[PAGEFILE_NAME_LEN + 1]);
 
-/* The response kept for this request, decrypted into sodium_malloc memory
+/* The page kept for this request, decrypted into sodium_malloc memory
  * (*resp, freed with pagefile_free). 0, or -1 when there is none that
- * opens (no file, another scope or expiry, damaged, out of memory). */
+ * opens (no file, another scope, object or expiry, damaged, older than
+ * PAGEFILE_MAX_AGE, out of memory). Only a directory and entry of this
+ * user that no one else may write are read. */
 int pagefile_get(const struct pagefile_scope *sc, const struct token *t,
     const struct storage_id *id, int64_t expires,
     const struct pagefile_request *rq, unsigned char **resp, size_t *len);
 void pagefile_free(unsigned char *resp, size_t len);
 
 /* Keeps resp for the request: a temporary file, then a rename, so a reader
- * sees a whole entry or none. Creates dir (0700) when its parent exists.
+ * sees a whole entry or none. Creates dir (0700) when its parent exists;
+ * refuses (EPERM) a dir of another user or one that others may write.
  * 0, or -1 with errno set; a response over PAGEFILE_MAX_RESPONSE is not
  * kept (0). */
 int pagefile_put(const struct pagefile_scope *sc, const struct token *t,
@@ -77,7 +109,7 @@ int pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 /* Removes the entries older than max_age, those whose object alive (when
  * not NULL) says may no longer be read, then the oldest until the rest fit
  * in three quarters of budget when they exceed it, and temporary files a
- * writer left behind. Entries removed, or -1 with errno set. */
+ * writer left behind. Files removed, or -1 with errno set. */
 long pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
     int64_t now, int (*alive)(void *ctx, const struct storage_id *id),
     void *ctx);
