@@ -217,7 +217,8 @@ read_entry(int dirfd, const char *name, size_t max, size_t *len)
 		return NULL;
 	/* Only what this user wrote, in one piece, and not too old. */
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode) ||
-	    sb.st_uid != geteuid() || sb.st_nlink != 1 ||
+	    sb.st_uid != geteuid() || (sb.st_mode & (S_IWGRP | S_IWOTH)) ||
+	    sb.st_nlink != 1 ||
 	    sb.st_mtime + PAGEFILE_MAX_AGE <= time(NULL) ||
 	    (uint64_t)sb.st_size > max || sb.st_size < (off_t)(HEAD_LEN + TAG_LEN))
 		goto out;

@@ -1,6 +1,10 @@
-/* Sealed pages on disk: round trips, every field the entry is bound to,
- * damaged and planted entries, size limit, directory creation, forget,
- * and the sweep (age, budget, dead objects, leftovers). */
+/* Sealed pages on disk: round trips, every field the entry is bound to
+ * (the object and the renderer's identity included), damaged and planted
+ * entries, size limit, directory creation, forget, and the sweep (age,
+ * budget, dead objects, leftovers); reading an object's header and status
+ * from the fs store; what get, put, sweep and forget refuse (old or
+ * hard-linked entries, a directory others may write, of another user or
+ * given as a symbolic link). */
 #define _GNU_SOURCE     /* memmem */
 #include <check.h>
 #include <errno.h>
@@ -9,10 +13,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/sysmacros.h>   /* makedev */
 #include <time.h>
 #include <unistd.h>
 #include <glib.h>
 #include "pagefile.h"
+#include "store.h"
 #include "token.h"
 
 #define EXPIRES ((int64_t)1900000000)
@@ -23,7 +29,7 @@ static struct pagefile_scope sc;
 static struct token *ta, *tb;
 static struct storage_id ida, idb;
 
-static const struct pagefile_request rq0 = { "", "a=1", "en" };
+static const struct pagefile_request rq0 = { "", "a=1", "en", NULL };
 
 static void
 setup(void)
@@ -214,7 +220,7 @@ START_TEST(round_trip)
 	memcpy(big, marker, 20);
 	memcpy(big + big_len / 2, marker, 20);
 	memcpy(big + big_len - 20, marker, 20);
-	struct pagefile_request rq1 = { "/", NULL, "de-CH,de;q=0.9" };
+	struct pagefile_request rq1 = { "/", NULL, "de-CH,de;q=0.9", NULL };
 	put_ok(ta, &ida, &rq1, big, big_len);
 	assert_hit(&sc, ta, &ida, EXPIRES, &rq1, big, big_len);
 	p = entry_path(dir, ta, &ida, &rq1);
@@ -231,7 +237,7 @@ START_TEST(round_trip)
 	ck_assert_int_eq(count_dir(dir), 2);
 
 	/* An empty response. */
-	struct pagefile_request rq2 = { "", "empty", "" };
+	struct pagefile_request rq2 = { "", "empty", "", NULL };
 	put_ok(ta, &ida, &rq2, "", 0);
 	assert_hit(&sc, ta, &ida, EXPIRES, &rq2, "", 0);
 }
@@ -307,8 +313,8 @@ END_TEST
 START_TEST(null_is_empty)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nnull";
-	struct pagefile_request rn = { "", NULL, NULL };
-	struct pagefile_request re = { "", "", "" };
+	struct pagefile_request rn = { "", NULL, NULL, NULL };
+	struct pagefile_request re = { "", "", "", NULL };
 	char *pn = entry_path(dir, ta, &ida, &rn);
 	char *pe = entry_path(dir, ta, &ida, &re);
 	ck_assert_str_eq(pn, pe);
@@ -317,11 +323,11 @@ START_TEST(null_is_empty)
 	put_ok(ta, &ida, &rn, resp, sizeof resp);
 	assert_hit(&sc, ta, &ida, EXPIRES, &re, resp, sizeof resp);
 	assert_hit(&sc, ta, &ida, EXPIRES, &rn, resp, sizeof resp);
-	struct pagefile_request mixed = { "", "", NULL };
+	struct pagefile_request mixed = { "", "", NULL, NULL };
 	assert_hit(&sc, ta, &ida, EXPIRES, &mixed, resp, sizeof resp);
 
-	struct pagefile_request rn2 = { "/", NULL, NULL };
-	struct pagefile_request re2 = { "/", "", "" };
+	struct pagefile_request rn2 = { "/", NULL, NULL, NULL };
+	struct pagefile_request re2 = { "/", "", "", NULL };
 	put_ok(ta, &ida, &re2, resp, sizeof resp - 1);
 	assert_hit(&sc, ta, &ida, EXPIRES, &rn2, resp, sizeof resp - 1);
 }
@@ -472,7 +478,7 @@ END_TEST
 START_TEST(forget_one_object)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nforget";
-	struct pagefile_request r1 = { "/", NULL, NULL };
+	struct pagefile_request r1 = { "/", NULL, NULL, NULL };
 	put_ok(ta, &ida, &rq0, resp, sizeof resp);
 	put_ok(ta, &ida, &r1, resp, sizeof resp);
 	put_ok(tb, &idb, &rq0, resp, sizeof resp);
@@ -512,7 +518,7 @@ put_many(const struct token *t, const struct storage_id *id, int n,
 	for (int i = 0; i < n; i++) {
 		char q[16];
 		snprintf(q, sizeof q, "q=%d", i);
-		struct pagefile_request r = { "", q, NULL };
+		struct pagefile_request r = { "", q, NULL, NULL };
 		put_ok(t, id, &r, resp, sizeof resp);
 		paths[i] = entry_path(dir, t, id, &r);
 		ck_assert(exists(paths[i]));
@@ -743,6 +749,689 @@ START_TEST(config_digest)
 }
 END_TEST
 
+/* 9. The object the entry was made from. */
+static void
+sample_object(struct pagefile_object *o)
+{
+	memset(o, 0, sizeof *o);
+	for (size_t i = 0; i < sizeof o->head; i++)
+		o->head[i] = (unsigned char)(i * 37 + 11);
+	o->ino = 123456789;
+	o->size = 4242;
+	o->mtime_sec = 1700000000;
+	o->mtime_nsec = 987654321;
+}
+
+START_TEST(object_binds)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nbound to an object";
+	struct pagefile_object o, same;
+	sample_object(&o);
+	sample_object(&same);
+	struct pagefile_request ro = rq0;
+	ro.object = &o;
+	/* The object is not part of the name: the same file is looked at,
+	 * so a miss below is the sealing's. */
+	char *p = entry_path(dir, ta, &ida, &ro);
+	char *p0 = entry_path(dir, ta, &ida, &rq0);
+	ck_assert_str_eq(p, p0);
+	g_free(p0);
+	put_ok(ta, &ida, &ro, resp, sizeof resp);
+	struct pagefile_request r = rq0;
+	r.object = &same;               /* equal, not the same pointer */
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+
+	/* Not bound (NULL) does not open an entry bound to an object. */
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &rq0);
+
+	/* One byte of the header, at every position, one bit or all. */
+	struct pagefile_object c;
+	for (size_t i = 0; i < sizeof c.head; i++) {
+		c = o;
+		c.head[i] ^= 0x01;
+		r.object = &c;
+		assert_miss(&sc, ta, &ida, EXPIRES, &r);
+		c = o;
+		c.head[i] ^= 0xff;
+		assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	}
+	/* Each field of the file's status, by one. */
+	r.object = &c;
+	c = o; c.ino++;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.ino = 0;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.size++;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.size--;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.mtime_sec++;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.mtime_nsec++;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.mtime_nsec = 0;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	/* Fields swapped (ino and size; seconds and nanoseconds). */
+	c = o; c.ino = o.size; c.size = o.ino;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	c = o; c.mtime_sec = o.mtime_nsec; c.mtime_nsec = o.mtime_sec;
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+	/* An all-zero object is an object, not "not bound". */
+	memset(&c, 0, sizeof c);
+	assert_miss_anywhere(&sc, ta, &ida, EXPIRES, &r);
+
+	/* Still there and still opening with the right object. */
+	r.object = &same;
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+
+	/* The other way round: an entry not bound opens only unbound. */
+	put_ok(ta, &ida, &rq0, resp, sizeof resp - 1);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp - 1);
+	r.object = &same;
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	memset(&c, 0, sizeof c);
+	r.object = &c;
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp - 1);
+	ck_assert_int_eq(count_dir(dir), 1);
+	g_free(p);
+}
+END_TEST
+
+/* 10. The renderer's identity in the scope. */
+START_TEST(program_id_binds)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nprogram";
+	for (int i = 0; i < PAGEFILE_DIGEST_BYTES; i++)
+		sc.program_id[i] = (unsigned char)(0xa0 + i);
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	struct pagefile_scope s;
+	static const int pos[] = { 0, 1, PAGEFILE_DIGEST_BYTES / 2,
+		PAGEFILE_DIGEST_BYTES - 1 };
+	for (size_t i = 0; i < G_N_ELEMENTS(pos); i++) {
+		s = sc;
+		s.program_id[pos[i]] ^= 0x01;
+		assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
+		s = sc;
+		s.program_id[pos[i]] ^= 0x80;
+		assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
+	}
+	s = sc;
+	memset(s.program_id, 0, sizeof s.program_id);
+	assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
+	/* The program id and the configuration digest are not
+	 * interchangeable. */
+	s = sc;
+	memcpy(s.program_id, sc.config_digest, PAGEFILE_DIGEST_BYTES);
+	memcpy(s.config_digest, sc.program_id, PAGEFILE_DIGEST_BYTES);
+	assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+}
+END_TEST
+
+static void
+program_id_ok(const char *path, unsigned char out[PAGEFILE_DIGEST_BYTES])
+{
+	memset(out, 0x5a, PAGEFILE_DIGEST_BYTES);
+	ck_assert_int_eq(pagefile_program_id(path, out), 0);
+}
+
+static void
+stat_ok(const char *path, struct stat *sb)
+{
+	ck_assert_int_eq(lstat(path, sb), 0);
+}
+
+/* 11. */
+START_TEST(program_id_of_file)
+{
+	unsigned char a[PAGEFILE_DIGEST_BYTES], b[PAGEFILE_DIGEST_BYTES];
+	unsigned char fill[PAGEFILE_DIGEST_BYTES];
+	memset(fill, 0x5a, sizeof fill);
+	char *prog = g_build_filename(tmp, "pullmail-web-render", NULL);
+	char *next = g_build_filename(tmp, "pullmail-web-render.new", NULL);
+	char *missing = g_build_filename(tmp, "missing", NULL);
+	static const char body[] = "\177ELF not really a program";
+	ck_assert(g_file_set_contents(prog, body, sizeof body, NULL));
+	set_mtime(prog, 1700000000);
+
+	program_id_ok(prog, a);
+	ck_assert(memcmp(a, fill, sizeof a) != 0);
+	/* The same unchanged file: the same id. */
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) == 0);
+
+	memset(b, 0x5a, sizeof b);
+	ck_assert_int_eq(pagefile_program_id(missing, b), -1);
+	ck_assert_int_eq(pagefile_program_id("", b), -1);
+
+	/* Its modification time changed, by a second, then by a
+	 * nanosecond, then back. */
+	set_mtime(prog, 1700000001);
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) != 0);
+	struct timespec ts[2] = { { 1700000000, 1 }, { 1700000000, 1 } };
+	ck_assert_int_eq(utimensat(AT_FDCWD, prog, ts, 0), 0);
+	struct stat sb;
+	stat_ok(prog, &sb);
+	ck_assert_int_eq(sb.st_mtim.tv_nsec, 1);  /* the file system keeps it */
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) != 0);
+	set_mtime(prog, 1700000000);
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) == 0);
+
+	/* Replaced by another file with the same bytes and the same time
+	 * (a reinstall): only the inode tells them apart. */
+	struct stat before, after;
+	stat_ok(prog, &before);
+	ck_assert(g_file_set_contents(next, body, sizeof body, NULL));
+	set_mtime(next, 1700000000);
+	ck_assert_int_eq(rename(next, prog), 0);
+	stat_ok(prog, &after);
+	ck_assert_uint_ne(before.st_ino, after.st_ino);
+	ck_assert_int_eq(before.st_size, after.st_size);
+	ck_assert_int_eq(before.st_mtime, after.st_mtime);
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) != 0);
+	memcpy(a, b, sizeof a);
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) == 0);
+
+	/* Rebuilt in place with one more byte, the same time. */
+	ck_assert(g_file_set_contents(next, body, sizeof body, NULL));
+	ck_assert_int_eq(truncate(prog, (off_t)sizeof body + 1), 0);
+	set_mtime(prog, 1700000000);
+	program_id_ok(prog, b);
+	ck_assert(memcmp(a, b, sizeof a) != 0);
+
+	/* Another file: another id. */
+	set_mtime(next, 1700000000);
+	program_id_ok(next, a);
+	ck_assert(memcmp(a, b, sizeof a) != 0);
+	g_free(missing);
+	g_free(next);
+	g_free(prog);
+}
+END_TEST
+
+/* A store dir laid out like the fs store's, in tmp/store. */
+static char *
+make_store(void)
+{
+	char *store = g_build_filename(tmp, "store", NULL);
+	ck_assert_int_eq(mkdir(store, 0700), 0);
+	return store;
+}
+
+/* The object id's path in store (g_free it), its ab/ directory made. */
+static char *
+object_path(const char *store, const struct storage_id *id)
+{
+	char rel[STORE_FS_PATH_MAX];
+	store_fs_object_path(id, rel);
+	ck_assert_int_eq(strncmp(rel, id->hex, 2), 0);
+	ck_assert_int_eq(rel[2], '/');
+	char *sub = g_strndup(rel, 2);
+	char *d = g_build_filename(store, sub, NULL);
+	ck_assert(mkdir(d, 0700) == 0 || errno == EEXIST);
+	char *p = g_build_filename(store, rel, NULL);
+	g_free(d);
+	g_free(sub);
+	return p;
+}
+
+static void
+fill_object(unsigned char *buf, size_t len, unsigned seed)
+{
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (unsigned char)(i * 13 + seed);
+}
+
+static void
+assert_object_refused(const char *store, const struct storage_id *id)
+{
+	struct pagefile_object o;
+	memset(&o, 0, sizeof o);
+	ck_assert_int_eq(pagefile_object_read(store, id, &o), -1);
+}
+
+/* 12. */
+START_TEST(object_read)
+{
+	char *store = make_store();
+	char *p = object_path(store, &ida);
+	unsigned char buf[300];
+	fill_object(buf, sizeof buf, 1);
+	ck_assert(g_file_set_contents(p, (const char *)buf, sizeof buf, NULL));
+	struct timespec ts[2] = { { 1700000123, 456789012 },
+		{ 1700000123, 456789012 } };
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+	struct stat sb;
+	stat_ok(p, &sb);
+
+	struct pagefile_object o;
+	memset(&o, 0xee, sizeof o);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	ck_assert(memcmp(o.head, buf, ENVELOPE_META_SIZE) == 0);
+	ck_assert_uint_eq(o.ino, (uint64_t)sb.st_ino);
+	ck_assert_uint_eq(o.size, sizeof buf);
+	ck_assert_int_eq(o.mtime_sec, 1700000123);
+	ck_assert_int_eq(o.mtime_nsec, 456789012);
+	ck_assert_int_eq(o.mtime_sec, (int64_t)sb.st_mtim.tv_sec);
+	ck_assert_int_eq(o.mtime_nsec, (int64_t)sb.st_mtim.tv_nsec);
+	/* A trailing slash on StoreDir is the same directory. */
+	char *slash = g_strconcat(store, "/", NULL);
+	struct pagefile_object o2;
+	memset(&o2, 0, sizeof o2);
+	ck_assert_int_eq(pagefile_object_read(slash, &ida, &o2), 0);
+	ck_assert(memcmp(&o, &o2, sizeof o) == 0);
+	g_free(slash);
+
+	/* Exactly a header is enough. */
+	ck_assert(g_file_set_contents(p, (const char *)buf, ENVELOPE_META_SIZE,
+	    NULL));
+	memset(&o, 0xee, sizeof o);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	ck_assert(memcmp(o.head, buf, ENVELOPE_META_SIZE) == 0);
+	ck_assert_uint_eq(o.size, ENVELOPE_META_SIZE);
+
+	/* No such object (the other id; its ab/ may or may not exist). */
+	assert_object_refused(store, &idb);
+	char *pb = object_path(store, &idb);
+	assert_object_refused(store, &idb);
+	/* No such store. */
+	char *nostore = g_build_filename(tmp, "nostore", NULL);
+	assert_object_refused(nostore, &ida);
+	g_free(nostore);
+
+	/* Shorter than a header, by one byte; empty. */
+	ck_assert(g_file_set_contents(pb, (const char *)buf,
+	    ENVELOPE_META_SIZE - 1, NULL));
+	assert_object_refused(store, &idb);
+	ck_assert(g_file_set_contents(pb, "", 0, NULL));
+	assert_object_refused(store, &idb);
+	ck_assert_int_eq(unlink(pb), 0);
+
+	/* A symbolic link to a valid object (ida's). */
+	ck_assert_int_eq(symlink(p, pb), 0);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_object_refused(store, &idb);
+	ck_assert_int_eq(unlink(pb), 0);
+	/* A relative one too. */
+	char *base = g_path_get_basename(p);
+	char *rel = g_strdup_printf("../%.2s/%s", ida.hex, base);
+	ck_assert_int_eq(symlink(rel, pb), 0);
+	assert_object_refused(store, &idb);
+	ck_assert_int_eq(unlink(pb), 0);
+	g_free(rel);
+	g_free(base);
+
+	/* A directory; a FIFO (and no wait for a writer). */
+	ck_assert_int_eq(mkdir(pb, 0700), 0);
+	assert_object_refused(store, &idb);
+	ck_assert_int_eq(rmdir(pb), 0);
+	ck_assert_int_eq(mkfifo(pb, 0600), 0);
+	assert_object_refused(store, &idb);
+	ck_assert_int_eq(unlink(pb), 0);
+	/* A device that reads like a long object (/dev/zero's numbers),
+	 * where this (root) may make one. */
+	if (mknod(pb, S_IFCHR | 0600, makedev(1, 5)) == 0) {
+		int zfd = open(pb, O_RDONLY);
+		ck_assert_int_ge(zfd, 0);      /* it does read */
+		ck_assert_int_eq(pread(zfd, buf, ENVELOPE_META_SIZE, 0),
+		    ENVELOPE_META_SIZE);
+		ck_assert_int_eq(close(zfd), 0);
+		fill_object(buf, sizeof buf, 1);
+		assert_object_refused(store, &idb);
+		ck_assert_int_eq(unlink(pb), 0);
+	} else {
+		ck_assert_int_eq(errno, EPERM);
+	}
+
+	/* A world-writable StoreDir, as the store refuses it; back to
+	 * 0700 it reads again. */
+	ck_assert_int_eq(chmod(store, 0777), 0);
+	assert_object_refused(store, &ida);
+	ck_assert_int_eq(chmod(store, 0702), 0);
+	assert_object_refused(store, &ida);
+	ck_assert_int_eq(chmod(store, 0700), 0);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	g_free(pb);
+	g_free(p);
+	g_free(store);
+}
+END_TEST
+
+/* 13. An entry bound to the object read from the store misses once the
+ * object changes on disk in any way. */
+START_TEST(object_read_binds_entry)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nfrom the store";
+	char *store = make_store();
+	char *p = object_path(store, &ida);
+	char *next = g_strconcat(p, ".new", NULL);
+	unsigned char buf[200];
+	fill_object(buf, sizeof buf, 7);
+	ck_assert(g_file_set_contents(p, (const char *)buf, sizeof buf, NULL));
+	set_mtime(p, 1700000000);
+
+	struct pagefile_object o;
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	struct pagefile_request r = rq0;
+	r.object = &o;
+	put_ok(ta, &ida, &r, resp, sizeof resp);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+
+	/* Each change: read the object again, miss; undo, hit again. */
+	/* 1. One header byte (as a keep or a revoke would). */
+	buf[ENVELOPE_META_SIZE - 1] ^= 0x01;
+	int fd = open(p, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, ENVELOPE_META_SIZE, 0),
+	    ENVELOPE_META_SIZE);
+	ck_assert_int_eq(close(fd), 0);
+	set_mtime(p, 1700000000);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	buf[ENVELOPE_META_SIZE - 1] ^= 0x01;
+	fd = open(p, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(pwrite(fd, buf, ENVELOPE_META_SIZE, 0),
+	    ENVELOPE_META_SIZE);
+	ck_assert_int_eq(close(fd), 0);
+	set_mtime(p, 1700000000);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+
+	/* 2. A byte past the header, by a writer that kept the time. */
+	ck_assert(g_file_set_contents(p, (const char *)buf, sizeof buf - 1,
+	    NULL));
+	set_mtime(p, 1700000000);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+
+	/* 3. Back to the same bytes and time: a hit only if the inode is
+	 * the same (g_file_set_contents replaces the file: not). */
+	ck_assert(g_file_set_contents(p, (const char *)buf, sizeof buf, NULL));
+	set_mtime(p, 1700000000);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	struct pagefile_object now_o = o;
+	struct stat sb;
+	stat_ok(p, &sb);
+	ck_assert_uint_eq(o.ino, (uint64_t)sb.st_ino);
+	put_ok(ta, &ida, &r, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+	/* Replaced by an identical copy (restored from a backup). */
+	ck_assert(g_file_set_contents(next, (const char *)buf, sizeof buf,
+	    NULL));
+	set_mtime(next, 1700000000);
+	ck_assert_int_eq(rename(next, p), 0);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	ck_assert(memcmp(o.head, now_o.head, sizeof o.head) == 0);
+	ck_assert_uint_ne(o.ino, now_o.ino);
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	put_ok(ta, &ida, &r, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+
+	/* 4. Only the modification time's nanoseconds. */
+	struct timespec ts[2] = { { 1700000000, 5 }, { 1700000000, 5 } };
+	ck_assert_int_eq(utimensat(AT_FDCWD, p, ts, 0), 0);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	ck_assert_int_eq(o.mtime_nsec, 5);
+	assert_miss(&sc, ta, &ida, EXPIRES, &r);
+	set_mtime(p, 1700000000);
+	ck_assert_int_eq(pagefile_object_read(store, &ida, &o), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &r, resp, sizeof resp);
+	g_free(next);
+	g_free(p);
+	g_free(store);
+}
+END_TEST
+
+/* 14. */
+START_TEST(get_refuses_old)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nold";
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	char *p = entry_path(dir, ta, &ida, &rq0);
+	time_t now = time(NULL);
+	set_mtime(p, now - PAGEFILE_MAX_AGE + 60);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	set_mtime(p, now - PAGEFILE_MAX_AGE - 10);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert(exists(p));           /* a lookup does not remove it */
+	set_mtime(p, now - 10 * PAGEFILE_MAX_AGE);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	set_mtime(p, now - PAGEFILE_MAX_AGE + 60);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	/* Written again: young again. */
+	set_mtime(p, now - PAGEFILE_MAX_AGE - 10);
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	g_free(p);
+}
+END_TEST
+
+/* 15. */
+START_TEST(get_refuses_hard_link)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nlinked";
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	char *p = entry_path(dir, ta, &ida, &rq0);
+	char *other = g_build_filename(tmp, "elsewhere", NULL);
+	char *inside = g_build_filename(dir, "README", NULL);
+	ck_assert_int_eq(link(p, other), 0);
+	struct stat sb;
+	stat_ok(p, &sb);
+	ck_assert_uint_eq(sb.st_nlink, 2);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert_int_eq(unlink(other), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	/* A second link in the directory itself, and three links. */
+	ck_assert_int_eq(link(p, inside), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert_int_eq(link(p, other), 0);
+	stat_ok(p, &sb);
+	ck_assert_uint_eq(sb.st_nlink, 3);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert_int_eq(unlink(inside), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert_int_eq(unlink(other), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	/* The entry gone, its other name left: the name is not looked
+	 * through. */
+	ck_assert_int_eq(link(p, other), 0);
+	ck_assert_int_eq(unlink(p), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	g_free(inside);
+	g_free(other);
+	g_free(p);
+}
+END_TEST
+
+/* 16. */
+START_TEST(get_refuses_dir)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\ndir";
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	static const mode_t refused[] = { 0770, 0707, 0720, 0702, 0777, 0730 };
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		ck_assert_int_eq(chmod(dir, refused[i]), 0);
+		assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+		ck_assert_int_eq(chmod(dir, 0700), 0);
+		assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	}
+	/* Others may read it: still this user's alone to write. */
+	ck_assert_int_eq(chmod(dir, 0755), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+
+	/* Through a symbolic link to the real directory. */
+	char *link_dir = g_build_filename(tmp, "cache-link", NULL);
+	ck_assert_int_eq(symlink(dir, link_dir), 0);
+	struct pagefile_scope s = sc;
+	s.dir = link_dir;
+	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
+	char *rel_link = g_build_filename(tmp, "cache-rel", NULL);
+	ck_assert_int_eq(symlink("cache", rel_link), 0);
+	s.dir = rel_link;
+	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+
+	/* No directory at all, an empty or no name. */
+	char *missing = g_build_filename(tmp, "missing", NULL);
+	s.dir = missing;
+	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
+	ck_assert(!exists(missing));    /* get makes no directory */
+	s.dir = "";
+	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
+	s.dir = NULL;
+	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
+	g_free(missing);
+	g_free(rel_link);
+	g_free(link_dir);
+}
+END_TEST
+
+/* 17. Another user's directory or entry (the test runs as root: a chown
+ * to another uid). */
+#define OTHER_UID ((uid_t)65534)
+START_TEST(get_refuses_other_owner)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nowner";
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	char *p = entry_path(dir, ta, &ida, &rq0);
+	struct stat sb;
+	stat_ok(dir, &sb);
+	ck_assert_uint_eq(sb.st_uid, geteuid());
+	uid_t uid = sb.st_uid;
+	gid_t gid = sb.st_gid;
+	ck_assert_uint_ne(OTHER_UID, geteuid());
+
+	ck_assert_int_eq(chown(dir, OTHER_UID, (gid_t)-1), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	ck_assert_int_eq(chown(dir, uid, gid), 0);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+
+	stat_ok(p, &sb);
+	ck_assert_uint_eq(sb.st_uid, geteuid());
+	ck_assert_int_eq(chown(p, OTHER_UID, (gid_t)-1), 0);
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	/* Another group is not another user. */
+	ck_assert_int_eq(chown(p, uid, (gid_t)65534), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	ck_assert_int_eq(chown(p, uid, sb.st_gid), 0);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	g_free(p);
+}
+END_TEST
+
+/* 18. */
+START_TEST(put_refuses_dir)
+{
+	static const char resp[] = "Status: 200 OK\r\n\r\nput";
+	static const mode_t refused[] = { 0770, 0707, 0720, 0702 };
+	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
+		ck_assert_int_eq(chmod(dir, refused[i]), 0);
+		errno = 0;
+		ck_assert_int_eq(pagefile_put(&sc, ta, &ida, EXPIRES, &rq0, resp,
+		    sizeof resp), -1);
+		ck_assert_int_eq(errno, EPERM);
+		ck_assert_int_eq(count_dir(dir), 0);
+		struct stat sb;
+		stat_ok(dir, &sb);
+		ck_assert_int_eq(sb.st_mode & 07777, refused[i]); /* untouched */
+		ck_assert_int_eq(chmod(dir, 0700), 0);
+		assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	}
+
+	/* Another user's. */
+	struct stat sb;
+	stat_ok(dir, &sb);
+	ck_assert_int_eq(chown(dir, OTHER_UID, (gid_t)-1), 0);
+	errno = 0;
+	ck_assert_int_eq(pagefile_put(&sc, ta, &ida, EXPIRES, &rq0, resp,
+	    sizeof resp), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(count_dir(dir), 0);
+	ck_assert_int_eq(chown(dir, sb.st_uid, sb.st_gid), 0);
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+
+	/* Through a symbolic link: refused, nothing written in the real
+	 * directory, and the link left a link (no directory made there). */
+	char *link_dir = g_build_filename(tmp, "cache-link", NULL);
+	ck_assert_int_eq(symlink(dir, link_dir), 0);
+	struct pagefile_scope s = sc;
+	s.dir = link_dir;
+	ck_assert_int_eq(pagefile_put(&s, ta, &ida, EXPIRES, &rq0, resp,
+	    sizeof resp), -1);
+	ck_assert_int_eq(count_dir(dir), 0);
+	struct stat lb;
+	stat_ok(link_dir, &lb);
+	ck_assert(S_ISLNK(lb.st_mode));
+	/* A dangling one: no directory made at its target either. */
+	char *target = g_build_filename(tmp, "target", NULL);
+	char *dangling = g_build_filename(tmp, "dangling", NULL);
+	ck_assert_int_eq(symlink(target, dangling), 0);
+	s.dir = dangling;
+	ck_assert_int_eq(pagefile_put(&s, ta, &ida, EXPIRES, &rq0, resp,
+	    sizeof resp), -1);
+	ck_assert(!exists(target));
+	stat_ok(dangling, &lb);
+	ck_assert(S_ISLNK(lb.st_mode));
+
+	/* All refusals undone: the same put works. */
+	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	ck_assert_int_eq(count_dir(dir), 1);
+	g_free(dangling);
+	g_free(target);
+	g_free(link_dir);
+}
+END_TEST
+
+/* 19. sweep and forget open the directory itself, not a link to it. */
+START_TEST(sweep_forget_refuse_link)
+{
+	char *paths[3];
+	time_t now = time(NULL);
+	put_many(ta, &ida, 3, paths);
+	char *tmpfile = g_build_filename(dir, ".tmp-1-0011223344556677", NULL);
+	ck_assert(g_file_set_contents(tmpfile, "leftover", 8, NULL));
+	for (int i = 0; i < 3; i++)
+		set_mtime(paths[i], now - 10 * PAGEFILE_MAX_AGE);
+	set_mtime(tmpfile, now - 10 * PAGEFILE_MAX_AGE);
+	char *link_dir = g_build_filename(tmp, "cache-link", NULL);
+	ck_assert_int_eq(symlink(dir, link_dir), 0);
+
+	ck_assert_int_eq(pagefile_sweep(link_dir, 0, 1, now, NULL, NULL), -1);
+	ck_assert_int_eq(pagefile_forget(link_dir, &ida), -1);
+	for (int i = 0; i < 3; i++)
+		ck_assert(exists(paths[i]));
+	ck_assert(exists(tmpfile));
+	ck_assert_int_eq(count_dir(dir), 4);
+	char *rel_link = g_build_filename(tmp, "cache-rel", NULL);
+	ck_assert_int_eq(symlink("cache", rel_link), 0);
+	ck_assert_int_eq(pagefile_sweep(rel_link, 0, 1, now, NULL, NULL), -1);
+	ck_assert_int_eq(pagefile_forget(rel_link, &ida), -1);
+	ck_assert_int_eq(count_dir(dir), 4);
+
+	/* The same calls on the directory itself remove them. */
+	ck_assert_int_eq(pagefile_forget(dir, &ida), 3);
+	ck_assert_int_eq(pagefile_sweep(dir, 0, 1, now, NULL, NULL), 1);
+	ck_assert_int_eq(count_dir(dir), 0);
+	g_free(rel_link);
+	g_free(link_dir);
+	g_free(tmpfile);
+	free_paths(paths, 3);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -762,6 +1451,17 @@ main(void)
 	tcase_add_test(tc, sweep_dead_objects);
 	tcase_add_test(tc, sweep_leftovers_and_others);
 	tcase_add_test(tc, config_digest);
+	tcase_add_test(tc, object_binds);
+	tcase_add_test(tc, program_id_binds);
+	tcase_add_test(tc, program_id_of_file);
+	tcase_add_test(tc, object_read);
+	tcase_add_test(tc, object_read_binds_entry);
+	tcase_add_test(tc, get_refuses_old);
+	tcase_add_test(tc, get_refuses_hard_link);
+	tcase_add_test(tc, get_refuses_dir);
+	tcase_add_test(tc, get_refuses_other_owner);
+	tcase_add_test(tc, put_refuses_dir);
+	tcase_add_test(tc, sweep_forget_refuse_link);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
