@@ -155,7 +155,8 @@ unit-check: tests
 		sh tests/run.sh $(UNIT_BINS)
 
 # libFuzzer targets, built with clang against their own instrumented copy of
-# common/ (objects under $(O)/fuzzobj so they never mix with gcc's).
+# common/ (objects under $(O)/fuzzobj so they never mix with gcc's; with
+# their dependencies, so that a changed header rebuilds them).
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,$(FUZZ_SRC))
 FUZZ_CC = clang
@@ -166,7 +167,7 @@ HAVE_CLANG := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
 
 $(O)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_CFLAGS) -c -o $@ $<
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
 $(FUZZ_BINS): $(O)/tests/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o \
 		$(call obj,$(COMMON_SRC:%=fuzzobj/%))
 	@mkdir -p $(dir $@)

@@ -270,6 +270,7 @@ serve_kept_page(struct token *tok, const char *renderer)
 	    &obj, &expires) ||
 	    pagefile_program_id(renderer, sc.program_id) != 0)
 		goto out;
+	web_page_head_id(sc.head_id);
 
 	sc.dir = fc.page_cache_dir;
 	sc.store_dir = fc.store_dir;

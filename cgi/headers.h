@@ -30,4 +30,8 @@ void web_style_hash(char out[WEB_STYLE_HASH_MAX]);
 int web_page_head(char *buf, size_t len, const char *style_hash,
     size_t body_len);
 
+/* A digest of the page head this build writes (for any body length), so
+ * that a page kept by one build is not served with another's head. */
+void web_page_head_id(unsigned char out[32]);
+
 #endif

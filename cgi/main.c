@@ -3,6 +3,7 @@
  * (libfcgi's fcgiapp). Both fill a struct web_request and hand it to
  * web_handle(); nothing inside the loop exits the process. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -134,7 +135,15 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 	web_response_head(rs, head);
 	fwrite(head->str, 1, head->len, stdout);
 	fwrite(rs->body->data, 1, rs->body->len, stdout);
-	fclose(stdout);         /* the web server may finish the response */
+	fflush(stdout);
+	/* The web server may finish the response: the pipe is closed, and
+	 * descriptor 1 and stdout stay valid (/dev/null) for whatever might
+	 * still write there. */
+	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
+	if (null >= 0) {
+		dup2(null, 1);
+		close(null);
+	}
 	dp->written = true;
 	int n = web_page_head(fixed, sizeof fixed, env->style_hash,
 	    rs->body->len);
@@ -144,14 +153,31 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 		    "pullmail-web writes: pages are not kept");
 		goto out;
 	}
+	/* The object as it is now must still be the one rendered: readable,
+	 * with the same expiry. */
+	struct envelope_meta meta;
+	memset(&obj, 0, sizeof obj);
 	if (!worth_keeping(rq) ||
-	    pagefile_object_read(dp->scope.store_dir, id, &obj) != 0)
+	    pagefile_object_read(dp->scope.store_dir, id, &obj) != 0 ||
+	    envelope_parse_meta(obj.head, sizeof obj.head, &meta) !=
+	    ENVELOPE_OK ||
+	    sealed_meta_state(&meta, dp->scope.max_retention, 0) != SEALED_OK ||
+	    sealed_effective_expiry(&meta, dp->scope.max_retention) != expires)
 		goto out;
 	r.object = &obj;
 	if (pagefile_put(&dp->scope, t, id, expires, &r, rs->body->data,
-	    rs->body->len) != 0)
+	    rs->body->len) != 0) {
 		log_message(LOG_WARNING, NULL, id, "cannot keep the page in "
 		    "%s: %s", dp->scope.dir, strerror(errno));
+	} else {
+		/* A revoke between the read above and the write would have
+		 * removed the entries before this one existed: look again. */
+		struct pagefile_object now;
+		memset(&now, 0, sizeof now);
+		if (pagefile_object_read(dp->scope.store_dir, id, &now) != 0 ||
+		    memcmp(&now, &obj, sizeof now) != 0)
+			(void)pagefile_forget(dp->scope.dir, id);
+	}
 	/* Also after a failure: a full disk may be this directory's doing. */
 	if (randombytes_uniform(DISK_SWEEP_ONE_IN) == 0 &&
 	    pagefile_sweep(dp->scope.dir, dp->budget, PAGEFILE_MAX_AGE,
@@ -187,6 +213,7 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		dp.written = false;
 		/* The program that renders is part of what a page depends
 		 * on; /proc/self/exe is this file, as pullmail-web finds it. */
+		web_page_head_id(dp.scope.head_id);
 		if (pagefile_program_id("/proc/self/exe",
 		    dp.scope.program_id) == 0) {
 			env->page_rendered = keep_on_disk;
@@ -206,6 +233,8 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		fflush(stdout);
 	}
 	g_string_free(head, TRUE);
+	if (rs.body->len > 0)
+		sodium_memzero(rs.body->data, rs.body->len);   /* decrypted */
 	web_response_clear(&rs);
 	g_free(uri);
 	env->page_rendered = NULL;

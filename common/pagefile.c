@@ -148,6 +148,7 @@ additional_data(const struct pagefile_scope *sc, const struct storage_id *id,
 	crypto_generichash_init(&h, NULL, 0, crypto_generichash_BYTES);
 	hash_string(&h, PAGEFILE_MAGIC);
 	hash_field(&h, sc->program_id, PAGEFILE_DIGEST_BYTES);
+	hash_field(&h, sc->head_id, PAGEFILE_DIGEST_BYTES);
 	hash_field(&h, sc->config_digest, PAGEFILE_DIGEST_BYTES);
 	hash_string(&h, sc->store_dir);
 	hash_int(&h, sc->max_retention);

@@ -43,6 +43,9 @@ struct pagefile_scope {
 	/* pagefile_program_id of pullmail-web-render: a page rendered by
 	 * another build (an upgrade, a fix) does not open. */
 	unsigned char program_id[PAGEFILE_DIGEST_BYTES];
+	/* The digest of the head the reader writes before the body (the
+	 * renderer's and the reader's headers.c must agree). */
+	unsigned char head_id[PAGEFILE_DIGEST_BYTES];
 	const char *store_dir;
 	int64_t max_retention;
 	const char *path_prefix;

@@ -29,6 +29,7 @@ ctl_revoke(struct ctl *c, const char *target)
 	store_close(st);
 	if (ss == SEALED_REVOKED) {
 		fprintf(c->out, "%s: already revoked\n", id.hex);
+		ctl_forget_pages(c, &id);       /* a first revoke may have failed to */
 		return EX_OK;
 	}
 	if (ss != SEALED_OK) {
