@@ -210,21 +210,6 @@ readable(const char *store_dir, const struct storage_id *id,
 	return true;
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
-{
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* Answers the request from PageCacheDir: 0 when it did, -1 when the
  * renderer must. */
 static int
@@ -289,9 +274,8 @@ serve_kept_page(struct token *tok, const char *renderer)
 	int hl = web_page_head(head, sizeof head, style, len);
 	/* Once a byte is out the renderer cannot take over: a write error
 	 * ends the request (the reader went away). */
-	if (hl > 0 && write_all(1, (const unsigned char *)head,
-	    (size_t)hl) == 0)
-		(void)write_all(1, body, len);
+	if (hl > 0 && pagefile_write_all(1, head, (size_t)hl) == 0)
+		(void)pagefile_write_all(1, body, len);
 	pagefile_free(body, len);
 	rc = hl > 0 ? 0 : -1;
 out:

@@ -298,9 +298,11 @@ pagefile_free(unsigned char *resp, size_t len)
 	sodium_free(resp);
 }
 
-static int
-write_all(int fd, const unsigned char *p, size_t len)
+int
+pagefile_write_all(int fd, const void *buf, size_t len)
 {
+	const unsigned char *p = buf;
+
 	while (len > 0) {
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
@@ -355,7 +357,7 @@ pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 		e = errno;
 		goto out;
 	}
-	if (write_all(fd, f, HEAD_LEN + len + TAG_LEN) != 0) {
+	if (pagefile_write_all(fd, f, HEAD_LEN + len + TAG_LEN) != 0) {
 		e = errno;
 		close(fd);
 		unlinkat(dirfd, tmp, 0);
@@ -376,6 +378,21 @@ out:
 	close(dirfd);
 	errno = e;
 	return e == 0 ? 0 : -1;
+}
+
+/* dir (not a symbolic link) to read; NULL with errno set. */
+static DIR *
+open_stream(const char *dir, int *fd)
+{
+	*fd = open(dir, DIR_FLAGS);
+	DIR *d = *fd >= 0 ? fdopendir(*fd) : NULL;
+
+	if (d == NULL && *fd >= 0) {
+		int e = errno;
+		close(*fd);
+		errno = e;
+	}
+	return d;
 }
 
 /* "32 hex.32 hex": an entry's name. */
@@ -424,16 +441,11 @@ pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
 	uint64_t total = 0;
 	long removed = 0;
 	struct dirent *de;
-	int fd = open(dir, DIR_FLAGS);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int fd;
+	DIR *d = open_stream(dir, &fd);
 
-	if (d == NULL) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = e;
-		return e == ENOENT ? 0 : -1;
-	}
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
 	while ((de = readdir(d)) != NULL && n < SWEEP_MAX_ENTRIES) {
 		struct stat sb;
 		int tmp = strncmp(de->d_name, TMP_PREFIX,
@@ -487,16 +499,11 @@ pagefile_forget(const char *dir, const struct storage_id *id)
 {
 	struct dirent *de;
 	long removed = 0;
-	int fd = open(dir, DIR_FLAGS);
-	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	int fd;
+	DIR *d = open_stream(dir, &fd);
 
-	if (d == NULL) {
-		int e = errno;
-		if (fd >= 0)
-			close(fd);
-		errno = e;
-		return e == ENOENT ? 0 : -1;
-	}
+	if (d == NULL)
+		return errno == ENOENT ? 0 : -1;
 	int e = 0;
 	while ((de = readdir(d)) != NULL) {
 		if (!is_entry_name(de->d_name) ||

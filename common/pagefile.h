@@ -100,6 +100,9 @@ int pagefile_get(const struct pagefile_scope *sc, const struct token *t,
     const struct pagefile_request *rq, unsigned char **resp, size_t *len);
 void pagefile_free(unsigned char *resp, size_t len);
 
+/* All of buf to fd, EINTR retried. 0, or -1 with errno set. */
+int pagefile_write_all(int fd, const void *buf, size_t len);
+
 /* Keeps resp for the request: a temporary file, then a rename, so a reader
  * sees a whole entry or none. Creates dir (0700) when its parent exists;
  * refuses (EPERM) a dir of another user or one that others may write.
