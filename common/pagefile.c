@@ -441,7 +441,7 @@ pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
 	uint64_t total = 0;
 	long removed = 0;
 	struct dirent *de;
-	int fd;
+	int fd, e = 0;
 	DIR *d = open_stream(dir, &fd);
 
 	if (d == NULL)
@@ -463,6 +463,8 @@ pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
 		    (!tmp && alive != NULL && !alive(ctx, &id))) {
 			if (unlinkat(fd, de->d_name, 0) == 0)
 				removed++;
+			else if (errno != ENOENT)
+				e = errno;
 			continue;
 		}
 		if (tmp)
@@ -486,12 +488,17 @@ pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
 		for (size_t i = 0; i < n && total > budget / 4 * 3; i++) {
 			if (unlinkat(fd, v[i].name, 0) == 0)
 				removed++;
+			else if (errno != ENOENT)
+				e = errno;
 			total -= v[i].size;
 		}
 	}
 	free(v);
 	closedir(d);
-	return removed;
+	/* A file that would not go (a directory this user may read but not
+	 * write) is a failure, not a clean sweep. */
+	errno = e;
+	return e == 0 ? removed : -1;
 }
 
 long

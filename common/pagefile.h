@@ -115,7 +115,8 @@ int pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 /* Removes the entries older than max_age, those whose object alive (when
  * not NULL) says may no longer be read, then the oldest until the rest fit
  * in three quarters of budget when they exceed it, and temporary files a
- * writer left behind. Files removed, or -1 with errno set. */
+ * writer left behind. Files removed, or -1 with errno set (also when a
+ * file due would not go). */
 long pagefile_sweep(const char *dir, uint64_t budget, int64_t max_age,
     int64_t now, int (*alive)(void *ctx, const struct storage_id *id),
     void *ctx);

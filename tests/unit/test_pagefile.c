@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <sys/sysmacros.h>   /* makedev */
 #include <time.h>
 #include <unistd.h>
@@ -572,6 +573,39 @@ START_TEST(sweep_fresh_and_old)
 	ck_assert(!exists(paths[2]));
 	ck_assert(exists(paths[3]));
 	free_paths(paths, 4);
+}
+END_TEST
+
+/* A due entry that would not go (a directory this user may read but not
+ * write) makes the sweep fail, not report a clean pass: run as a user
+ * without write access (nobody, in a child, when the test runs as root). */
+START_TEST(sweep_reports_undeletable)
+{
+	char *paths[1];
+	time_t now = time(NULL);
+	put_many(ta, &ida, 1, paths);
+	set_mtime(paths[0], now - 10 * PAGEFILE_MAX_AGE);
+	ck_assert_int_eq(chmod(tmp, 0755), 0);
+	ck_assert_int_eq(chmod(dir, 0555), 0);
+	pid_t pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (geteuid() == 0 && setuid(65534) != 0)
+			_exit(2);
+		long n = pagefile_sweep(dir, 1u << 20, PAGEFILE_MAX_AGE, now,
+		    NULL, NULL);
+		_exit(n == -1 && errno == EACCES ? 0 : 1);
+	}
+	int status;
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert(WIFEXITED(status));
+	ck_assert_int_eq(WEXITSTATUS(status), 0);
+	ck_assert(exists(paths[0]));
+	ck_assert_int_eq(chmod(dir, 0700), 0);
+	ck_assert_int_eq(pagefile_sweep(dir, 1u << 20, PAGEFILE_MAX_AGE, now,
+	    NULL, NULL), 1);
+	ck_assert(!exists(paths[0]));
+	free_paths(paths, 1);
 }
 END_TEST
 
@@ -1447,6 +1481,7 @@ main(void)
 	tcase_add_test(tc, put_creates_dir);
 	tcase_add_test(tc, forget_one_object);
 	tcase_add_test(tc, sweep_fresh_and_old);
+	tcase_add_test(tc, sweep_reports_undeletable);
 	tcase_add_test(tc, sweep_budget_oldest_first);
 	tcase_add_test(tc, sweep_dead_objects);
 	tcase_add_test(tc, sweep_leftovers_and_others);
