@@ -74,7 +74,6 @@ read_config(const char *path, size_t *len)
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	struct stat sb;
 	char *buf = NULL;
-	size_t got = 0;
 
 	if (fd < 0)
 		return NULL;
@@ -84,21 +83,13 @@ read_config(const char *path, size_t *len)
 	buf = malloc((size_t)sb.st_size + 1);
 	if (buf == NULL)
 		goto out;
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (got != (size_t)sb.st_size) {
+	if (pagefile_read_all(fd, buf, (size_t)sb.st_size) != 0) {
 		free(buf);
 		buf = NULL;
 		goto out;
 	}
-	buf[got] = '\0';
-	*len = got;
+	buf[sb.st_size] = '\0';
+	*len = (size_t)sb.st_size;
 out:
 	close(fd);
 	return buf;
@@ -255,7 +246,9 @@ serve_kept_page(struct token *tok, const char *renderer)
 	    &obj, &expires) ||
 	    pagefile_program_id(renderer, sc.program_id) != 0)
 		goto out;
-	web_page_head_id(sc.head_id);
+	char style[WEB_STYLE_HASH_MAX], head[WEB_PAGE_HEAD_MAX];
+	web_style_hash(style);
+	web_page_head_id(style, sc.head_id);
 
 	sc.dir = fc.page_cache_dir;
 	sc.store_dir = fc.store_dir;
@@ -267,10 +260,8 @@ serve_kept_page(struct token *tok, const char *renderer)
 	rq.object = &obj;
 	unsigned char *body;
 	size_t len;
-	char style[WEB_STYLE_HASH_MAX], head[WEB_PAGE_HEAD_MAX];
 	if (pagefile_get(&sc, tok, &id, expires, &rq, &body, &len) != 0)
 		goto out;
-	web_style_hash(style);
 	int hl = web_page_head(head, sizeof head, style, len);
 	/* Once a byte is out the renderer cannot take over: a write error
 	 * ends the request (the reader went away). */

@@ -60,12 +60,11 @@ web_page_head(char *buf, size_t len, const char *style_hash,
 }
 
 void
-web_page_head_id(unsigned char out[32])
+web_page_head_id(const char *style_hash, unsigned char out[32])
 {
-	char style[WEB_STYLE_HASH_MAX], head[WEB_PAGE_HEAD_MAX];
+	char head[WEB_PAGE_HEAD_MAX];
 
-	web_style_hash(style);
-	int n = web_page_head(head, sizeof head, style, 0);
+	int n = web_page_head(head, sizeof head, style_hash, 0);
 	crypto_generichash(out, 32, (const unsigned char *)head,
 	    n > 0 ? (size_t)n : 0, NULL, 0);
 }

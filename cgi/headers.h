@@ -32,6 +32,6 @@ int web_page_head(char *buf, size_t len, const char *style_hash,
 
 /* A digest of the page head this build writes (for any body length), so
  * that a page kept by one build is not served with another's head. */
-void web_page_head_id(unsigned char out[32]);
+void web_page_head_id(const char *style_hash, unsigned char out[32]);
 
 #endif

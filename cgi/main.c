@@ -93,6 +93,17 @@ startup_failure_page(struct web_response *rs, const struct web_env *env)
 	g_string_free(html, TRUE);
 }
 
+/* The CGI response on standard output: head, then the body unless HEAD. */
+static void
+write_cgi_response(const struct web_response *rs, GString *head)
+{
+	web_response_head(rs, head);
+	fwrite(head->str, 1, head->len, stdout);
+	if (!rs->head_only)
+		fwrite(rs->body->data, 1, rs->body->len, stdout);
+	fflush(stdout);
+}
+
 /* One CGI request in this many also sweeps PageCacheDir after keeping a
  * page (pagefile_sweep): its size stays near PageCache without a daemon. */
 #define DISK_SWEEP_ONE_IN 32
@@ -132,10 +143,7 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 	struct pagefile_object obj;
 	struct pagefile_request r = *rq;
 
-	web_response_head(rs, head);
-	fwrite(head->str, 1, head->len, stdout);
-	fwrite(rs->body->data, 1, rs->body->len, stdout);
-	fflush(stdout);
+	write_cgi_response(rs, head);
 	/* The web server may finish the response: the pipe is closed, and
 	 * descriptor 1 and stdout stay valid (/dev/null) for whatever might
 	 * still write there. */
@@ -213,7 +221,7 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		dp.written = false;
 		/* The program that renders is part of what a page depends
 		 * on; /proc/self/exe is this file, as pullmail-web finds it. */
-		web_page_head_id(dp.scope.head_id);
+		web_page_head_id(env->style_hash, dp.scope.head_id);
 		if (pagefile_program_id("/proc/self/exe",
 		    dp.scope.program_id) == 0) {
 			env->page_rendered = keep_on_disk;
@@ -225,13 +233,8 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		startup_failure_page(&rs, env);
 	else
 		web_handle(env, &rq, &rs);
-	if (env->page_rendered == NULL || !dp.written) {
-		web_response_head(&rs, head);
-		fwrite(head->str, 1, head->len, stdout);
-		if (!rs.head_only)
-			fwrite(rs.body->data, 1, rs.body->len, stdout);
-		fflush(stdout);
-	}
+	if (env->page_rendered == NULL || !dp.written)
+		write_cgi_response(&rs, head);
 	g_string_free(head, TRUE);
 	if (rs.body->len > 0)
 		sodium_memzero(rs.body->data, rs.body->len);   /* decrypted */

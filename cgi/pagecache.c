@@ -1,5 +1,6 @@
 /* The responder's cache of sealed rendered pages (pagecache.h). */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <sodium.h>
 #include "pagecache.h"
@@ -87,17 +88,36 @@ page_cache_free(struct page_cache *pc)
 	free(pc);
 }
 
-/* The additional data: the key string and the expiry, so that an entry
- * opens only for the object, variant and expiry it was sealed for. */
-static GString *
-additional_data(const char *key, int64_t expires)
+/* "STORAGEID/variant" into out; false when the variant does not fit. */
+#define KEY_MAX (STORAGE_ID_HEX_LEN + 1 + 64)
+static bool
+make_key(char out[KEY_MAX], const struct storage_id *id, const char *variant)
 {
-	GString *ad = g_string_new(key);
-	unsigned char e[8];
+	int n = snprintf(out, KEY_MAX, "%s/%s", id->hex, variant);
+	return n > 0 && n < KEY_MAX;
+}
+
+/* The additional data: the key string and the expiry, so that an entry
+ * opens only for the object, variant and expiry it was sealed for. Its
+ * length. */
+static size_t
+additional_data(const char *key, int64_t expires,
+    unsigned char ad[KEY_MAX + 8])
+{
+	size_t n = strlen(key);
+	memcpy(ad, key, n);
 	for (int i = 0; i < 8; i++)
-		e[i] = (unsigned char)((uint64_t)expires >> (8 * i));
-	g_string_append_len(ad, (const char *)e, sizeof e);
-	return ad;
+		ad[n + (size_t)i] = (unsigned char)((uint64_t)expires >> (8 * i));
+	return n + 8;
+}
+
+bool
+page_cache_holds(struct page_cache *pc, const struct storage_id *id,
+    const char *variant)
+{
+	char key[KEY_MAX];
+	return make_key(key, id, variant) &&
+	    g_hash_table_lookup(pc->by_key, key) != NULL;
 }
 
 bool
@@ -105,9 +125,9 @@ page_cache_get(struct page_cache *pc, const struct token *t,
     const struct storage_id *id, const char *variant, int64_t expires,
     GByteArray *out)
 {
-	char *key = g_strconcat(id->hex, "/", variant, NULL);
-	struct entry *e = g_hash_table_lookup(pc->by_key, key);
-	g_free(key);
+	char key[KEY_MAX];
+	struct entry *e = make_key(key, id, variant) ?
+	    g_hash_table_lookup(pc->by_key, key) : NULL;
 	if (e == NULL)
 		return false;
 	if (e->expires != expires) {
@@ -119,15 +139,15 @@ page_cache_get(struct page_cache *pc, const struct token *t,
 	if (len > G_MAXUINT - had)
 		return false;
 	unsigned char k[TOKEN_PAGE_CACHE_KEY_BYTES];
-	GString *ad = additional_data(e->key, e->expires);
+	unsigned char ad[KEY_MAX + 8];
+	size_t adlen = additional_data(e->key, e->expires, ad);
 	unsigned long long got;
 	g_byte_array_set_size(out, (guint)(had + len));
 	token_page_cache_key(t, k);
 	int rc = crypto_aead_xchacha20poly1305_ietf_decrypt(
 	    out->data + had, &got, NULL, e->sealed,
-	    e->sealed_len, (const unsigned char *)ad->str, ad->len, e->nonce, k);
+	    e->sealed_len, ad, adlen, e->nonce, k);
 	sodium_memzero(k, sizeof k);
-	g_string_free(ad, TRUE);
 	if (rc != 0) {
 		/* Not this token's page (cannot happen: the storage id comes
 		 * from the token), or damaged memory: render it again. */
@@ -147,28 +167,30 @@ page_cache_put(struct page_cache *pc, const struct token *t,
 {
 	if (len > pc->budget / 4)
 		return;
-	char *key = g_strconcat(id->hex, "/", variant, NULL);
+	char key[KEY_MAX];
+	if (!make_key(key, id, variant))
+		return;
 	struct entry *old = g_hash_table_lookup(pc->by_key, key);
 	if (old != NULL)
 		drop(pc, old);
 	struct entry *e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->sealed = malloc(len + TAG_BYTES)) == NULL) {
+	if (e == NULL || (e->sealed = malloc(len + TAG_BYTES)) == NULL ||
+	    (e->key = g_strdup(key)) == NULL) {
+		if (e != NULL)
+			free(e->sealed);
 		free(e);
-		g_free(key);
 		return;
 	}
-	e->key = key;
 	e->expires = expires;
 	e->sealed_len = len + TAG_BYTES;
 	randombytes_buf(e->nonce, sizeof e->nonce);
 	unsigned char k[TOKEN_PAGE_CACHE_KEY_BYTES];
-	GString *ad = additional_data(e->key, expires);
+	unsigned char ad[KEY_MAX + 8];
+	size_t adlen = additional_data(e->key, expires, ad);
 	token_page_cache_key(t, k);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(e->sealed, NULL,
-	    (const unsigned char *)page, len, (const unsigned char *)ad->str,
-	    ad->len, NULL, e->nonce, k);
+	    (const unsigned char *)page, len, ad, adlen, NULL, e->nonce, k);
 	sodium_memzero(k, sizeof k);
-	g_string_free(ad, TRUE);
 	while (pc->tail != NULL && pc->bytes + entry_bytes(e) > pc->budget)
 		drop(pc, pc->tail);
 	g_hash_table_insert(pc->by_key, e->key, e);

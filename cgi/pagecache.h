@@ -29,6 +29,11 @@ struct page_cache;
 struct page_cache *page_cache_new(size_t budget);
 void page_cache_free(struct page_cache *pc);
 
+/* Whether an entry is held for this object and variant (no decryption, no
+ * I/O): the caller reads the object's header only then. */
+bool page_cache_holds(struct page_cache *pc, const struct storage_id *id,
+    const char *variant);
+
 /* variant names what the page depends on besides the object and its expiry
  * (language, link form, remote images). On a hit appends the page to out
  * (the response body: no copy in between) and returns true. */
@@ -40,7 +45,7 @@ bool page_cache_get(struct page_cache *pc, const struct token *t,
 void page_cache_put(struct page_cache *pc, const struct token *t,
     const struct storage_id *id, const char *variant, int64_t expires,
     const char *page, size_t len);
-/* For tests and the log: entries and bytes held. */
+/* For tests: entries and bytes held. */
 void page_cache_usage(const struct page_cache *pc, size_t *entries,
     size_t *bytes);
 

@@ -8,14 +8,12 @@
 #include "html.h"
 #include "log.h"
 #include "page.h"
-#include "headers.h"
 #include "pagecache.h"
 #include "pagefile.h"
 #include "parts.h"
 #include "sanitize.h"
 #include "web.h"
 
-#define CSP_PAGE_FMT WEB_CSP_PAGE_FMT
 #define CSP_HTML "sandbox allow-popups allow-popups-to-escape-sandbox; " \
 	"default-src 'none'; img-src 'self' data:%s; style-src 'unsafe-inline'; " \
 	"base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
@@ -83,7 +81,7 @@ html_headers(const struct web_env *env, struct web_response *rs, int status)
 {
 	char csp[512];
 
-	g_snprintf(csp, sizeof(csp), CSP_PAGE_FMT, env->style_hash);
+	g_snprintf(csp, sizeof(csp), WEB_CSP_PAGE_FMT, env->style_hash);
 	rs->status = status;
 	common_headers(rs, csp);
 	g_string_append(rs->headers, "Content-Type: text/html; charset=utf-8\r\n");
@@ -317,7 +315,9 @@ page_from_cache(const struct web_env *env, struct web_response *rs,
 {
 	struct envelope_meta meta;
 
-	if (env->backend->state(env->backend->ctx, tok, rq->now, &meta) !=
+	/* A first view reads the header once, in the full path. */
+	if (!page_cache_holds(env->page_cache, id, variant) ||
+	    env->backend->state(env->backend->ctx, tok, rq->now, &meta) !=
 	    SEALED_OK)
 		return false;
 	if (!page_cache_get(env->page_cache, tok, id, variant,
@@ -381,14 +381,17 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	/* The object's name, for the cache and the log (never the token). */
 	struct storage_id id;
 	token_storage_id(tok, &id);
-	bool images = env->allow_remote_images && query_has(query, "images=1");
+	/* Downloads do not show the message: no images to allow. */
+	bool images = r != R_EML && r != R_PART && env->allow_remote_images &&
+	    query_has(query, "images=1");
 	/* What the page depends on besides the object and its expiry. */
-	char variant[32];
-	g_snprintf(variant, sizeof variant, "%s%s%s", lang, slash ? "/" : "",
-	    images ? "+images" : "");
-	if (r == R_PAGE && env->page_cache != NULL &&
-	    page_from_cache(env, rs, rq, tok, &id, variant))
-		goto out;
+	char variant[32] = "";
+	if (r == R_PAGE && env->page_cache != NULL) {
+		g_snprintf(variant, sizeof variant, "%s%s%s", lang,
+		    slash ? "/" : "", images ? "+images" : "");
+		if (page_from_cache(env, rs, rq, tok, &id, variant))
+			goto out;
+	}
 
 	enum sealed_status st = env->backend->open(env->backend->ctx, tok,
 	    rq->now, &meta, &plain, &plain_len, &detail);

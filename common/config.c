@@ -23,6 +23,9 @@
 #include "pagefile.h"
 #include "units.h"
 
+_Static_assert(CONFIG_DIGEST_BYTES == PAGEFILE_DIGEST_BYTES,
+    "cfg->digest is filled by pagefile_config_digest");
+
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_MAX_FILE_SIZE (16u * 1024 * 1024)
 /* Longest value quoted back in an error message. */

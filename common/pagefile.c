@@ -224,21 +224,11 @@ read_entry(int dirfd, const char *name, size_t max, size_t *len)
 	    (uint64_t)sb.st_size > max || sb.st_size < (off_t)(HEAD_LEN + TAG_LEN))
 		goto out;
 	buf = malloc((size_t)sb.st_size);
-	if (buf == NULL)
-		goto out;
-	size_t got = 0;
-	while (got < (size_t)sb.st_size) {
-		ssize_t n = read(fd, buf + got, (size_t)sb.st_size - got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			buf = NULL;
-			goto out;
-		}
-		got += (size_t)n;
+	if (buf != NULL && pagefile_read_all(fd, buf, (size_t)sb.st_size) != 0) {
+		free(buf);
+		buf = NULL;
 	}
-	*len = got;
+	*len = (size_t)sb.st_size;
 out:
 	close(fd);
 	return buf;
@@ -296,6 +286,23 @@ pagefile_free(unsigned char *resp, size_t len)
 {
 	(void)len;      /* sodium_free wipes the whole allocation */
 	sodium_free(resp);
+}
+
+int
+pagefile_read_all(int fd, void *buf, size_t len)
+{
+	unsigned char *p = buf;
+
+	while (len > 0) {
+		ssize_t n = read(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;      /* an error, or shorter than said */
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
 }
 
 int

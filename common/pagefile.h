@@ -100,6 +100,9 @@ int pagefile_get(const struct pagefile_scope *sc, const struct token *t,
     const struct pagefile_request *rq, unsigned char **resp, size_t *len);
 void pagefile_free(unsigned char *resp, size_t len);
 
+/* Exactly len bytes from fd into buf, EINTR retried. 0, or -1 (an error,
+ * or end of file first). */
+int pagefile_read_all(int fd, void *buf, size_t len);
 /* All of buf to fd, EINTR retried. 0, or -1 with errno set. */
 int pagefile_write_all(int fd, const void *buf, size_t len);
 

@@ -80,7 +80,6 @@ errno_status(int err)
 	}
 }
 
-/* "ab/abcdef....pull" relative to the store directory. */
 /* "00" to "ff" in StoreDir, 0750, then StoreDir synced so that they
  * survive a crash; existing ones are left as they are. 0 or -1 (errno). */
 static int

@@ -223,9 +223,7 @@ main(int argc, char **argv)
 
 	while ((c = getopt(argc, argv, "c:fnp:u:P:Vh")) != -1) {
 		switch (c) {
-		/* Absolute: daemon() changes to /, and SIGHUP reads it again. */
-		case 'c': opt_config = g_canonicalize_filename(optarg, NULL);
-			break;
+		case 'c': opt_config = optarg; break;
 		case 'f': opt_foreground = 1; break;
 		case 'n': opt_check = 1; break;
 		case 'p': opt_socket = optarg; break;
@@ -243,6 +241,9 @@ main(int argc, char **argv)
 		usage(stderr);
 		return EX_USAGE;
 	}
+	/* Absolute, however it was named (-c, PULLMAIL_CONFIG or the
+	 * default): daemon() changes to /, and SIGHUP reads it again. */
+	opt_config = g_canonicalize_filename(config_path(opt_config), NULL);
 	/* Before any thread exists, so that every thread inherits the mask:
 	 * the reload signals are only ever taken by sigwait (see above). */
 	sigset_t reload_set;

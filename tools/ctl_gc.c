@@ -292,11 +292,11 @@ ctl_gc(struct ctl *c, bool dry_run, bool json, struct ctl_gc_counts *counts)
 	gc_print(c, dry_run, json, counts);
 	log_msg(LOG_INFO, "gc%s: %s %lu objects (%llu bytes) and %lu "
 	    "temporary files; examined %lu, kept %lu, unreadable %lu, "
-	    "failed %lu", dry_run ? " (dry run)" : "",
+	    "failed %lu; kept pages removed %lu", dry_run ? " (dry run)" : "",
 	    dry_run ? "would remove" : "removed", counts->removed,
 	    (unsigned long long)counts->removed_bytes, counts->tmp_removed,
 	    counts->examined, counts->kept, counts->unreadable,
-	    counts->failed);
+	    counts->failed, counts->pages_removed);
 	store_close(st);
 	return rc;
 }
