@@ -34,6 +34,10 @@ main(int argc, char **argv)
 	while (FCGX_Accept_r(&req) >= 0) {
 		FCGX_PutStr(head, hl, req.out);
 		FCGX_PutStr(body, (int)size, req.out);
+		/* Closes as pullmail-web does (cgi/main.c, finish_fcgi). */
+		if (FCGX_GetChar(req.in) == EOF && FCGX_GetError(req.in) == 0 &&
+		    !req.keepConnection)
+			FCGX_Detach(&req);
 		FCGX_Finish_r(&req);
 	}
 	free(body);

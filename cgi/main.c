@@ -244,6 +244,26 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 	env->page_rendered_ctx = NULL;
 }
 
+/* Ends a FastCGI request. libfcgi's close shuts down the sending side and
+ * then waits (up to two seconds) until the web server has closed its end,
+ * reading whatever it still sends: data arriving at a closed TCP socket
+ * would make the kernel answer with a reset that can cost the server the
+ * response. That wait keeps a responder idle until the web server has
+ * read the whole response. Once the request's standard input has been
+ * read to its end and the connection is not kept, the web server sends
+ * nothing more, so the responder closes at once (a GET's empty standard
+ * input is already in libfcgi's buffer: this does not block); a body left
+ * unread, such as one refused as too large, keeps libfcgi's careful
+ * close. */
+static void
+finish_fcgi(FCGX_Request *req)
+{
+	if (req->in != NULL && FCGX_GetChar(req->in) == EOF &&
+	    FCGX_GetError(req->in) == 0 && !req->keepConnection)
+		FCGX_Detach(req);
+	FCGX_Finish_r(req);
+}
+
 static int
 serve_fcgi(const struct web_env *env, bool broken)
 {
@@ -293,7 +313,7 @@ serve_fcgi(const struct web_env *env, bool broken)
 			body = g_byte_array_new();
 		}
 		g_free(uri);
-		FCGX_Finish_r(&req);
+		finish_fcgi(&req);
 	}
 	FCGX_Free(&req, 1);
 	g_byte_array_free(body, TRUE);

@@ -75,6 +75,20 @@ check "nginx (FastCGI) started" '[ -s "$RUN/nginx.pid" ]' || cat "$RUN/nginx-sta
 run_cases $P_FCGI fastcgi
 check "fastcgi: no token in the nginx error log" '! grep -q "$T_LIVE" "$RUN/nginx/logs/error.log"'
 check "fastcgi: access log off for /m/" '! grep -q "/m/" "$RUN/nginx/logs/access.log"'
+# How the responder ends a request, spoken to directly on its socket (one
+# responder): it closes at once after a GET instead of waiting for the web
+# server to close first, and still answers a refused body in full.
+python3 "$TOP/tests/integration/web/fcgi_close.py" "$RUN/web.sock" "$T_LIVE" \
+    127.0.0.1 $P_FCGI > "$RUN/fcgi-close.out" 2>&1
+while IFS= read -r line; do
+	case $line in
+	"ok - "*) ok "fastcgi close: ${line#ok - }" ;;
+	"not ok - "*) fail "fastcgi close: ${line#not ok - }" ;;
+	*) echo "# $line" ;;
+	esac
+done < "$RUN/fcgi-close.out"
+grep -q "^ok - the responder still answers" "$RUN/fcgi-close.out" ||
+	fail "fastcgi close: the client script ran to its end"
 
 # Valgrind cannot run a binary built with AddressSanitizer: under SANITIZE
 # the sanitizers themselves check every request above, and the valgrind

@@ -1,0 +1,169 @@
+#!/usr/bin/python3
+"""Talks FastCGI to a pullmail-web responder on a unix socket, as a web
+server would, and checks how it ends a request:
+
+- a GET is answered in full, and then the responder closes its end on its
+  own, while the client keeps its end open (libfcgi alone would wait up to
+  two seconds for the client to close first);
+- with one responder, a second connection is answered while the first is
+  still open;
+- a POST whose body the responder refuses (413) without reading it is still
+  answered in full, and the body sent after the answer does not cost the
+  client that answer.
+
+Usage: fcgi_close.py SOCKET TOKEN HOST PORT
+Prints TAP-like lines "ok - ..." / "not ok - ..." and exits 1 on a failure.
+"""
+import socket
+import struct
+import sys
+import time
+
+SOCK, TOKEN, HOST, PORT = sys.argv[1:5]
+BEGIN, END, PARAMS, STDIN, STDOUT, STDERR = 1, 3, 4, 5, 6, 7
+failed = 0
+
+
+def check(name, cond, detail=""):
+    global failed
+    if cond:
+        print("ok - " + name)
+    else:
+        failed += 1
+        print("not ok - " + name + (": " + detail if detail else ""))
+
+
+def record(kind, content, rid=1):
+    return struct.pack("!BBHHBx", 1, kind, rid, len(content), 0) + content
+
+
+def nv(name, value):
+    out = b""
+    for x in (name, value):
+        n = len(x)
+        out += bytes([n]) if n < 128 else struct.pack("!I", n | 0x80000000)
+    return out + name + value
+
+
+def request(method, path, body=b""):
+    env = {
+        b"REQUEST_METHOD": method, b"REQUEST_URI": path,
+        b"SCRIPT_NAME": path, b"QUERY_STRING": b"",
+        b"SERVER_NAME": HOST.encode(), b"SERVER_PORT": PORT.encode(),
+        b"HTTP_HOST": ("%s:%s" % (HOST, PORT)).encode(),
+        b"CONTENT_LENGTH": str(len(body)).encode() if body else b"",
+        b"SERVER_PROTOCOL": b"HTTP/1.1", b"GATEWAY_INTERFACE": b"CGI/1.1",
+    }
+    if body:
+        env[b"HTTP_ORIGIN"] = ("http://%s:%s" % (HOST, PORT)).encode()
+    params = b"".join(nv(k, v) for k, v in env.items())
+    # role responder, flags 0: the connection is not kept.
+    return (record(BEGIN, struct.pack("!HB5x", 1, 0)) + record(PARAMS, params)
+            + record(PARAMS, b""))
+
+
+def read_response(s, deadline):
+    """Reads records up to END_REQUEST; returns (stdout bytes, ended)."""
+    buf, out = b"", b""
+    s.settimeout(max(0.01, deadline - time.monotonic()))
+    while True:
+        while len(buf) >= 8:
+            _, kind, _, clen, plen = struct.unpack("!BBHHB", buf[:7])
+            if len(buf) < 8 + clen + plen:
+                break
+            content = buf[8:8 + clen]
+            buf = buf[8 + clen + plen:]
+            if kind == STDOUT:
+                out += content
+            elif kind == END:
+                return out, True
+        try:
+            chunk = s.recv(65536)
+        except socket.timeout:
+            return out, False
+        if not chunk:
+            return out, False
+        buf += chunk
+
+
+def connect():
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(SOCK)
+    return s
+
+
+def status_of(out):
+    first = out.split(b"\r\n", 1)[0]
+    return first.decode("latin-1")
+
+
+path = ("/m/" + TOKEN).encode()
+
+# 1. A GET, the client keeping its end open afterwards.
+a = connect()
+a.sendall(request(b"GET", path) + record(STDIN, b""))
+out, ended = read_response(a, time.monotonic() + 10)
+check("GET answered in full (END_REQUEST)", ended and out.startswith(b"Status: 200"),
+      status_of(out))
+check("the page is all there", out.rstrip().endswith(b"</html>"))
+# libfcgi alone shuts down its sending side at once (the client sees end
+# of file) but keeps the connection until the client closes, reading what
+# it sends: a byte written then would go through. Closed, the responder
+# makes such a write fail.
+a.settimeout(5)
+try:
+    eof = a.recv(1) == b""
+except socket.timeout:
+    eof = False
+t0 = time.monotonic()
+closed = False
+while not closed and time.monotonic() - t0 < 1.0:
+    time.sleep(0.05)
+    try:
+        a.send(b"\0")
+    except (BrokenPipeError, ConnectionResetError):
+        closed = True
+waited = time.monotonic() - t0
+check("the responder closes the connection without waiting for the client "
+      "(%.3f s; libfcgi's wait is 2 s)" % waited, eof and closed)
+
+# 2. With one responder: a second connection answered while the first
+# is still open.
+b = connect()
+b.sendall(request(b"GET", path) + record(STDIN, b""))
+c = connect()
+out_b, ended_b = read_response(b, time.monotonic() + 10)
+t0 = time.monotonic()
+c.sendall(request(b"GET", path) + record(STDIN, b""))
+out_c, ended_c = read_response(c, time.monotonic() + 10)
+waited = time.monotonic() - t0
+check("a second connection is answered while the first is open "
+      "(%.3f s)" % waited,
+      ended_b and ended_c and out_c.startswith(b"Status: 200") and waited < 1.0)
+for s in (a, b, c):
+    s.close()
+
+# 3. A POST with a body over the limit: refused unread, answered in full
+# even though the client goes on sending the body after the answer.
+body = b"x" * 20000
+d = connect()
+d.sendall(request(b"POST", path + b"/keep", body))
+d.sendall(record(STDIN, body[:4000]))
+out, ended = read_response(d, time.monotonic() + 10)
+check("an oversized POST body is answered 413 in full", ended
+      and out.startswith(b"Status: 413"), status_of(out))
+try:
+    for i in range(4000, len(body), 4000):
+        d.sendall(record(STDIN, body[i:i + 4000]))
+    d.sendall(record(STDIN, b""))
+except OSError:
+    pass
+d.close()
+
+# 4. The responder still serves after all this.
+e = connect()
+e.sendall(request(b"GET", path) + record(STDIN, b""))
+out, ended = read_response(e, time.monotonic() + 10)
+check("the responder still answers", ended and out.startswith(b"Status: 200"))
+e.close()
+sys.exit(1 if failed else 0)
