@@ -118,11 +118,12 @@ FRONT_STATIC ?= 1
 ifneq ($(SANITIZE),)
 FRONT_STATIC := 0
 endif
+FRONT_LIBS_SHARED = $(shell $(PKG_CONFIG) --libs libsodium) -lpthread
 ifeq ($(FRONT_STATIC),1)
-$(O)/cgi/pullmail-web: ALL_LDFLAGS := $(subst -pie,-static-pie,$(ALL_LDFLAGS))
-$(O)/cgi/pullmail-web: LIBS := -l:libsodium.a -lpthread
+$(O)/cgi/pullmail-web: ALL_LDFLAGS := $(patsubst -pie,-static-pie,$(ALL_LDFLAGS))
+$(O)/cgi/pullmail-web: LIBS := $(shell $(PKG_CONFIG) --static --libs libsodium) -lpthread
 else
-$(O)/cgi/pullmail-web: LIBS := $(shell $(PKG_CONFIG) --libs libsodium) -lpthread
+$(O)/cgi/pullmail-web: LIBS := $(FRONT_LIBS_SHARED)
 endif
 $(O)/cgi/front.o: ALL_CFLAGS += -DPULLMAIL_SBINDIR='"$(SBINDIR)"'
 $(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
@@ -153,7 +154,8 @@ $(O)/tests/milter/test_milter_callbacks: ALL_LDFLAGS += -Wl,--wrap=calloc
 # program: it sees glibc's own start-up as errors).
 FRONT_SHARED = $(O)/tests/pullmail-web-shared
 $(FRONT_SHARED): $(FRONT_OBJ)
-	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(shell $(PKG_CONFIG) --libs libsodium) -lpthread
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_LDFLAGS) -o $@ $^ $(FRONT_LIBS_SHARED)
 
 tests: all $(UNIT_BINS) $(FRONT_SHARED)
 

@@ -146,13 +146,26 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 	write_cgi_response(rs, head);
 	/* The web server may finish the response: the pipe is closed, and
 	 * descriptor 1 and stdout stay valid (/dev/null) for whatever might
-	 * still write there. */
+	 * still write there. fcgiwrap ends the response only when standard
+	 * error is closed too, so it goes the same way unless the log is
+	 * there. Apache ends a CGI program that outlives its response with
+	 * SIGTERM (and SIGKILL three seconds later): keeping the page takes
+	 * milliseconds, let it finish. */
 	int null = open("/dev/null", O_WRONLY | O_CLOEXEC);
 	if (null >= 0) {
 		dup2(null, 1);
+		if (!log_uses_stderr())
+			dup2(null, 2);
 		close(null);
 	}
+	signal(SIGTERM, SIG_IGN);
 	dp->written = true;
+	/* The program that renders is part of what a page depends on;
+	 * /proc/self/exe is this file, as pullmail-web finds it (without
+	 * /proc, nothing is kept). */
+	web_page_head_id(env->style_hash, dp->scope.head_id);
+	if (pagefile_program_id("/proc/self/exe", dp->scope.program_id) != 0)
+		goto out;
 	int n = web_page_head(fixed, sizeof fixed, env->style_hash,
 	    rs->body->len);
 	if (n < 0 || (size_t)n != head->len ||
@@ -189,7 +202,7 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 	/* Also after a failure: a full disk may be this directory's doing. */
 	if (randombytes_uniform(DISK_SWEEP_ONE_IN) == 0 &&
 	    pagefile_sweep(dp->scope.dir, dp->budget, PAGEFILE_MAX_AGE,
-	    (int64_t)time(NULL), NULL, NULL) < 0 && errno != ENOENT)
+	    (int64_t)time(NULL), NULL, NULL) < 0)
 		log_msg(LOG_WARNING, "cannot sweep %s: %s", dp->scope.dir,
 		    strerror(errno));
 out:
@@ -219,14 +232,8 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		dp.scope.path_prefix = cfg->path_prefix;
 		dp.budget = cfg->page_cache;
 		dp.written = false;
-		/* The program that renders is part of what a page depends
-		 * on; /proc/self/exe is this file, as pullmail-web finds it. */
-		web_page_head_id(env->style_hash, dp.scope.head_id);
-		if (pagefile_program_id("/proc/self/exe",
-		    dp.scope.program_id) == 0) {
-			env->page_rendered = keep_on_disk;
-			env->page_rendered_ctx = &dp;
-		}
+		env->page_rendered = keep_on_disk;
+		env->page_rendered_ctx = &dp;
 	}
 	web_response_init(&rs);
 	if (broken)
@@ -244,6 +251,22 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 	env->page_rendered_ctx = NULL;
 }
 
+/* Whether the request's standard input has been read to its end. A
+ * request that announces no body is probed for the end (a GET's empty
+ * standard input is already in libfcgi's buffer); one with a body is not:
+ * a body the handler left unread, such as one refused, may be still on
+ * its way, and the probe would wait for the client. */
+static bool
+input_at_end(FCGX_Request *req)
+{
+	if (FCGX_HasSeenEOF(req->in) == EOF)
+		return true;
+	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
+	if (cl != NULL && cl[0] != '\0' && strcmp(cl, "0") != 0)
+		return false;
+	return FCGX_GetChar(req->in) == EOF;
+}
+
 /* Ends a FastCGI request. libfcgi's close shuts down the sending side and
  * then waits (up to two seconds) until the web server has closed its end,
  * reading whatever it still sends: data arriving at a closed TCP socket
@@ -251,15 +274,13 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
  * response. That wait keeps a responder idle until the web server has
  * read the whole response. Once the request's standard input has been
  * read to its end and the connection is not kept, the web server sends
- * nothing more, so the responder closes at once (a GET's empty standard
- * input is already in libfcgi's buffer: this does not block); a body left
- * unread, such as one refused as too large, keeps libfcgi's careful
- * close. */
+ * nothing more, so the responder closes at once; a body left unread, such
+ * as one refused as too large, keeps libfcgi's careful close. */
 static void
 finish_fcgi(FCGX_Request *req)
 {
-	if (req->in != NULL && FCGX_GetChar(req->in) == EOF &&
-	    FCGX_GetError(req->in) == 0 && !req->keepConnection)
+	if (req->in != NULL && !req->keepConnection &&
+	    input_at_end(req) && FCGX_GetError(req->in) == 0)
 		FCGX_Detach(req);
 	FCGX_Finish_r(req);
 }

@@ -174,13 +174,11 @@ page_cache_put(struct page_cache *pc, const struct token *t,
 	if (old != NULL)
 		drop(pc, old);
 	struct entry *e = calloc(1, sizeof(*e));
-	if (e == NULL || (e->sealed = malloc(len + TAG_BYTES)) == NULL ||
-	    (e->key = g_strdup(key)) == NULL) {
-		if (e != NULL)
-			free(e->sealed);
+	if (e == NULL || (e->sealed = malloc(len + TAG_BYTES)) == NULL) {
 		free(e);
 		return;
 	}
+	e->key = g_strdup(key);         /* aborts rather than fail */
 	e->expires = expires;
 	e->sealed_len = len + TAG_BYTES;
 	randombytes_buf(e->nonce, sizeof e->nonce);

@@ -46,6 +46,12 @@ log_init(const char *ident, int to_stderr, int facility, int level)
 	}
 }
 
+int
+log_uses_stderr(void)
+{
+	return log_to_stderr;
+}
+
 void
 log_set_level(int level)
 {

@@ -12,6 +12,8 @@ struct storage_id;
 /* ident: program name; to_stderr: foreground mode; facility/level from the
  * configuration ([log] Facility, Level). May be called again (reload). */
 void log_init(const char *ident, int to_stderr, int facility, int level);
+/* Whether log lines go to stderr (log_init's to_stderr). */
+int log_uses_stderr(void);
 void log_set_level(int level);
 
 void log_msg(int priority, const char *fmt, ...)

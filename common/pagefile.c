@@ -160,24 +160,34 @@ additional_data(const struct pagefile_scope *sc, const struct storage_id *id,
 	crypto_generichash_final(&h, ad, crypto_generichash_BYTES);
 }
 
+/* The name under the page key the caller has derived. Keyed: the name
+ * says nothing of the request to whoever lists the directory without the
+ * link. */
+static void
+name_with_key(const unsigned char key[TOKEN_PAGE_CACHE_KEY_BYTES],
+    const struct storage_id *id, const struct pagefile_request *rq,
+    char out[PAGEFILE_NAME_LEN + 1])
+{
+	unsigned char v[16];
+	crypto_generichash_state h;
+
+	crypto_generichash_init(&h, key, TOKEN_PAGE_CACHE_KEY_BYTES, sizeof v);
+	hash_request(&h, rq);
+	crypto_generichash_final(&h, v, sizeof v);
+	memcpy(out, id->hex, STORAGE_ID_HEX_LEN);
+	out[STORAGE_ID_HEX_LEN] = '.';
+	sodium_bin2hex(out + STORAGE_ID_HEX_LEN + 1, 33, v, sizeof v);
+}
+
 void
 pagefile_name(const struct token *t, const struct storage_id *id,
     const struct pagefile_request *rq, char out[PAGEFILE_NAME_LEN + 1])
 {
 	unsigned char key[TOKEN_PAGE_CACHE_KEY_BYTES];
-	unsigned char v[16];
-	crypto_generichash_state h;
 
-	/* Keyed: the name says nothing of the request to whoever lists the
-	 * directory without the link. */
 	token_page_cache_key(t, key);
-	crypto_generichash_init(&h, key, sizeof key, sizeof v);
-	hash_request(&h, rq);
-	crypto_generichash_final(&h, v, sizeof v);
+	name_with_key(key, id, rq, out);
 	sodium_memzero(key, sizeof key);
-	memcpy(out, id->hex, STORAGE_ID_HEX_LEN);
-	out[STORAGE_ID_HEX_LEN] = '.';
-	sodium_bin2hex(out + STORAGE_ID_HEX_LEN + 1, 33, v, sizeof v);
 }
 
 #define DIR_FLAGS (O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
@@ -252,12 +262,13 @@ pagefile_get(const struct pagefile_scope *sc, const struct token *t,
 	int dirfd = open_own_dir(sc->dir, false);
 	if (dirfd < 0)
 		return -1;
-	pagefile_name(t, id, rq, name);
+	token_page_cache_key(t, key);
+	name_with_key(key, id, rq, name);
 	unsigned char *f = read_entry(dirfd, name,
 	    HEAD_LEN + PAGEFILE_MAX_RESPONSE + TAG_LEN, &flen);
 	close(dirfd);
 	if (f == NULL)
-		return -1;
+		goto out;
 	if (memcmp(f, PAGEFILE_MAGIC, MAGIC_LEN) != 0)
 		goto out;
 	size_t clen = flen - HEAD_LEN;
@@ -265,7 +276,6 @@ pagefile_get(const struct pagefile_scope *sc, const struct token *t,
 	if (plain == NULL)
 		goto out;
 	additional_data(sc, id, expires, rq, ad);
-	token_page_cache_key(t, key);
 	unsigned long long plen;
 	if (crypto_aead_xchacha20poly1305_ietf_decrypt(plain, &plen, NULL,
 	    f + HEAD_LEN, clen, ad, sizeof ad, f + MAGIC_LEN, key) != 0) {
@@ -314,8 +324,11 @@ pagefile_write_all(int fd, const void *buf, size_t len)
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;    /* nothing written: say so */
 			return -1;
+		}
 		p += n;
 		len -= (size_t)n;
 	}
@@ -352,6 +365,7 @@ pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 	token_page_cache_key(t, key);
 	crypto_aead_xchacha20poly1305_ietf_encrypt(f + HEAD_LEN, NULL, resp, len,
 	    ad, sizeof ad, NULL, f + MAGIC_LEN, key);
+	name_with_key(key, id, rq, name);
 	sodium_memzero(key, sizeof key);
 
 	randombytes_buf(rnd, sizeof rnd);
@@ -375,7 +389,6 @@ pagefile_put(const struct pagefile_scope *sc, const struct token *t,
 		unlinkat(dirfd, tmp, 0);
 		goto out;
 	}
-	pagefile_name(t, id, rq, name);
 	if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		e = errno;
 		unlinkat(dirfd, tmp, 0);

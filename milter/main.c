@@ -48,7 +48,7 @@ override(char **field, const char *value)
 static struct config *
 load_config(char **err)
 {
-	struct config *cfg = config_load(config_path(opt_config), err);
+	struct config *cfg = config_load(opt_config, err);
 
 	if (cfg == NULL)
 		return NULL;
@@ -139,7 +139,7 @@ reload(void)
 	callbacks_set_config(cfg);
 	config_unref(cfg);
 	log_msg(LOG_INFO, "configuration reloaded from %s",
-	    config_path(opt_config));
+	    opt_config);
 }
 
 /* SIGHUP reloads. libmilter's own signal thread sigwait()s SIGHUP, SIGTERM
@@ -244,6 +244,7 @@ main(int argc, char **argv)
 	/* Absolute, however it was named (-c, PULLMAIL_CONFIG or the
 	 * default): daemon() changes to /, and SIGHUP reads it again. */
 	opt_config = g_canonicalize_filename(config_path(opt_config), NULL);
+	/* From here on opt_config names the file. */
 	/* Before any thread exists, so that every thread inherits the mask:
 	 * the reload signals are only ever taken by sigwait (see above). */
 	sigset_t reload_set;
@@ -286,10 +287,10 @@ main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	/* Start-up read the file before dropping privileges; a reload reads it
 	 * as UserID, so say now if that will be refused. */
-	if (access(config_path(opt_config), R_OK) != 0)
+	if (access(opt_config, R_OK) != 0)
 		log_msg(LOG_WARNING, "%s is not readable as UserID: SIGHUP "
 		    "could not reload it (chgrp the file to UserID's group)",
-		    config_path(opt_config));
+		    opt_config);
 	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
 		free(err);
@@ -297,7 +298,7 @@ main(int argc, char **argv)
 	}
 	if (opt_check) {
 		printf("pullmail-milter: %s: configuration and store are "
-		    "usable\n", config_path(opt_config));
+		    "usable\n", opt_config);
 		store_close(st);
 		config_unref(cfg);
 		return EX_OK;

@@ -169,20 +169,21 @@ gc_pages(struct ctl *c, struct store *st, struct ctl_gc_counts *counts)
 		return 0;
 	long n = pagefile_sweep(dir, c->cfg->page_cache, PAGEFILE_MAX_AGE,
 	    c->now, gc_page_alive, &gp);
-	if (n < 0 && (errno == EACCES || errno == EPERM || errno == EROFS)) {
+	int e = errno;  /* fprintf may change errno */
+	if (n < 0 && (e == EACCES || e == EPERM || e == EROFS)) {
 		/* The directory is the web user's (0700): pullmail-web's own
 		 * sweeps and its age limit bound it then. */
 		fprintf(c->err, "pullmailctl: gc: PageCacheDir %s not swept: "
-		    "%s\n", dir, strerror(errno));
+		    "%s\n", dir, strerror(e));
 		log_msg(LOG_WARNING, "gc: PageCacheDir %s not swept: %s", dir,
-		    strerror(errno));
+		    strerror(e));
 		return 0;
 	}
 	if (n < 0) {
 		fprintf(c->err, "pullmailctl: gc: cannot sweep PageCacheDir "
-		    "%s: %s\n", dir, strerror(errno));
+		    "%s: %s\n", dir, strerror(e));
 		log_msg(LOG_ERR, "gc: cannot sweep PageCacheDir %s: %s", dir,
-		    strerror(errno));
+		    strerror(e));
 		return -1;
 	}
 	counts->pages_removed = (unsigned long)n;

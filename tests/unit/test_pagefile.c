@@ -143,6 +143,25 @@ assert_miss(const struct pagefile_scope *s, const struct token *t,
 		pagefile_free(resp, len);
 }
 
+/* The default entry and lookup: (sc, ta, ida, EXPIRES, rq0). */
+static void
+put0(const void *resp, size_t len)
+{
+	put_ok(ta, &ida, &rq0, resp, len);
+}
+
+static void
+hit0(const void *want, size_t wlen)
+{
+	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, want, wlen);
+}
+
+static void
+miss0(void)
+{
+	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+}
+
 /* The entry put as (ta, ida, EXPIRES, rq0, sc) must not open for the
  * lookup given, neither where that lookup looks (usually another name)
  * nor when the entry is copied under the name that lookup looks for: the
@@ -248,8 +267,8 @@ END_TEST
 START_TEST(mismatch_misses)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nhello";
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
+	hit0(resp, sizeof resp);
 
 	/* Another token: with the first one's storage id (only the key
 	 * differs), with its own id, and the first token with another id. */
@@ -305,7 +324,7 @@ START_TEST(mismatch_misses)
 	assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
 
 	/* None of these lookups removed or spoiled the entry. */
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	ck_assert_int_eq(count_dir(dir), 1);
 	g_free(p);
 }
@@ -343,8 +362,8 @@ START_TEST(damaged_misses)
 	static const char resp[] = "Status: 200 OK\r\n\r\nZq7-unique-plaintext "
 	    "and some more body to have a middle";
 	for (int d = 0; d < NDAMAGE; d++) {
-		put_ok(ta, &ida, &rq0, resp, sizeof resp);
-		assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+		put0(resp, sizeof resp);
+		hit0(resp, sizeof resp);
 		char *p = entry_path(dir, ta, &ida, &rq0);
 		char *copy = g_build_filename(tmp, "valid-copy", NULL);
 		gchar *data;
@@ -431,7 +450,7 @@ START_TEST(oversized_not_kept)
 	char *p = entry_path(dir, ta, &ida, &rq0);
 	ck_assert(!exists(p));
 	ck_assert_int_eq(count_dir(dir), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	/* Exactly the limit is kept. */
 	put_ok(ta, &ida, &rq0, big, PAGEFILE_MAX_RESPONSE);
 	ck_assert(exists(p));
@@ -480,7 +499,7 @@ START_TEST(forget_one_object)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nforget";
 	struct pagefile_request r1 = { "/", NULL, NULL, NULL };
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
 	put_ok(ta, &ida, &r1, resp, sizeof resp);
 	put_ok(tb, &idb, &rq0, resp, sizeof resp);
 	put_ok(tb, &idb, &r1, resp, sizeof resp);
@@ -489,7 +508,7 @@ START_TEST(forget_one_object)
 	ck_assert_int_eq(count_dir(dir), 5);
 
 	ck_assert_int_eq(pagefile_forget(dir, &ida), 2);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	assert_miss(&sc, ta, &ida, EXPIRES, &r1);
 	char *p = entry_path(dir, ta, &ida, &rq0);
 	ck_assert(!exists(p));
@@ -878,8 +897,8 @@ START_TEST(program_id_binds)
 	static const char resp[] = "Status: 200 OK\r\n\r\nprogram";
 	for (int i = 0; i < PAGEFILE_DIGEST_BYTES; i++)
 		sc.program_id[i] = (unsigned char)(0xa0 + i);
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	struct pagefile_scope s;
 	static const int pos[] = { 0, 1, PAGEFILE_DIGEST_BYTES / 2,
 		PAGEFILE_DIGEST_BYTES - 1 };
@@ -900,7 +919,7 @@ START_TEST(program_id_binds)
 	memcpy(s.program_id, sc.config_digest, PAGEFILE_DIGEST_BYTES);
 	memcpy(s.config_digest, sc.program_id, PAGEFILE_DIGEST_BYTES);
 	assert_miss_anywhere(&s, ta, &ida, EXPIRES, &rq0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 }
 END_TEST
 
@@ -1229,22 +1248,22 @@ END_TEST
 START_TEST(get_refuses_old)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nold";
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
 	char *p = entry_path(dir, ta, &ida, &rq0);
 	time_t now = time(NULL);
 	set_mtime(p, now - PAGEFILE_MAX_AGE + 60);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	set_mtime(p, now - PAGEFILE_MAX_AGE - 10);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert(exists(p));           /* a lookup does not remove it */
 	set_mtime(p, now - 10 * PAGEFILE_MAX_AGE);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	set_mtime(p, now - PAGEFILE_MAX_AGE + 60);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	/* Written again: young again. */
 	set_mtime(p, now - PAGEFILE_MAX_AGE - 10);
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	g_free(p);
 }
 END_TEST
@@ -1253,7 +1272,7 @@ END_TEST
 START_TEST(get_refuses_hard_link)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nlinked";
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
 	char *p = entry_path(dir, ta, &ida, &rq0);
 	char *other = g_build_filename(tmp, "elsewhere", NULL);
 	char *inside = g_build_filename(dir, "README", NULL);
@@ -1261,25 +1280,25 @@ START_TEST(get_refuses_hard_link)
 	struct stat sb;
 	stat_ok(p, &sb);
 	ck_assert_uint_eq(sb.st_nlink, 2);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert_int_eq(unlink(other), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	/* A second link in the directory itself, and three links. */
 	ck_assert_int_eq(link(p, inside), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert_int_eq(link(p, other), 0);
 	stat_ok(p, &sb);
 	ck_assert_uint_eq(sb.st_nlink, 3);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert_int_eq(unlink(inside), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert_int_eq(unlink(other), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	/* The entry gone, its other name left: the name is not looked
 	 * through. */
 	ck_assert_int_eq(link(p, other), 0);
 	ck_assert_int_eq(unlink(p), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	g_free(inside);
 	g_free(other);
 	g_free(p);
@@ -1290,18 +1309,18 @@ END_TEST
 START_TEST(get_refuses_dir)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\ndir";
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	static const mode_t refused[] = { 0770, 0707, 0720, 0702, 0777, 0730 };
 	for (size_t i = 0; i < G_N_ELEMENTS(refused); i++) {
 		ck_assert_int_eq(chmod(dir, refused[i]), 0);
-		assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+		miss0();
 		ck_assert_int_eq(chmod(dir, 0700), 0);
-		assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+		hit0(resp, sizeof resp);
 	}
 	/* Others may read it: still this user's alone to write. */
 	ck_assert_int_eq(chmod(dir, 0755), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	ck_assert_int_eq(chmod(dir, 0700), 0);
 
 	/* Through a symbolic link to the real directory. */
@@ -1314,7 +1333,7 @@ START_TEST(get_refuses_dir)
 	ck_assert_int_eq(symlink("cache", rel_link), 0);
 	s.dir = rel_link;
 	assert_miss(&s, ta, &ida, EXPIRES, &rq0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 
 	/* No directory at all, an empty or no name. */
 	char *missing = g_build_filename(tmp, "missing", NULL);
@@ -1337,7 +1356,7 @@ END_TEST
 START_TEST(get_refuses_other_owner)
 {
 	static const char resp[] = "Status: 200 OK\r\n\r\nowner";
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
 	char *p = entry_path(dir, ta, &ida, &rq0);
 	struct stat sb;
 	stat_ok(dir, &sb);
@@ -1347,20 +1366,20 @@ START_TEST(get_refuses_other_owner)
 	ck_assert_uint_ne(OTHER_UID, geteuid());
 
 	ck_assert_int_eq(chown(dir, OTHER_UID, (gid_t)-1), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	ck_assert_int_eq(chown(dir, uid, gid), 0);
 	ck_assert_int_eq(chmod(dir, 0700), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 
 	stat_ok(p, &sb);
 	ck_assert_uint_eq(sb.st_uid, geteuid());
 	ck_assert_int_eq(chown(p, OTHER_UID, (gid_t)-1), 0);
-	assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+	miss0();
 	/* Another group is not another user. */
 	ck_assert_int_eq(chown(p, uid, (gid_t)65534), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	ck_assert_int_eq(chown(p, uid, sb.st_gid), 0);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	g_free(p);
 }
 END_TEST
@@ -1381,7 +1400,7 @@ START_TEST(put_refuses_dir)
 		stat_ok(dir, &sb);
 		ck_assert_int_eq(sb.st_mode & 07777, refused[i]); /* untouched */
 		ck_assert_int_eq(chmod(dir, 0700), 0);
-		assert_miss(&sc, ta, &ida, EXPIRES, &rq0);
+		miss0();
 	}
 
 	/* Another user's. */
@@ -1420,8 +1439,8 @@ START_TEST(put_refuses_dir)
 	ck_assert(S_ISLNK(lb.st_mode));
 
 	/* All refusals undone: the same put works. */
-	put_ok(ta, &ida, &rq0, resp, sizeof resp);
-	assert_hit(&sc, ta, &ida, EXPIRES, &rq0, resp, sizeof resp);
+	put0(resp, sizeof resp);
+	hit0(resp, sizeof resp);
 	ck_assert_int_eq(count_dir(dir), 1);
 	g_free(dangling);
 	g_free(target);
