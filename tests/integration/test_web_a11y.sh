@@ -103,13 +103,7 @@ EOJ
 # lines that explain a failure; it is bounded by timeout.
 (cd "$A11Y" && timeout 300 node check.js "$RUN/plan.json") > "$RUN/check.out" 2>&1
 rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "${line#ok - }" ;;
-	"not ok - "*) fail "${line#not ok - }" ;;
-	*) printf "%s\n" "$line" ;;
-	esac
-done < "$RUN/check.out"
+relay_tap "$RUN/check.out"
 check "the browser checks ended normally (exit $rc)" \
     '[ "$rc" = 0 ] || { [ "$rc" = 1 ] && grep -q "^not ok - " "$RUN/check.out"; }'
 shots() {

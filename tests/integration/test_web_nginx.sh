@@ -81,13 +81,7 @@ check "fastcgi: access log off for /m/" '! grep -q "/m/" "$RUN/nginx/logs/access
 timeout 120 python3 "$TOP/tests/integration/web/fcgi_close.py" "$RUN/web.sock" \
     "$T_LIVE" 127.0.0.1 $P_FCGI > "$RUN/fcgi-close.out" 2>&1
 close_rc=$?
-while IFS= read -r line; do
-	case $line in
-	"ok - "*) ok "fastcgi close: ${line#ok - }" ;;
-	"not ok - "*) fail "fastcgi close: ${line#not ok - }" ;;
-	*) echo "# $line" ;;
-	esac
-done < "$RUN/fcgi-close.out"
+relay_tap "$RUN/fcgi-close.out" "fastcgi close: "
 [ $close_rc = 0 ] && grep -q "^ok - the responder still answers" "$RUN/fcgi-close.out" ||
 	fail "fastcgi close: the client script ran to its end (exit $close_rc)"
 

@@ -17,6 +17,18 @@ PIDS=
 
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
+# relay_tap FILE [PREFIX]: counts the "ok - " / "not ok - " lines a helper
+# program wrote to FILE as this test's own (PREFIX before each name) and
+# passes its other lines through.
+relay_tap() {
+	while IFS= read -r line; do
+		case $line in
+		"ok - "*) ok "${2:-}${line#ok - }" ;;
+		"not ok - "*) fail "${2:-}${line#not ok - }" ;;
+		*) printf "%s\n" "$line" ;;
+		esac
+	done < "$1"
+}
 finish() {
 	# UBSan's "runtime error" does not stop the program: look for it.
 	if [ -d "$RUN" ] && grep -rlE 'runtime error:|ERROR: (Address|Leak)Sanitizer' "$RUN" \

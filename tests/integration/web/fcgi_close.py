@@ -92,6 +92,18 @@ def connect():
     return s
 
 
+def send_get(s):
+    s.sendall(request(b"GET", path) + record(STDIN, b""))
+
+
+def timed_get(s):
+    """A GET on s: (stdout, ended, seconds from sending to the end)."""
+    t0 = time.monotonic()
+    send_get(s)
+    out, ended = read_response(s, time.monotonic() + 10)
+    return out, ended, time.monotonic() - t0
+
+
 def status_of(out):
     first = out.split(b"\r\n", 1)[0]
     return first.decode("latin-1")
@@ -101,7 +113,7 @@ path = ("/m/" + TOKEN).encode()
 
 # 1. A GET, the client keeping its end open afterwards.
 a = connect()
-a.sendall(request(b"GET", path) + record(STDIN, b""))
+send_get(a)
 out, ended = read_response(a, time.monotonic() + 10)
 check("GET answered in full (END_REQUEST)", ended and out.startswith(b"Status: 200"),
       status_of(out))
@@ -130,13 +142,10 @@ check("the responder closes the connection without waiting for the client "
 # 2. With one responder: a second connection answered while the first
 # is still open.
 b = connect()
-b.sendall(request(b"GET", path) + record(STDIN, b""))
+send_get(b)
 c = connect()
 out_b, ended_b = read_response(b, time.monotonic() + 10)
-t0 = time.monotonic()
-c.sendall(request(b"GET", path) + record(STDIN, b""))
-out_c, ended_c = read_response(c, time.monotonic() + 10)
-waited = time.monotonic() - t0
+out_c, ended_c, waited = timed_get(c)
 check("a second connection is answered while the first is open "
       "(%.3f s)" % waited,
       ended_b and ended_c and out_c.startswith(b"Status: 200") and waited < 1.5)
@@ -164,10 +173,7 @@ d = connect()
 d.sendall(request(b"POST", path + b"/keep", body))
 out, ended = read_response(d, time.monotonic() + 10)
 f = connect()
-t0 = time.monotonic()
-f.sendall(request(b"GET", path) + record(STDIN, b""))
-out_f, ended_f = read_response(f, time.monotonic() + 10)
-waited = time.monotonic() - t0
+out_f, ended_f, waited = timed_get(f)
 check("a body that never comes does not hold the responder "
       "(next request answered in %.3f s)" % waited,
       ended and out.startswith(b"Status: 413") and ended_f and waited < 3.5)
@@ -176,7 +182,7 @@ f.close()
 
 # 4. The responder still serves after all this.
 e = connect()
-e.sendall(request(b"GET", path) + record(STDIN, b""))
+send_get(e)
 out, ended = read_response(e, time.monotonic() + 10)
 check("the responder still answers", ended and out.startswith(b"Status: 200"))
 e.close()
