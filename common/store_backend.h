@@ -55,8 +55,4 @@ struct store_entry {
 
 extern const struct store_ops store_fs_ops;
 
-/* Makes the fs store st's writers use named temporary files in tmp/, the
- * path taken where O_TMPFILE or /proc is missing (for tests). */
-void store_fs_named_tmp(struct store *st);
-
 #endif

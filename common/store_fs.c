@@ -1,11 +1,6 @@
 /* The fs backend: StoreDir/ab/abcdef....pull, written through a temporary
- * file so an object is either wholly there or not there: an unnamed one
- * (O_TMPFILE in StoreDir/tmp/, fsync, linkat into place, fsync of the
- * directory) where the file system and /proc allow, else a named one in
- * StoreDir/tmp/ (O_EXCL, fsync, rename, fsync of the directory). The
- * unnamed file spares each message a directory entry made and removed in
- * tmp/ (and that directory's lock, which the milter's threads share), and
- * a writer that dies leaves nothing behind. */
+ * file in StoreDir/tmp/ (O_EXCL, fsync, rename, fsync of the directory) so
+ * an object is either wholly there or not there. */
 #define _GNU_SOURCE     /* O_NOATIME */
 #include <dirent.h>
 #include <errno.h>
@@ -39,7 +34,6 @@ struct fs_store {
 	 * threads share one store. */
 	uint64_t tmp_seq;
 	int no_noatime;         /* O_NOATIME refused (not the files' owner) */
-	int anonymous;          /* writers use O_TMPFILE and link at commit */
 };
 
 /* The last error of this thread's store calls: the milter's threads and
@@ -50,7 +44,6 @@ struct fs_writer {
 	struct store_writer base;
 	struct fs_store *st;
 	int fd;
-	int anonymous;          /* fd has no name until fs_commit links it */
 	char tmpname[64];
 	struct storage_id id;
 };
@@ -105,13 +98,15 @@ create_fanout_dirs(int dirfd)
 
 /* Marks StoreDir as the top of a directory hierarchy (chattr +T) before
  * its subdirectories are made, so that ext2/3/4 places tmp/, where every
- * object's inode is allocated, in a block group of its own rather than
- * next to its parent's neighbours, such as the MTA's queue. Without a
+ * object's inode is allocated, in a block group of its own rather than in
+ * its parent's, next to neighbours such as the MTA's queue. Without a
  * journal, ext4 skips each inode freed in the last 60 s (360 s while its
  * inode table block is unwritten) when it allocates one, so a create in
  * the block group of a busy queue, which frees hundreds of files a
- * second, scans past thousands of them. Best effort: other file systems
- * have no such flag, and a store works the same without it. */
+ * second, scans past thousands of them. The 256 fan-out directories are
+ * spread over block groups too, which costs nothing on the way an object
+ * is found (by name). Best effort: other file systems refuse or lack the
+ * flag, and a store works the same without it. */
 static void
 mark_top_directory(int dirfd)
 {
@@ -188,22 +183,11 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	st->dirfd = fd;
 	randombytes_buf(&st->tmp_seq, sizeof st->tmp_seq);
 	st->tmp_seq >>= 16;     /* room to count up without wrapping */
-	/* linkat needs /proc (absent in a chroot without it); where O_TMPFILE
-	 * is missing, the first writer finds out and turns it off. */
-	st->anonymous = mode == STORE_READ_WRITE &&
-	    access("/proc/self/fd", X_OK) == 0;
 	if (mode == STORE_READ_WRITE) {
 		unsigned long removed;
 		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, &removed);
 	}
 	return &st->base;
-}
-
-void
-store_fs_named_tmp(struct store *s)
-{
-	struct fs_store *st = (struct fs_store *)s;
-	__atomic_store_n(&st->anonymous, 0, __ATOMIC_RELAXED);
 }
 
 static void
@@ -246,23 +230,6 @@ fs_write_begin(struct store *s, const struct storage_id *id,
 	w->base.ops = &store_fs_ops;
 	w->st = st;
 	w->id = *id;
-	if (__atomic_load_n(&st->anonymous, __ATOMIC_RELAXED)) {
-		w->fd = openat(st->dirfd, TMP_DIR, O_TMPFILE | O_WRONLY |
-		    O_CLOEXEC, FILE_MODE);
-		if (w->fd >= 0) {
-			w->anonymous = 1;
-			*out = &w->base;
-			return STORE_OK;
-		}
-		if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
-			int err = errno;
-			set_error(st, "create temporary file", err);
-			free(w);
-			return errno_status(err);
-		}
-		/* The file system has no O_TMPFILE: named files from now on. */
-		__atomic_store_n(&st->anonymous, 0, __ATOMIC_RELAXED);
-	}
 	for (int tries = 0; tries < 10; tries++) {
 		uint64_t seq = __atomic_fetch_add(&st->tmp_seq, 1,
 		    __ATOMIC_RELAXED);
@@ -337,67 +304,8 @@ fs_abort(struct store_writer *ww)
 	struct fs_writer *w = (struct fs_writer *)ww;
 	if (w->fd >= 0)
 		close(w->fd);
-	if (!w->anonymous)
-		unlinkat(w->st->dirfd, w->tmpname, 0);
+	unlinkat(w->st->dirfd, w->tmpname, 0);
 	free(w);
-}
-
-/* Gives an O_TMPFILE writer's file, its data already synced, its name in
- * the fan-out directory, and makes that name durable. linkat(2) through
- * /proc/self/fd: AT_EMPTY_PATH would need CAP_DAC_READ_SEARCH. */
-static enum store_status
-commit_anonymous(struct fs_writer *w)
-{
-	struct fs_store *st = w->st;
-	char fan[3], name[STORAGE_ID_HEX_LEN + sizeof OBJECT_SUFFIX];
-	char path[32];
-	enum store_status rc = STORE_OK;
-
-	memcpy(fan, w->id.hex, 2);
-	fan[2] = '\0';
-	int fanfd = open_fanout_dir(st, fan);
-	if (fanfd < 0) {
-		set_error(st, "open fan-out directory", errno);
-		fs_abort(&w->base);
-		return STORE_IO;
-	}
-	snprintf(name, sizeof name, "%s" OBJECT_SUFFIX, w->id.hex);
-	snprintf(path, sizeof path, "/proc/self/fd/%d", w->fd);
-	int linked = linkat(AT_FDCWD, path, fanfd, name, AT_SYMLINK_FOLLOW);
-	if (linked != 0 && errno == EEXIST) {
-		/* A replacement (a revocation's tombstone): linked under a
-		 * temporary name first, then renamed over the object, which
-		 * is thus never missing. */
-		snprintf(w->tmpname, sizeof w->tmpname, TMP_DIR "/%ld.%016llx",
-		    (long)getpid(), (unsigned long long)__atomic_fetch_add(
-		    &st->tmp_seq, 1, __ATOMIC_RELAXED));
-		linked = linkat(AT_FDCWD, path, st->dirfd, w->tmpname,
-		    AT_SYMLINK_FOLLOW);
-		if (linked == 0) {
-			w->anonymous = 0;       /* fs_abort removes the name */
-			linked = renameat(st->dirfd, w->tmpname, fanfd, name);
-		}
-	}
-	if (linked != 0) {
-		set_error(st, "link into place", errno);
-		close(fanfd);
-		fs_abort(&w->base);
-		return STORE_IO;
-	}
-	if (close(w->fd) != 0) {
-		set_error(st, "close", errno);
-		rc = STORE_IO;
-	}
-	w->fd = -1;
-	if (rc == STORE_OK && fsync(fanfd) != 0) {
-		set_error(st, "fsync directory", errno);
-		rc = STORE_IO;
-	}
-	if (rc != STORE_OK)
-		unlinkat(fanfd, name, 0);
-	close(fanfd);
-	free(w);
-	return rc;
 }
 
 static enum store_status
@@ -413,8 +321,6 @@ fs_commit(struct store_writer *ww)
 		fs_abort(ww);
 		return STORE_IO;
 	}
-	if (w->anonymous)
-		return commit_anonymous(w);
 	if (close(w->fd) != 0) {
 		w->fd = -1;
 		set_error(st, "close", errno);

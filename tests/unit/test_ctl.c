@@ -25,7 +25,6 @@
 #include <unistd.h>
 
 #include "log.h"
-#include "store_backend.h"
 #include "tools/ctl.h"
 
 #define DAY CTL_DAY
@@ -486,7 +485,6 @@ START_TEST(gc_during_writes)
 		t = make_object(st, now - 10 * DAY, now - DAY, "x", 1, &id);
 		token_free(t);
 	}
-	store_fs_named_tmp(st);         /* writes in progress with a name */
 	p_fresh = begin_in_progress(st, &w_fresh, &t_fresh);
 	p_2h = begin_in_progress(st, &w_2h, &t_2h);
 	p_2d = begin_in_progress(st, &w_2d, &t_2d);
