@@ -70,18 +70,19 @@ trap 'exit 1' INT TERM
 
 rm -rf "$RUN"
 rm -rf "$STORE"
-if [ -f "$STAMP" ]; then
+mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$STORE" || exit 1
+STORE_FS=$(stat -f -c %T "$STORE")
+case $STORE_FS in ext*) scanned=yes ;; *) scanned=no ;; esac
+if [ "$scanned" = yes ] && [ -f "$STAMP" ]; then
 	wait_s=$(($(cat "$STAMP") + 361 - $(date +%s)))
 	if [ "$wait_s" -gt 0 ]; then
 		echo "bench_milter: waiting ${wait_s} s for the previous run's removed store to age (see STAMP in $0)" >&2
 		sleep "$wait_s"
 	fi
 fi
-mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$STORE" || exit 1
 MUSER=postfix
 if id pullmail >/dev/null 2>&1; then MUSER=pullmail; fi
 chown "$MUSER" "$STORE"; chmod 750 "$STORE"
-STORE_FS=$(stat -f -c %T "$STORE")
 chown postfix "$RUN/pf/data"
 
 wait_sock() {
