@@ -72,14 +72,14 @@ rm -rf "$RUN"
 rm -rf "$STORE"
 mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$STORE" || exit 1
 STORE_FS=$(stat -f -c %T "$STORE")
-case $STORE_FS in ext*) scanned=yes ;; *) scanned=no ;; esac
-if [ "$scanned" = yes ] && [ -f "$STAMP" ]; then
-	wait_s=$(($(cat "$STAMP") + 361 - $(date +%s)))
+case $STORE_FS in ext*)
+	wait_s=0
+	[ -f "$STAMP" ] && wait_s=$(($(cat "$STAMP") + 361 - $(date +%s)))
 	if [ "$wait_s" -gt 0 ]; then
 		echo "bench_milter: waiting ${wait_s} s for the previous run's removed store to age (see STAMP in $0)" >&2
 		sleep "$wait_s"
 	fi
-fi
+esac
 MUSER=postfix
 if id pullmail >/dev/null 2>&1; then MUSER=pullmail; fi
 chown "$MUSER" "$STORE"; chmod 750 "$STORE"

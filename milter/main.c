@@ -244,7 +244,6 @@ main(int argc, char **argv)
 	/* Absolute, however it was named (-c, PULLMAIL_CONFIG or the
 	 * default): daemon() changes to /, and SIGHUP reads it again. */
 	opt_config = g_canonicalize_filename(config_path(opt_config), NULL);
-	/* From here on opt_config names the file. */
 	/* Before any thread exists, so that every thread inherits the mask:
 	 * the reload signals are only ever taken by sigwait (see above). */
 	sigset_t reload_set;
