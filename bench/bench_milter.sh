@@ -1,15 +1,16 @@
 #!/bin/sh
 # milter part of make bench: a private Postfix (loopback, no chroot) relaying
 # to smtp-sink, loaded with smtp-source -s 10: 2,000 messages of 10 KiB and
-# 500 of 1 MiB through three smtpd ports side by side -- no milter, the null
-# milter (bench/null_milter.c) and pullmail-milter, taking turns in four
-# rounds -- then twenty 20 MiB messages in flight at once through
-# pullmail-milter and its peak RSS (VmHWM). Four free loopback ports are picked at run time.
+# 500 of 1 MiB through four smtpd ports side by side -- no milter, the null
+# milter, the durable floor (both bench/null_milter.c) and pullmail-milter,
+# taking turns in four rounds -- then twenty 20 MiB messages in flight at
+# once through pullmail-milter and its peak RSS (VmHWM). Five free loopback
+# ports are picked at run time.
 # PULLMAIL_BENCH_MILTER_SCALE=N divides the message counts by N for a quick
-# run (the table says so). PULLMAIL_BENCH_MILTER_STORE=DIR puts the store
-# in a new directory inside DIR instead of under $O/run (for example on a
-# tmpfs, to tell the cost of fsync from the cost of CPU; the table names the
-# file system).
+# run (the table says so). PULLMAIL_BENCH_MILTER_STORE=DIR puts the store,
+# and the durable floor's directory, in new directories inside DIR instead
+# of under $O/run (for example on a tmpfs, to tell the cost of fsync from
+# the cost of CPU; the table names the file system).
 O=${O:-.}
 case $O in /*) ;; *) O=$(pwd)/$O ;; esac
 TOP=$(pwd)
@@ -19,22 +20,26 @@ NULLM=$O/bench/null_milter
 SCALE=${PULLMAIL_BENCH_MILTER_SCALE:-1}
 N_SMALL=$((2000 / SCALE))
 N_BIG=$((500 / SCALE))
-# The store is a directory of its own (removed at the end), inside DIR.
+# The store is a directory of its own (removed at the end), inside DIR; so
+# is the durable floor's copy of each message, on the same file system.
 STORE=$RUN/store
+FLOOR=$RUN/floor
 if [ -n "${PULLMAIL_BENCH_MILTER_STORE:-}" ]; then
 	STORE=$PULLMAIL_BENCH_MILTER_STORE/pullmail-bench-store.$$
+	FLOOR=$PULLMAIL_BENCH_MILTER_STORE/pullmail-bench-floor.$$
 fi
-# Four free ports: bound to port 0 together, so they differ, then released.
+# Five free ports: bound to port 0 together, so they differ, then released.
 set -- $(python3 -c "
 import socket
-ss = [socket.socket() for _ in range(4)]
+ss = [socket.socket() for _ in range(5)]
 for s in ss: s.bind(('127.0.0.1', 0))
 print(' '.join(str(s.getsockname()[1]) for s in ss))")
 P_NONE=$1
 P_SINK=$2
 P_NULL=$3
 P_PULL=$4
-[ -n "$P_PULL" ] || { echo "bench_milter: no free ports" >&2; exit 1; }
+P_FLOOR=$5
+[ -n "$P_FLOOR" ] || { echo "bench_milter: no free ports" >&2; exit 1; }
 for f in "$MILTER" "$NULLM"; do
 	[ -x "$f" ] || { echo "bench_milter: $f not built (make O=$O all bench)" >&2; exit 1; }
 done
@@ -43,7 +48,7 @@ if [ "$(id -u)" != 0 ]; then
 	exit 1
 fi
 
-SINK_PID= ; NULL_PID= ; PULL_PID= ; MASTER_PID= ; STORE_FS=
+SINK_PID= ; NULL_PID= ; FLOOR_PID= ; PULL_PID= ; MASTER_PID= ; STORE_FS=
 . tests/lib/harness.sh     # stop_pid
 # Removing a store frees thousands of inodes at once. ext4 without a
 # journal (this kind of machine's root) will not reuse an inode freed in
@@ -59,9 +64,9 @@ SINK_PID= ; NULL_PID= ; PULL_PID= ; MASTER_PID= ; STORE_FS=
 STAMP=$O/run/bench_milter.removed
 cleanup() {
 	stop_pid "$MASTER_PID"; stop_pid "$PULL_PID"; stop_pid "$NULL_PID"
-	stop_pid "$SINK_PID"
-	if [ -d "$STORE" ]; then
-		rm -rf "$STORE"
+	stop_pid "$FLOOR_PID"; stop_pid "$SINK_PID"
+	if [ -d "$STORE" ] || [ -d "$FLOOR" ]; then
+		rm -rf "$STORE" "$FLOOR"
 		case $STORE_FS in ext*) date +%s > "$STAMP" ;; esac
 	fi
 }
@@ -69,8 +74,11 @@ trap cleanup EXIT
 trap 'exit 1' INT TERM
 
 rm -rf "$RUN"
-rm -rf "$STORE"
-mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$STORE" || exit 1
+rm -rf "$STORE" "$FLOOR"
+mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$STORE" "$FLOOR" || exit 1
+# The floor's directory gets the flag a new store sets on itself
+# (mark_top_directory in common/store_fs.c), where the file system has it.
+chattr +T "$FLOOR" 2>/dev/null
 STORE_FS=$(stat -f -c %T "$STORE")
 case $STORE_FS in ext*)
 	wait_s=0
@@ -97,6 +105,8 @@ smtp-sink -u postfix 127.0.0.1:$P_SINK 1000 > "$RUN/sink.log" 2>&1 &
 SINK_PID=$!
 "$NULLM" "unix:$RUN/null.sock" > "$RUN/null.log" 2>&1 &
 NULL_PID=$!
+"$NULLM" "unix:$RUN/floor.sock" "$FLOOR" > "$RUN/floor.log" 2>&1 &
+FLOOR_PID=$!
 cat > "$RUN/pullmail.conf" <<EOF
 [store]
 StoreDir = $STORE
@@ -114,9 +124,10 @@ EOF
 chmod 644 "$RUN/pullmail.conf"
 "$MILTER" -f -c "$RUN/pullmail.conf" > "$RUN/pull.log" 2>&1 &
 PULL_PID=$!
-wait_sock "$RUN/null.sock" && wait_sock "$RUN/pull.sock" || {
+wait_sock "$RUN/null.sock" && wait_sock "$RUN/floor.sock" &&
+	wait_sock "$RUN/pull.sock" || {
 	echo "bench_milter: a milter did not start" >&2
-	cat "$RUN/null.log" "$RUN/pull.log" >&2
+	cat "$RUN/null.log" "$RUN/floor.log" "$RUN/pull.log" >&2
 	exit 1
 }
 chmod 666 "$RUN/null.sock"
@@ -156,6 +167,8 @@ cat > "$C/master.cf" <<EOF
   -o smtpd_milters=unix:$RUN/null.sock
 127.0.0.1:$P_PULL inet n - n - - smtpd
   -o smtpd_milters=unix:$RUN/pull.sock
+127.0.0.1:$P_FLOOR inet n - n - - smtpd
+  -o smtpd_milters=unix:$RUN/floor.sock
 EOF
 postfix_daemons >> "$C/master.cf"
 postfix -c "$C" check > "$RUN/pf/check.log" 2>&1 || { cat "$RUN/pf/check.log" >&2; exit 1; }
@@ -163,7 +176,7 @@ printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' "$RUN/pf/maillog" "$RUN
 (cd / && exec "$(postconf -c "$C" -h daemon_directory)/master" -c "$C" -d) \
 	> "$RUN/pf/master.out" 2>&1 &
 MASTER_PID=$!
-for p in $P_SINK $P_NONE $P_NULL $P_PULL; do
+for p in $P_SINK $P_NONE $P_NULL $P_FLOOR $P_PULL; do
 	wait_port $p || { echo "bench_milter: port $p not listening" >&2; exit 1; }
 done
 
@@ -199,7 +212,7 @@ objects() { find "$STORE" -name '*.pull' -type f | wc -l | tr -d ' '; }
 # Warm-up, not timed: every port once, so that Postfix's processes (smtpd,
 # cleanup, smtp) and the milters are started before the first timed run and
 # the first configuration does not pay for them.
-for p in $P_NONE $P_NULL $P_PULL; do
+for p in $P_NONE $P_NULL $P_FLOOR $P_PULL; do
 	elapsed $p $((N_SMALL / 10 + 10)) 10240 10 > /dev/null || exit 1
 done
 warm=$(objects)
@@ -209,18 +222,19 @@ ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 cpu_of() {
 	case $1 in
 	"$P_NULL") ticks "$NULL_PID" ;;
+	"$P_FLOOR") ticks "$FLOOR_PID" ;;
 	"$P_PULL") ticks "$PULL_PID" ;;
 	*) echo 0 ;;
 	esac
 }
-# The three configurations take turns in ROUNDS rounds, the order rotated
+# The four configurations take turns in ROUNDS rounds, the order rotated
 # each round, and each one's rate is its messages over its summed time.
 # Run one after the other (as before), the configuration that came first
 # was measured on a fresh queue and the last one behind thousands of
 # queue files just created and deleted: the no-milter rate alone ranged
 # from 416 to 711 msg/s between runs of that order.
 ROUNDS=4
-ORDER="$P_NONE $P_NULL $P_PULL"
+ORDER="$P_NONE $P_NULL $P_FLOOR $P_PULL"
 for p in $ORDER; do eval "ts_$p=0 tb_$p=0 cs_$p=0 cb_$p=0"; done
 # turn PORT COUNT SIZE KIND: one configuration's turn with COUNT messages
 # of SIZE bytes; its time is added to t<KIND>_PORT, its milter's CPU to
@@ -236,12 +250,12 @@ while [ $r -lt $ROUNDS ]; do
 	for p in $ORDER; do turn $p $((N_SMALL / ROUNDS)) 10240 s || exit 1; done
 	for p in $ORDER; do turn $p $((N_BIG / ROUNDS)) 1048576 b || exit 1; done
 	set -- $ORDER
-	ORDER="$2 $3 $1"
+	ORDER="$2 $3 $4 $1"
 	r=$((r + 1))
 done
 N_SMALL=$((N_SMALL / ROUNDS * ROUNDS))
 N_BIG=$((N_BIG / ROUNDS * ROUNDS))
-for p in $P_NONE $P_NULL $P_PULL; do
+for p in $P_NONE $P_NULL $P_FLOOR $P_PULL; do
 	eval "s_$p=\$(python3 -c \"print('%.1f' % ($N_SMALL / \$ts_$p))\")"
 	eval "b_$p=\$(python3 -c \"print('%.1f' % ($N_BIG / \$tb_$p))\")"
 done
@@ -252,28 +266,34 @@ elapsed $P_PULL 20 20971520 20 > /dev/null || exit 1
 hwm=$(awk '/^VmHWM/ {print $2}' /proc/$PULL_PID/status)
 big=$(($(objects) - pulled - warm))
 
-eval "s0=\$s_$P_NONE s1=\$s_$P_NULL s2=\$s_$P_PULL"
-eval "b0=\$b_$P_NONE b1=\$b_$P_NULL b2=\$b_$P_PULL"
+eval "s0=\$s_$P_NONE s1=\$s_$P_NULL s2=\$s_$P_PULL s3=\$s_$P_FLOOR"
+eval "b0=\$b_$P_NONE b1=\$b_$P_NULL b2=\$b_$P_PULL b3=\$b_$P_FLOOR"
 eval "cs1=\$cs_$P_NULL cs2=\$cs_$P_PULL cb1=\$cb_$P_NULL cb2=\$cb_$P_PULL"
+eval "cs3=\$cs_$P_FLOOR cb3=\$cb_$P_FLOOR"
 python3 - "$s0" "$s1" "$s2" "$b0" "$b1" "$b2" \
 	"$hwm" "$N_SMALL" "$N_BIG" "$pulled" "$big" "$STORE" "$STORE_FS" \
-	"$cs1" "$cs2" "$cb1" "$cb2" "$HZ" <<'EOF'
+	"$cs1" "$cs2" "$cb1" "$cb2" "$HZ" "$s3" "$b3" "$cs3" "$cb3" <<'EOF'
 import sys
 s0, s1, s2, b0, b1, b2 = map(float, sys.argv[1:7])
 hwm_kib, ns, nb, pulled, big = (int(x) for x in sys.argv[7:12])
 store, store_fs = sys.argv[12:14]
 cs1, cs2, cb1, cb2, hz = (int(x) for x in sys.argv[14:19])
+s3, b3 = map(float, sys.argv[19:21])
+cs3, cb3 = (int(x) for x in sys.argv[21:23])
 print("pullmail-milter benchmark: Postfix -> smtp-sink on loopback, smtp-source -s 10")
 print("messages: %d x 10 KiB and %d x 1 MiB per configuration, in 4 rounds taking turns; 2 CPUs shared with other work, figures are noisy" % (ns, nb))
 print("store: %s (%s)" % (store, store_fs))
 print("%-18s %14s %8s %14s %8s" % ("configuration", "10 KiB msg/s", "ratio", "1 MiB msg/s", "ratio"))
-for name, s, b in (("no milter", s0, b0), ("null milter", s1, b1), ("pullmail-milter", s2, b2)):
+for name, s, b in (("no milter", s0, b0), ("null milter", s1, b1),
+                   ("durable floor", s3, b3), ("pullmail-milter", s2, b2)):
     print("%-18s %14.1f %8.2f %14.1f %8.2f" % (name, s, s / s0, b, b / b0))
 print("%-18s %14s %8s %14s %8s" % ("target", "", ">= 0.80", "", ">= 0.75"))
 ms = lambda t, n: 1000.0 * t / hz / n
 print("milter CPU (user + system) per message: null milter %.2f ms (10 KiB), %.2f ms (1 MiB); "
-      "pullmail-milter %.2f ms (10 KiB), %.2f ms (1 MiB)" %
-      (ms(cs1, ns), ms(cb1, nb), ms(cs2, ns), ms(cb2, nb)))
+      "durable floor %.2f ms, %.2f ms; pullmail-milter %.2f ms, %.2f ms" %
+      (ms(cs1, ns), ms(cb1, nb), ms(cs3, ns), ms(cb3, nb), ms(cs2, ns), ms(cb2, nb)))
+print("durable floor: a milter that only writes each message to a file and commits it as the store does "
+      "(fsync, rename, directory fsync), then makes pullmail's rewrite with a fixed body")
 print("objects sealed by pullmail-milter: %d (expected %d)" % (pulled, ns + nb))
 print("20 x 20 MiB in flight: %d objects sealed; peak RSS (VmHWM) of pullmail-milter %.1f MiB (target < 64 MiB)" % (big, hwm_kib / 1024.0))
 ok = s2 / s0 >= 0.80 and b2 / b0 >= 0.75 and hwm_kib < 64 * 1024

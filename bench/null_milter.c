@@ -1,11 +1,32 @@
-/* The null milter of bench_milter.sh: negotiates like pullmail-milter (the
- * same actions, the same protocol steps switched off, the same steps
- * without an answer, SMFIP_NR_*), receives the same commands and accepts
- * every message unchanged, so the benchmark separates the milter
- * protocol's cost from pullmail's work.
- * usage: null_milter SOCKET */
+/* The reference milters of bench_milter.sh. Both negotiate like
+ * pullmail-milter (the same actions, the same protocol steps switched off,
+ * the same steps without an answer, SMFIP_NR_*) and receive the same
+ * commands.
+ *
+ * null_milter SOCKET: the null milter. It accepts every message unchanged,
+ * so the benchmark separates the milter protocol's cost from pullmail's
+ * work.
+ *
+ * null_milter SOCKET DIR: the durable floor, the least a milter must do
+ * that keeps each message durably before it rewrites it, as the issue asks
+ * of pullmail-milter. It writes each message's header fields and body, as
+ * received, to a new file in DIR/tmp/, and at end of message commits it as
+ * common/store_fs.c does (fsync, rename into one of 256 fan-out
+ * directories, fsync of that directory), then adds pullmail's four header
+ * fields and replaces the body with a fixed text of the size of
+ * pullmail's summary of the benchmark's messages (1,013 bytes). Nothing is
+ * sealed, scanned or built, so pullmail-milter against this floor is the
+ * cost of pullmail's own work, and this floor against the null milter the
+ * cost of the durable file on this machine's disk. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <libmilter/mfapi.h>
 
@@ -15,6 +36,18 @@
 #define NO_REPLY_STEPS (SMFIP_NR_CONN | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 static _Atomic unsigned long agreed;   /* written by every connection */
+
+/* The durable floor's state; dir_fd < 0 for the null milter. */
+static int dir_fd = -1;
+static int fan_fd[256];
+static atomic_ulong serial;
+static char summary[1013];
+
+struct copy {
+	int fd;                     /* DIR/tmp/N, or -1 */
+	unsigned long n;
+	bool failed;                /* a write failed: tempfail at the end */
+};
 
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
@@ -36,6 +69,56 @@ static sfsistat
 go_on(unsigned long step)
 {
 	return (agreed & step) != 0 ? SMFIS_NOREPLY : SMFIS_CONTINUE;
+}
+
+/* The current message's copy, its file created on first use; NULL for the
+ * null milter or when out of memory. */
+static struct copy *
+copy_of(SMFICTX *ctx)
+{
+	struct copy *c;
+	char name[32];
+
+	if (dir_fd < 0)
+		return NULL;
+	if ((c = smfi_getpriv(ctx)) == NULL) {
+		if ((c = calloc(1, sizeof(*c))) == NULL)
+			return NULL;
+		c->fd = -1;
+		smfi_setpriv(ctx, c);
+	}
+	if (c->fd < 0 && !c->failed) {
+		c->n = atomic_fetch_add(&serial, 1);
+		snprintf(name, sizeof(name), "tmp/%lu", c->n);
+		c->fd = openat(dir_fd, name,
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		if (c->fd < 0) {
+			fprintf(stderr, "null_milter: %s: %s\n", name,
+			    strerror(errno));
+			c->failed = true;
+		}
+	}
+	return c;
+}
+
+static void
+copy_write(struct copy *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (c != NULL && !c->failed && len > 0) {
+		ssize_t n = write(c->fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			fprintf(stderr, "null_milter: write: %s\n",
+			    strerror(errno));
+			c->failed = true;
+			break;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
 }
 
 static sfsistat
@@ -62,29 +145,133 @@ null_envrcpt(SMFICTX *ctx, char **argv)
 static sfsistat
 null_header(SMFICTX *ctx, char *name, char *value)
 {
-	(void)ctx; (void)name; (void)value;
+	struct copy *c = copy_of(ctx);
+
+	if (c != NULL) {
+		copy_write(c, name, strlen(name));
+		copy_write(c, ":", 1);
+		copy_write(c, value, strlen(value));
+		copy_write(c, "\r\n", 2);
+	}
 	return go_on(SMFIP_NR_HDR);
 }
 
 static sfsistat
 null_eoh(SMFICTX *ctx)
 {
-	(void)ctx;
+	copy_write(copy_of(ctx), "\r\n", 2);
 	return go_on(SMFIP_NR_EOH);
 }
 
 static sfsistat
 null_body(SMFICTX *ctx, unsigned char *b, size_t len)
 {
-	(void)ctx; (void)b; (void)len;
+	copy_write(copy_of(ctx), b, len);
 	return go_on(SMFIP_NR_BODY);
+}
+
+/* The commit of common/store_fs.c, then the rewrite of milter/callbacks.c
+ * with a fixed body. */
+static sfsistat
+floor_eom(SMFICTX *ctx, struct copy *c)
+{
+	char from[32], to[32];
+	unsigned fan = c->n & 255;
+	bool ok = !c->failed && fsync(c->fd) == 0;
+
+	if (c->fd >= 0)
+		close(c->fd);
+	c->fd = -1;
+	snprintf(from, sizeof(from), "tmp/%lu", c->n);
+	snprintf(to, sizeof(to), "%02x/%lu", fan, c->n);
+	ok = ok && renameat(dir_fd, from, dir_fd, to) == 0 &&
+	    fsync(fan_fd[fan]) == 0;
+	if (!ok) {
+		fprintf(stderr, "null_milter: commit of %lu: %s\n", c->n,
+		    c->failed ? "write failed" : strerror(errno));
+		c->failed = false;
+		return SMFIS_TEMPFAIL;
+	}
+	if (smfi_addheader(ctx, "MIME-Version", " 1.0") != MI_SUCCESS ||
+	    smfi_addheader(ctx, "Content-Type", " multipart/alternative; "
+	    "boundary=\"=_pullmail_0123456789abcdef\"") != MI_SUCCESS ||
+	    smfi_addheader(ctx, "X-Pull-URL", " https://pull.example.org/m/"
+	    "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA") != MI_SUCCESS ||
+	    smfi_addheader(ctx, "X-Pull-Expires",
+	    " Thu, 31 Dec 2026 20:00:00 +0000") != MI_SUCCESS ||
+	    smfi_replacebody(ctx, (unsigned char *)summary,
+	    (int)sizeof(summary)) != MI_SUCCESS)
+		return SMFIS_TEMPFAIL;
+	return SMFIS_CONTINUE;
 }
 
 static sfsistat
 null_eom(SMFICTX *ctx)
 {
-	(void)ctx;
+	struct copy *c = copy_of(ctx);
+
+	return c != NULL ? floor_eom(ctx, c) :
+	    dir_fd < 0 ? SMFIS_CONTINUE : SMFIS_TEMPFAIL;
+}
+
+/* A message's end without commit (abort) or the connection's: the
+ * uncommitted copy is removed. */
+static void
+drop_copy(SMFICTX *ctx, bool free_it)
+{
+	struct copy *c = dir_fd >= 0 ? smfi_getpriv(ctx) : NULL;
+	char name[32];
+
+	if (c == NULL)
+		return;
+	if (c->fd >= 0) {
+		close(c->fd);
+		snprintf(name, sizeof(name), "tmp/%lu", c->n);
+		unlinkat(dir_fd, name, 0);
+	}
+	c->fd = -1;
+	c->failed = false;
+	if (free_it) {
+		free(c);
+		smfi_setpriv(ctx, NULL);
+	}
+}
+
+static sfsistat
+null_abort(SMFICTX *ctx)
+{
+	drop_copy(ctx, false);
 	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+null_close(SMFICTX *ctx)
+{
+	drop_copy(ctx, true);
+	return SMFIS_CONTINUE;
+}
+
+/* DIR/tmp/ and DIR/00/ .. DIR/ff/, the layout of a store. */
+static int
+open_floor(const char *dir)
+{
+	char name[4];
+
+	if ((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
+	    (mkdirat(dir_fd, "tmp", 0750) != 0 && errno != EEXIST))
+		return -1;
+	for (unsigned i = 0; i < 256; i++) {
+		snprintf(name, sizeof(name), "%02x", i);
+		if ((mkdirat(dir_fd, name, 0750) != 0 && errno != EEXIST) ||
+		    (fan_fd[i] = openat(dir_fd, name,
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+			return -1;
+	}
+	/* Lines of 76 characters and CRLF, like a quoted-printable part. */
+	for (size_t i = 0; i < sizeof(summary); i++)
+		summary[i] = i % 78 == 76 ? '\r' : i % 78 == 77 ? '\n' :
+		    (char)('a' + i % 26);
+	return 0;
 }
 
 int
@@ -92,12 +279,17 @@ main(int argc, char **argv)
 {
 	struct smfiDesc desc;
 
-	if (argc != 2) {
-		fprintf(stderr, "usage: null_milter SOCKET\n");
+	if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: null_milter SOCKET [DIR]\n");
 		return 64;
 	}
+	if (argc == 3 && open_floor(argv[2]) != 0) {
+		fprintf(stderr, "null_milter: %s: %s\n", argv[2],
+		    strerror(errno));
+		return 73;
+	}
 	memset(&desc, 0, sizeof(desc));
-	desc.xxfi_name = "null";
+	desc.xxfi_name = argc == 3 ? "floor" : "null";
 	desc.xxfi_version = SMFI_VERSION;
 	desc.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
 	desc.xxfi_connect = null_connect;
@@ -107,6 +299,8 @@ main(int argc, char **argv)
 	desc.xxfi_eoh = null_eoh;
 	desc.xxfi_body = null_body;
 	desc.xxfi_eom = null_eom;
+	desc.xxfi_abort = null_abort;
+	desc.xxfi_close = null_close;
 	desc.xxfi_negotiate = null_negotiate;
 	if (smfi_setconn(argv[1]) == MI_FAILURE ||
 	    smfi_register(desc) == MI_FAILURE ||
