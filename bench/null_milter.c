@@ -17,7 +17,10 @@
  * pullmail's summary of the benchmark's messages (1,013 bytes). Nothing is
  * sealed, scanned or built, so pullmail-milter against this floor is the
  * cost of pullmail's own work, and this floor against the null milter the
- * cost of the durable file on this machine's disk. */
+ * cost of the durable file on this machine's disk.
+ *
+ * null_milter SOCKET DIR file|none: the floor with only the file's fsync,
+ * or with neither, to tell what each fsync costs (not durable). */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +45,7 @@ static int dir_fd = -1;
 static int fan_fd[256];
 static atomic_ulong serial;
 static char summary[1013];
+static bool sync_file = true, sync_dir = true;
 
 struct copy {
 	int fd;                     /* DIR/tmp/N, or -1 */
@@ -177,7 +181,7 @@ floor_eom(SMFICTX *ctx, struct copy *c)
 {
 	char from[32], to[32];
 	unsigned fan = c->n & 255;
-	bool ok = !c->failed && fsync(c->fd) == 0;
+	bool ok = !c->failed && (!sync_file || fsync(c->fd) == 0);
 
 	if (c->fd >= 0)
 		close(c->fd);
@@ -185,7 +189,7 @@ floor_eom(SMFICTX *ctx, struct copy *c)
 	snprintf(from, sizeof(from), "tmp/%lu", c->n);
 	snprintf(to, sizeof(to), "%02x/%lu", fan, c->n);
 	ok = ok && renameat(dir_fd, from, dir_fd, to) == 0 &&
-	    fsync(fan_fd[fan]) == 0;
+	    (!sync_dir || fsync(fan_fd[fan]) == 0);
 	if (!ok) {
 		fprintf(stderr, "null_milter: commit of %lu: %s\n", c->n,
 		    c->failed ? "write failed" : strerror(errno));
@@ -279,17 +283,21 @@ main(int argc, char **argv)
 {
 	struct smfiDesc desc;
 
-	if (argc != 2 && argc != 3) {
-		fprintf(stderr, "usage: null_milter SOCKET [DIR]\n");
+	if (argc == 4 && strcmp(argv[3], "file") == 0)
+		sync_dir = false;
+	else if (argc == 4 && strcmp(argv[3], "none") == 0)
+		sync_file = sync_dir = false;
+	else if (argc != 2 && argc != 3) {
+		fprintf(stderr, "usage: null_milter SOCKET [DIR [file|none]]\n");
 		return 64;
 	}
-	if (argc == 3 && open_floor(argv[2]) != 0) {
+	if (argc >= 3 && open_floor(argv[2]) != 0) {
 		fprintf(stderr, "null_milter: %s: %s\n", argv[2],
 		    strerror(errno));
 		return 73;
 	}
 	memset(&desc, 0, sizeof(desc));
-	desc.xxfi_name = argc == 3 ? "floor" : "null";
+	desc.xxfi_name = argc >= 3 ? "floor" : "null";
 	desc.xxfi_version = SMFI_VERSION;
 	desc.xxfi_flags = SMFIF_CHGBODY | SMFIF_CHGHDRS | SMFIF_ADDHDRS;
 	desc.xxfi_connect = null_connect;
