@@ -292,15 +292,15 @@ floor_sync = sys.argv[23]
 floor = {"both": "durable floor", "file": "floor, file fsync", "none": "floor, no fsync"}[floor_sync]
 print("pullmail-milter benchmark: Postfix -> smtp-sink on loopback, smtp-source -s 10")
 print("messages: %d x 10 KiB and %d x 1 MiB per configuration, in 4 rounds taking turns; 2 CPUs shared with other work, figures are noisy" % (ns, nb))
-print("store: %s (%s)" % (store, store_fs))
+print("store: %s (%s); the floor's files beside it" % (store, store_fs))
 print("%-18s %14s %8s %14s %8s" % ("configuration", "10 KiB msg/s", "ratio", "1 MiB msg/s", "ratio"))
 for name, s, b in (("no milter", s0, b0), ("null milter", s1, b1),
                    (floor, s3, b3), ("pullmail-milter", s2, b2)):
     print("%-18s %14.1f %8.2f %14.1f %8.2f" % (name, s, s / s0, b, b / b0))
 print("%-18s %14s %8s %14s %8s" % ("target", "", ">= 0.80", "", ">= 0.75"))
 ms = lambda t, n: 1000.0 * t / hz / n
-print("milter CPU (user + system) per message: null milter %.2f ms (10 KiB), %.2f ms (1 MiB); "
-      "%s %.2f ms, %.2f ms; pullmail-milter %.2f ms, %.2f ms" %
+print("milter CPU (user + system) per message, 10 KiB / 1 MiB: null milter %.2f / %.2f ms; "
+      "%s %.2f / %.2f ms; pullmail-milter %.2f / %.2f ms" %
       (ms(cs1, ns), ms(cb1, nb), floor, ms(cs3, ns), ms(cb3, nb), ms(cs2, ns), ms(cb2, nb)))
 print("durable floor: a milter that only writes each message to a file and commits it as the store does "
       "(fsync, rename, directory fsync), then makes pullmail's rewrite with a fixed body")

@@ -10,7 +10,8 @@
  * null_milter SOCKET DIR: the durable floor, the least a milter must do
  * that keeps each message durably before it rewrites it, as the issue asks
  * of pullmail-milter. It writes each message's header fields and body, as
- * received, to a new file in DIR/tmp/, and at end of message commits it as
+ * received, to a new file in DIR/tmp/ (in 64 KiB writes, as pullmail's
+ * sealed chunks go), and at end of message commits it as
  * common/store_fs.c does (fsync, rename into one of 256 fan-out
  * directories, fsync of that directory), then adds pullmail's four header
  * fields and replaces the body with a fixed text of the size of
@@ -24,7 +25,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,10 +40,16 @@
 	SMFIP_NR_HDR | SMFIP_NR_EOH | SMFIP_NR_BODY)
 static _Atomic unsigned long agreed;   /* written by every connection */
 
-/* The durable floor's state; dir_fd < 0 for the null milter. */
+/* The durable floor's state; dir_fd < 0 for the null milter. The modes
+ * and the fan-out are common/store_fs.c's, the write size
+ * ENVELOPE_CHUNK_SIZE. */
+#define FANOUT_DIRS 256
+#define DIR_MODE 0750
+#define FILE_MODE 0640
+#define COPY_BUF 65536
 static int dir_fd = -1;
-static int fan_fd[256];
-static atomic_ulong serial;
+static int fan_fd[FANOUT_DIRS];
+static _Atomic unsigned long serial;
 static char summary[1013];
 static bool sync_file = true, sync_dir = true;
 
@@ -51,6 +57,8 @@ struct copy {
 	int fd;                     /* DIR/tmp/N, or -1 */
 	unsigned long n;
 	bool failed;                /* a write failed: tempfail at the end */
+	size_t used;                /* bytes waiting in buf */
+	char buf[COPY_BUF];
 };
 
 static sfsistat
@@ -86,16 +94,22 @@ copy_of(SMFICTX *ctx)
 	if (dir_fd < 0)
 		return NULL;
 	if ((c = smfi_getpriv(ctx)) == NULL) {
-		if ((c = calloc(1, sizeof(*c))) == NULL)
+		if ((c = malloc(sizeof(*c))) == NULL)
 			return NULL;
 		c->fd = -1;
-		smfi_setpriv(ctx, c);
+		c->failed = false;
+		c->used = 0;
+		if (smfi_setpriv(ctx, c) != MI_SUCCESS) {
+			free(c);
+			return NULL;
+		}
 	}
 	if (c->fd < 0 && !c->failed) {
-		c->n = atomic_fetch_add(&serial, 1);
+		c->n = serial++;
+		c->used = 0;
 		snprintf(name, sizeof(name), "tmp/%lu", c->n);
 		c->fd = openat(dir_fd, name,
-		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0640);
+		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 		if (c->fd < 0) {
 			fprintf(stderr, "null_milter: %s: %s\n", name,
 			    strerror(errno));
@@ -105,13 +119,14 @@ copy_of(SMFICTX *ctx)
 	return c;
 }
 
+/* Writes out what buf holds. */
 static void
-copy_write(struct copy *c, const void *buf, size_t len)
+copy_flush(struct copy *c)
 {
-	const char *p = buf;
+	const char *p = c->buf;
 
-	while (c != NULL && !c->failed && len > 0) {
-		ssize_t n = write(c->fd, p, len);
+	while (!c->failed && c->used > 0) {
+		ssize_t n = write(c->fd, p, c->used);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -121,7 +136,24 @@ copy_write(struct copy *c, const void *buf, size_t len)
 			break;
 		}
 		p += n;
-		len -= (size_t)n;
+		c->used -= (size_t)n;
+	}
+	c->used = 0;
+}
+
+static void
+copy_write(struct copy *c, const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (c != NULL && !c->failed && len > 0) {
+		size_t n = len < COPY_BUF - c->used ? len : COPY_BUF - c->used;
+		memcpy(c->buf + c->used, p, n);
+		c->used += n;
+		p += n;
+		len -= n;
+		if (c->used == COPY_BUF)
+			copy_flush(c);
 	}
 }
 
@@ -180,19 +212,32 @@ static sfsistat
 floor_eom(SMFICTX *ctx, struct copy *c)
 {
 	char from[32], to[32];
-	unsigned fan = c->n & 255;
-	bool ok = !c->failed && (!sync_file || fsync(c->fd) == 0);
+	unsigned fan = c->n % FANOUT_DIRS;
+	const char *step = NULL;
+	int e = 0;
 
+	snprintf(from, sizeof(from), "tmp/%lu", c->n);
+	snprintf(to, sizeof(to), "%02x/%lu", fan, c->n);
+	if (c->fd >= 0)
+		copy_flush(c);
+	if (c->failed)
+		step = "write";         /* said by copy_of or copy_flush */
+	else if (sync_file && fsync(c->fd) != 0)
+		step = "fsync", e = errno;
 	if (c->fd >= 0)
 		close(c->fd);
 	c->fd = -1;
-	snprintf(from, sizeof(from), "tmp/%lu", c->n);
-	snprintf(to, sizeof(to), "%02x/%lu", fan, c->n);
-	ok = ok && renameat(dir_fd, from, dir_fd, to) == 0 &&
-	    (!sync_dir || fsync(fan_fd[fan]) == 0);
-	if (!ok) {
-		fprintf(stderr, "null_milter: commit of %lu: %s\n", c->n,
-		    c->failed ? "write failed" : strerror(errno));
+	if (step == NULL && renameat(dir_fd, from, dir_fd, to) != 0)
+		step = "rename", e = errno;
+	else if (step == NULL && sync_dir && fsync(fan_fd[fan]) != 0)
+		step = "fsync of the directory", e = errno;
+	if (step != NULL) {
+		if (e != 0)
+			fprintf(stderr, "null_milter: %s of %lu: %s\n", step,
+			    c->n, strerror(e));
+		/* Neither name is left, as a failed commit leaves none. */
+		(void)unlinkat(dir_fd, from, 0);
+		(void)unlinkat(dir_fd, to, 0);
 		c->failed = false;
 		return SMFIS_TEMPFAIL;
 	}
@@ -204,8 +249,11 @@ floor_eom(SMFICTX *ctx, struct copy *c)
 	    smfi_addheader(ctx, "X-Pull-Expires",
 	    " Thu, 31 Dec 2026 20:00:00 +0000") != MI_SUCCESS ||
 	    smfi_replacebody(ctx, (unsigned char *)summary,
-	    (int)sizeof(summary)) != MI_SUCCESS)
+	    (int)sizeof(summary)) != MI_SUCCESS) {
+		/* As pullmail's rewrite deletes the object then. */
+		(void)unlinkat(dir_fd, to, 0);
 		return SMFIS_TEMPFAIL;
+	}
 	return SMFIS_CONTINUE;
 }
 
@@ -235,6 +283,7 @@ drop_copy(SMFICTX *ctx, bool free_it)
 	}
 	c->fd = -1;
 	c->failed = false;
+	c->used = 0;
 	if (free_it) {
 		free(c);
 		smfi_setpriv(ctx, NULL);
@@ -262,11 +311,11 @@ open_floor(const char *dir)
 	char name[4];
 
 	if ((dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 ||
-	    (mkdirat(dir_fd, "tmp", 0750) != 0 && errno != EEXIST))
+	    (mkdirat(dir_fd, "tmp", DIR_MODE) != 0 && errno != EEXIST))
 		return -1;
-	for (unsigned i = 0; i < 256; i++) {
+	for (unsigned i = 0; i < FANOUT_DIRS; i++) {
 		snprintf(name, sizeof(name), "%02x", i);
-		if ((mkdirat(dir_fd, name, 0750) != 0 && errno != EEXIST) ||
+		if ((mkdirat(dir_fd, name, DIR_MODE) != 0 && errno != EEXIST) ||
 		    (fan_fd[i] = openat(dir_fd, name,
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 			return -1;
