@@ -61,6 +61,14 @@ struct copy {
 	char buf[COPY_BUF];
 };
 
+/* The copy's name while it is written: DIR/tmp/N. */
+#define TMP_NAME_MAX 32
+static void
+tmp_name(const struct copy *c, char name[TMP_NAME_MAX])
+{
+	snprintf(name, TMP_NAME_MAX, "tmp/%lu", c->n);
+}
+
 static sfsistat
 null_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -89,7 +97,7 @@ static struct copy *
 copy_of(SMFICTX *ctx)
 {
 	struct copy *c;
-	char name[32];
+	char name[TMP_NAME_MAX];
 
 	if (dir_fd < 0)
 		return NULL;
@@ -107,7 +115,7 @@ copy_of(SMFICTX *ctx)
 	if (c->fd < 0 && !c->failed) {
 		c->n = serial++;
 		c->used = 0;
-		snprintf(name, sizeof(name), "tmp/%lu", c->n);
+		tmp_name(c, name);
 		c->fd = openat(dir_fd, name,
 		    O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FILE_MODE);
 		if (c->fd < 0) {
@@ -211,12 +219,12 @@ null_body(SMFICTX *ctx, unsigned char *b, size_t len)
 static sfsistat
 floor_eom(SMFICTX *ctx, struct copy *c)
 {
-	char from[32], to[32];
+	char from[TMP_NAME_MAX], to[TMP_NAME_MAX];
 	unsigned fan = c->n % FANOUT_DIRS;
 	const char *step = NULL;
 	int e = 0;
 
-	snprintf(from, sizeof(from), "tmp/%lu", c->n);
+	tmp_name(c, from);
 	snprintf(to, sizeof(to), "%02x/%lu", fan, c->n);
 	if (c->fd >= 0)
 		copy_flush(c);
@@ -272,13 +280,13 @@ static void
 drop_copy(SMFICTX *ctx, bool free_it)
 {
 	struct copy *c = dir_fd >= 0 ? smfi_getpriv(ctx) : NULL;
-	char name[32];
+	char name[TMP_NAME_MAX];
 
 	if (c == NULL)
 		return;
 	if (c->fd >= 0) {
 		close(c->fd);
-		snprintf(name, sizeof(name), "tmp/%lu", c->n);
+		tmp_name(c, name);
 		unlinkat(dir_fd, name, 0);
 	}
 	c->fd = -1;
