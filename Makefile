@@ -37,7 +37,11 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(HARDEN) $(CFLAGS) -I. -Icommon \
 	-DPULLMAIL_VERSION='"$(VERSION)"' -DPULLMAIL_DATADIR='"$(DATADIR)"' \
 	$(shell $(PKG_CONFIG) --cflags $(PKGS))
 ALL_LDFLAGS = -pie -Wl,-z,relro,-z,now $(LDFLAGS)
-LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) -lmilter -lfcgi -lpthread
+# Every pkg-config call is deferred (=, never :=) to the recipes that use it:
+# on a new machine pkg-config and the libraries arrive with make deps, after
+# the Makefile has been read.
+MILTER_LIB = -lmilter
+LIBS = $(shell $(PKG_CONFIG) --libs $(PKGS)) $(MILTER_LIB) -lfcgi -lpthread
 TEST_CFLAGS = $(shell $(PKG_CONFIG) --cflags $(TEST_PKGS))
 TEST_LIBS = $(shell $(PKG_CONFIG) --libs $(TEST_PKGS))
 
@@ -45,8 +49,8 @@ ifeq ($(WERROR),1)
 ALL_CFLAGS += -Werror
 endif
 ifneq ($(SANITIZE),)
+HARDEN := $(filter-out -D_FORTIFY_SOURCE=2,$(HARDEN))
 ALL_CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
-ALL_CFLAGS := $(filter-out -D_FORTIFY_SOURCE=2,$(ALL_CFLAGS))
 ALL_LDFLAGS += -fsanitize=$(SANITIZE)
 endif
 
@@ -99,7 +103,7 @@ $(LIBPULLMAIL) $(ADAPTER_LIBS):
 $(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
 # libmilter's static archive, so that --wrap reaches its signal thread's
 # sigwait: SIGHUP reloads instead of stopping (milter/main.c).
-$(O)/milter/pullmail-milter: LIBS := $(subst -lmilter,-l:libmilter.a,$(LIBS))
+$(O)/milter/pullmail-milter: MILTER_LIB = -l:libmilter.a
 $(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait
 $(O)/cgi/pullmail-web-render: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
 # The CGI front (cgi/front.c) answers a kept page without loading GMime and
@@ -121,9 +125,9 @@ endif
 FRONT_LIBS_SHARED = $(shell $(PKG_CONFIG) --libs libsodium) -lpthread
 ifeq ($(FRONT_STATIC),1)
 $(O)/cgi/pullmail-web: ALL_LDFLAGS := $(patsubst -pie,-static-pie,$(ALL_LDFLAGS))
-$(O)/cgi/pullmail-web: LIBS := $(shell $(PKG_CONFIG) --static --libs libsodium) -lpthread
+$(O)/cgi/pullmail-web: LIBS = $(shell $(PKG_CONFIG) --static --libs libsodium) -lpthread
 else
-$(O)/cgi/pullmail-web: LIBS := $(FRONT_LIBS_SHARED)
+$(O)/cgi/pullmail-web: LIBS = $(FRONT_LIBS_SHARED)
 endif
 $(O)/cgi/front.o: ALL_CFLAGS += -DPULLMAIL_SBINDIR='"$(SBINDIR)"'
 $(O)/tools/pullmailctl: $(O)/tools/pullmailctl.o $(LIBCTL_A) $(LIBPULLMAIL)
@@ -159,14 +163,47 @@ $(FRONT_SHARED): $(FRONT_OBJ)
 
 tests: all $(UNIT_BINS) $(FRONT_SHARED)
 
+# make deps installs what make check needs; make demo and make bench install
+# only their own part (mk/deps.sh demo|bench).
 deps:
-	@sh mk/deps.sh
+	@sh mk/deps.sh check
+
+# make check, make demo and make bench start servers that run as other users
+# and read the tree: a checkout those users cannot enter (under /root), or
+# whose path a configuration file cannot carry (a space), runs them from a
+# copy that mk/stage.sh keeps up to date and names on each run.
+STAGED_GOALS = check demo demo-stop bench
+ifneq ($(filter $(STAGED_GOALS),$(MAKECMDGOALS)),)
+ifndef PULLMAIL_IN_STAGE
+STAGE := $(shell sh mk/stage.sh where)
+endif
+endif
+
+ifneq ($(STAGE),)
+$(STAGED_GOALS):
+	@sh mk/stage.sh sync "$(STAGE)"
+	@umask 022 && $(MAKE) --no-print-directory -C "$(STAGE)" PULLMAIL_IN_STAGE=1 $@
+else
 
 # Unit and in-process tests, then integration tests, then fuzzing; the
 # runner prints each program's result and ends with "N passed, N failed".
 check: deps
 	$(MAKE) --no-print-directory tests fuzz
 	O=$(O) SANITIZE=$(SANITIZE) sh tests/run.sh $(UNIT_BINS)
+
+# Each step built in its own make, after the packages: the libraries' flags
+# come from pkg-config, which a new machine has only after mk/deps.sh.
+bench:
+	@sh mk/deps.sh bench
+	$(MAKE) --no-print-directory all $(BENCH_BINS)
+	O=$(O) sh bench/run.sh
+
+demo:
+	@O=$(O) MAKE="$(MAKE)" sh contrib/demo/demo.sh all
+
+demo-stop:
+	O=$(O) sh contrib/demo/demo.sh stop
+endif
 
 unit-check: tests
 	O=$(O) PULLMAIL_SKIP_INTEGRATION=1 PULLMAIL_FUZZ_SECONDS=0 \
@@ -197,15 +234,6 @@ else
 fuzz:
 	@echo "fuzz: clang not found; run 'make deps' first" >&2
 endif
-
-bench: deps all $(BENCH_BINS)
-	O=$(O) sh bench/run.sh
-
-demo: deps all
-	O=$(O) sh contrib/demo/demo.sh start
-
-demo-stop:
-	O=$(O) sh contrib/demo/demo.sh stop
 
 MAN8 = $(wildcard man/*.8)
 MAN1 = $(wildcard man/*.1)

@@ -8,11 +8,16 @@
 # contrib/demo/sample.eml, prints the summary the recipient receives and its
 # link, and takes a screenshot of the page in headless Chromium.
 # Every process is stopped by `make demo-stop`, by the PID it recorded.
+#
+#   demo.sh all     (make demo) installs the packages the demo needs, builds,
+#                   then start; one line per step with its time
+#   demo.sh start   the servers and the sample, on what is built
+#   demo.sh stop    (make demo-stop)
 set -eu
 
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=$(cd "$TOP" && mkdir -p "${O:-.}" && cd "${O:-.}" && pwd)
-RUN=$TOP/run/demo
+RUN=$BIN/run/demo
 DEMO=$TOP/contrib/demo
 SMTP_PORT=2525
 HTTP_PORT=8080
@@ -64,7 +69,7 @@ stop() {
 
 need_user() {
 	id pullmail >/dev/null 2>&1 && return 0
-	say "creating the system user pullmail"
+	say "creating the system user pullmail (the milter and the retriever run as it; userdel pullmail removes it)"
 	useradd --system --user-group --home-dir /nonexistent \
 		--shell /usr/sbin/nologin pullmail
 }
@@ -222,7 +227,9 @@ start() {
 	echo "$link" > "$RUN/link"
 
 	rm -rf "$RUN/chromium"
-	if chromium --headless --no-sandbox --disable-gpu --disable-quic \
+	if ! command -v chromium >/dev/null 2>&1; then
+		say "no screenshot: Chromium is not installed (make check installs it, or apt-get install chromium)"
+	elif chromium --headless --no-sandbox --disable-gpu --disable-quic \
 		--disable-background-networking --disable-component-update \
 		--disable-sync --no-first-run --hide-scrollbars \
 		--user-data-dir="$RUN/chromium" --window-size=1000,1300 \
@@ -233,11 +240,36 @@ start() {
 	fi
 	rm -rf "$RUN/chromium"
 	echo
-	echo "Open $link in a browser on this machine to read the original; stop everything with: make demo-stop"
+}
+
+# step NAME COMMAND...: runs one step of make demo, then says its time.
+step() {
+	name=$1; shift
+	t0=$(date +%s)
+	say "$name ..."
+	"$@" || die "$name failed"
+	say "  done in $(( $(date +%s) - t0 )) s"
+}
+
+all() {
+	t_all=$(date +%s)
+	mkdir -p "$BIN/run"
+	step "installing the Debian packages the demo needs, if missing" \
+		env PULLMAIL_DEPS_LOG="$BIN/run/demo-deps.log" sh "$TOP/mk/deps.sh" demo
+	step "building pullmail" \
+		sh -c '${MAKE:-make} -C "$1" --no-print-directory all > "$2" 2>&1 || { tail -n 30 "$2"; exit 1; }' \
+		sh "$TOP" "$BIN/run/demo-build.log"
+	t0=$(date +%s)
+	say "starting Postfix, pullmail-milter, pullmail-web and nginx on 127.0.0.1 ..."
+	start
+	say "servers started and the sample delivered in $(( $(date +%s) - t0 )) s; make demo took $(( $(date +%s) - t_all )) s in all"
+	echo "Open $(cat "$RUN/link") in a browser on this machine to read the original; stop everything with: make demo-stop"
 }
 
 case "${1:-start}" in
-start) start ;;
+all) all ;;
+start) start
+	echo "Open $(cat "$RUN/link") in a browser on this machine to read the original; stop everything with: make demo-stop" ;;
 stop) stop; say "stopped" ;;
 *) die "usage: demo.sh start|stop" ;;
 esac

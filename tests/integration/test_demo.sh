@@ -4,7 +4,7 @@
 # that no process it started is left. Needs root (as make demo does).
 TOP=$(cd "$(dirname "$0")/../.." && pwd)
 O=${O:-.}
-RUN=$TOP/run/demo
+RUN=$(cd "$TOP" && cd "$O" && pwd)/run/demo
 pass=0
 fail=0
 ok() { echo "ok - $*"; pass=$((pass + 1)); }
