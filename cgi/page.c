@@ -67,37 +67,88 @@ strings_for(const char *lang)
 	return strcmp(lang, PAGE_LANG_PT) == 0 ? &strings_pt : &strings_en;
 }
 
+/* A qvalue (RFC 9110 12.4.2: "0", "0.5", "1.000") in thousandths; -1 for
+ * anything else. */
+static int
+qvalue(const char *p, size_t n)
+{
+	if (n == 0 || (p[0] != '0' && p[0] != '1'))
+		return -1;
+	int q = (p[0] - '0') * 1000, scale = 100;
+	if (n == 1)
+		return q;
+	if (p[1] != '.' || n > 5)
+		return -1;
+	for (size_t i = 2; i < n; i++, scale /= 10) {
+		if (p[i] < '0' || p[i] > '9')
+			return -1;
+		q += (p[i] - '0') * scale;
+	}
+	return q <= 1000 ? q : -1;
+}
+
+static bool
+is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* [p, p + n) without its leading and trailing blanks. */
+static const char *
+trim(const char *p, size_t *n)
+{
+	while (*n > 0 && is_ows(p[0]))
+		p++, (*n)--;
+	while (*n > 0 && is_ows(p[*n - 1]))
+		(*n)--;
+	return p;
+}
+
+/* The request's header, read in place: items between commas (any of them
+ * empty or blank), each a tag and ";"-separated parameters of which only
+ * q counts. A malformed q makes its item unacceptable; only the first
+ * PAGE_LANG_MAX_ITEMS items are looked at. */
+#define PAGE_LANG_MAX_ITEMS 32
+
 const char *
 page_language(const char *al, const char *fallback)
 {
 	const char *best = NULL;
-	double best_q = 0.0;
+	int best_q = 0;
 
-	if (al != NULL) {
-		char **items = g_strsplit(al, ",", 32);
-		for (size_t i = 0; items[i] != NULL; i++) {
-			char **f = g_strsplit(items[i], ";", 4);
-			char *tag = g_strstrip(f[0]);
-			double q = 1.0;
-			for (size_t k = 1; f[k] != NULL; k++) {
-				char *p = g_strstrip(f[k]);
-				if (p[0] == 'q' && p[1] == '=')
-					q = g_ascii_strtod(p + 2, NULL);
-			}
-			const char *l = NULL;
-			if (g_ascii_strncasecmp(tag, "pt", 2) == 0 &&
-			    (tag[2] == '\0' || tag[2] == '-'))
-				l = PAGE_LANG_PT;
-			else if (g_ascii_strncasecmp(tag, "en", 2) == 0 &&
-			    (tag[2] == '\0' || tag[2] == '-'))
-				l = PAGE_LANG_EN;
-			if (l != NULL && q > best_q) {
-				best = l;
-				best_q = q;
-			}
-			g_strfreev(f);
+	for (int items = 0; al != NULL && *al != '\0' &&
+	    items < PAGE_LANG_MAX_ITEMS; items++) {
+		size_t len = strcspn(al, ",");
+		const char *item = al;
+		al += len;
+		if (*al == ',')
+			al++;
+		size_t tl = strcspn(item, ";");
+		if (tl > len)
+			tl = len;
+		const char *tag = trim(item, &tl);
+		int q = 1000;
+		for (size_t at = tl; at < len; ) {
+			/* item[at] is the ';' before a parameter. */
+			const char *prm = item + at + 1;
+			size_t pl = strcspn(prm, ";,");
+			at += 1 + pl;
+			prm = trim(prm, &pl);
+			if (pl >= 2 && (prm[0] == 'q' || prm[0] == 'Q') &&
+			    prm[1] == '=')
+				q = qvalue(prm + 2, pl - 2);
 		}
-		g_strfreev(items);
+		const char *l = NULL;
+		if (tl >= 2 && (tl == 2 || tag[2] == '-')) {
+			if (g_ascii_strncasecmp(tag, "pt", 2) == 0)
+				l = PAGE_LANG_PT;
+			else if (g_ascii_strncasecmp(tag, "en", 2) == 0)
+				l = PAGE_LANG_EN;
+		}
+		if (l != NULL && q > best_q) {
+			best = l;
+			best_q = q;
+		}
 	}
 	if (best != NULL)
 		return best;

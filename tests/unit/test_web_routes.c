@@ -693,6 +693,62 @@ START_TEST(errors)
 }
 END_TEST
 
+/* Accept-Language with empty, blank or malformed items (issue 17, defect
+ * 1: an empty item crashed the renderer before the token was looked at):
+ * each answers, on any URL, in the language its valid items ask for. */
+START_TEST(accept_language_hostile)
+{
+	static const struct { const char *al, *lang; } cases[] = {
+		{ "", "en" }, { ",", "en" }, { ",,,,", "en" }, { " ", "en" },
+		{ " , \t,", "en" }, { ";", "en" }, { ";;;", "en" },
+		{ ";q=1", "en" }, { "=", "en" }, { "q=", "en" },
+		{ "en,,pt", "en" }, { "en;q=0.5,", "en" }, { ",pt-BR", "pt-BR" },
+		{ "pt-BR,", "pt-BR" }, { "en;q=0.5, ,pt;q=0.8", "pt-BR" },
+		{ "en;q=0.5,pt;", "pt-BR" }, { "en;q=0.5,pt;;q=0.9", "pt-BR" },
+		{ "en;q=0.5,pt;q=", "en" }, { "en;q=0.5,pt;q=x", "en" },
+		{ "en;q=0.5,pt;q=1.5", "en" }, { "en;q=0.5,pt;q=0.5000", "en" },
+		{ "en;q=0.1,pt;Q=0.9", "pt-BR" }, { "pt;q=0,en;q=0.001", "en" },
+		{ "pt;q=0", "en" }, { "fr, de ;q=0.9", "en" },
+		{ "pt-BR;q=0.9, en ; q=1", "en" }, { "ptx,enx", "en" },
+		{ "  pt  ;  q=0.7  ", "pt-BR" }, { "\t", "en" },
+	};
+	char *u = uri(tok_ok, "");
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		ck_assert_msg(strcmp(page_language(cases[i].al, "en"),
+		    cases[i].lang) == 0, "\"%s\": %s", cases[i].al,
+		    page_language(cases[i].al, "en"));
+		/* The same through the handler, on a page and on a 404. */
+		struct resp r;
+		request(&r, "GET", u, cases[i].al, NULL, NULL, NULL, NULL);
+		ck_assert_int_eq(r.rs.status, 200);
+		char *b = body_str(&r);
+		char *want = g_strdup_printf("<html lang=\"%s\">",
+		    cases[i].lang);
+		ck_assert_msg(strstr(b, want) != NULL, "\"%s\"", cases[i].al);
+		g_free(want);
+		g_free(b);
+		resp_free(&r);
+		request(&r, "GET", "/m/none", cases[i].al, NULL, NULL, NULL, NULL);
+		ck_assert_int_eq(r.rs.status, 404);
+		resp_free(&r);
+	}
+	/* More items than are looked at, and a long run of commas. */
+	GString *many = g_string_new(NULL);
+	for (int i = 0; i < 100000; i++)
+		g_string_append_c(many, ',');
+	ck_assert_str_eq(page_language(many->str, "pt-BR"), "pt-BR");
+	g_string_truncate(many, 0);
+	for (int i = 0; i < 40; i++)
+		g_string_append(many, "fr,");
+	g_string_append(many, "pt");
+	ck_assert_str_eq(page_language(many->str, "en"), "en");
+	g_string_free(many, TRUE);
+	ck_assert_str_eq(page_language(NULL, "pt-BR"), "pt-BR");
+	g_free(u);
+}
+END_TEST
+
 /* A damaged object: 500 with a page that says so, and one log line naming
  * the storage id, never the token. */
 START_TEST(damaged_logged)
@@ -1035,6 +1091,7 @@ main(void)
 	tcase_add_test(tc, eml_identical);
 	tcase_add_test(tc, keep_post);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, accept_language_hostile);
 	tcase_add_test(tc, damaged_logged);
 	tcase_add_test(tc, part_size_equals_download);
 	tcase_add_test(tc, linkify_matches_the_plain_rules);
