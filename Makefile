@@ -210,26 +210,37 @@ unit-check: tests
 		sh tests/run.sh $(UNIT_BINS)
 
 # libFuzzer targets, built with clang against their own instrumented copy of
-# common/ (objects under $(O)/fuzzobj so they never mix with gcc's; with
-# their dependencies, so that a changed header rebuilds them).
+# common/ and cgi/ (objects under $(O)/fuzzobj so they never mix with gcc's;
+# with their dependencies, so that a changed header rebuilds them). A target
+# finds the templates and test messages under PULLMAIL_FUZZ_SRCDIR.
+# make fuzz FUZZ_SECONDS=N also runs every target N seconds from its corpus
+# (tests/fuzz/corpus/NAME and tests/fuzz/regress/NAME, NAME without
+# "fuzz_"), working under $(O)/run/fuzz; make check runs each 30 s
+# (tests/run.sh, PULLMAIL_FUZZ_SECONDS).
 FUZZ_SRC = $(sort $(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS = $(patsubst tests/fuzz/%.c,$(O)/tests/fuzz/%,$(FUZZ_SRC))
 FUZZ_CC = clang
 FUZZ_CFLAGS = -std=gnu11 -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
 	-I. -Icommon -DPULLMAIL_VERSION='"$(VERSION)"' \
 	-DPULLMAIL_DATADIR='"$(DATADIR)"' $(shell $(PKG_CONFIG) --cflags $(PKGS))
+FUZZ_OBJ = $(call obj,$(COMMON_SRC:%=fuzzobj/%) $(WEB_SRC:%=fuzzobj/%))
+FUZZ_SECONDS ?= 0
 HAVE_CLANG := $(shell command -v $(FUZZ_CC) >/dev/null 2>&1 && echo yes)
 
 $(O)/fuzzobj/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c -o $@ $<
-$(FUZZ_BINS): $(O)/tests/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o \
-		$(call obj,$(COMMON_SRC:%=fuzzobj/%))
+# fuzz_frontconf includes cgi/front.c, which wants PULLMAIL_SBINDIR.
+$(O)/fuzzobj/tests/fuzz/%.o: FUZZ_CFLAGS += \
+	-DPULLMAIL_FUZZ_SRCDIR='"$(CURDIR)"' -DPULLMAIL_SBINDIR='"$(SBINDIR)"'
+$(FUZZ_BINS): $(O)/tests/fuzz/%: $(O)/fuzzobj/tests/fuzz/%.o $(FUZZ_OBJ)
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) -fsanitize=fuzzer,address,undefined -o $@ $^ $(LIBS)
 
 ifeq ($(HAVE_CLANG),yes)
 fuzz: $(FUZZ_BINS)
+	@if [ "$(FUZZ_SECONDS)" -gt 0 ]; then \
+		O=$(O) sh tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS); fi
 else
 fuzz:
 	@echo "fuzz: clang not found; run 'make deps' first" >&2
