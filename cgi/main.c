@@ -11,6 +11,9 @@
 #include <sysexits.h>
 #include <time.h>
 #include <unistd.h>
+#include <poll.h>
+#include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <fcgiapp.h>
 #include <sodium.h>
@@ -28,19 +31,41 @@
 #define WEB_IDENT "pullmail-web"
 #define WEB_MAX_WORKERS 256
 
+/* CGI: the body on standard input, read with read(2) (nothing else reads
+ * it) after poll(2) says it has come. */
 static long
-read_stdin(void *ctx, void *buf, size_t len)
+read_stdin(void *ctx, void *buf, size_t len, int timeout_ms)
 {
+	struct pollfd pfd = { .fd = 0, .events = POLLIN };
+	ssize_t n;
+
 	(void)ctx;
-	size_t n = fread(buf, 1, len, stdin);
-	return n > 0 ? (long)n : (ferror(stdin) ? -1 : 0);
+	if (poll(&pfd, 1, timeout_ms) != 1)
+		return -1;
+	do
+		n = read(0, buf, len);
+	while (n < 0 && errno == EINTR);
+	return n < 0 ? -1 : (long)n;
 }
 
+/* FastCGI: libfcgi reads the socket itself, so a receive timeout on it
+ * bounds each of its reads; one that times out is an error of the
+ * request's input (libfcgi then closes the connection at the end). The
+ * timeout is taken off again: the connection may carry the next request. */
 static long
-read_fcgi(void *ctx, void *buf, size_t len)
+read_fcgi(void *ctx, void *buf, size_t len, int timeout_ms)
 {
-	int n = FCGX_GetStr(buf, len > 65536 ? 65536 : (int)len, ctx);
-	return n;
+	FCGX_Request *req = ctx;
+	struct timeval tv = { timeout_ms / 1000, timeout_ms % 1000 * 1000 };
+	static const struct timeval none = { 0, 0 };
+
+	if (timeout_ms <= 0 || setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO,
+	    &tv, sizeof tv) != 0)
+		return -1;
+	int n = FCGX_GetStr(buf, len > 65536 ? 65536 : (int)len, req->in);
+	(void)setsockopt(req->ipcFd, SOL_SOCKET, SO_RCVTIMEO, &none,
+	    sizeof none);
+	return n > 0 ? n : FCGX_GetError(req->in) != 0 ? -1 : 0;
 }
 
 /* The request path: REQUEST_URI when the server passes it, else
@@ -311,7 +336,7 @@ serve_fcgi(const struct web_env *env, bool broken)
 		fill_request(&rq, req.envp, &uri);
 		rq.token_slot = slot;
 		rq.read_body = read_fcgi;
-		rq.body_ctx = req.in;
+		rq.body_ctx = &req;
 		web_response_init_with(&rs, body);
 		if (broken)
 			startup_failure_page(&rs, env);

@@ -11,10 +11,10 @@ struct strings {
 	const char *message, *formatted, *images, *attachments;
 	const char *eml, *expires, *keep, *kept, *capped, *show_remote;
 	const char *html_title, *no_body, *download, *headers;
-	const char *err_title[6], *err_text[6];
+	const char *err_title[7], *err_text[7];
 };
 
-enum { E404, E410, E500, E405, E413, E403 };
+enum { E404, E410, E500, E405, E413, E403, E408 };
 
 static const struct strings strings_en = {
 	"en", "From", "To", "Cc", "Date", "Subject", "(no subject)",
@@ -28,7 +28,7 @@ static const struct strings strings_en = {
 	"Formatted message (sandboxed)",
 	"This message has no text.", "download", "Message headers",
 	{ "Not found", "Gone", "Server error", "Method not allowed",
-	  "Request too large", "Forbidden" },
+	  "Request too large", "Forbidden", "Request timeout" },
 	{ "There is no message at this link. Check that the whole link was "
 	  "copied.",
 	  "This message has expired or was withdrawn by its sender.",
@@ -36,7 +36,8 @@ static const struct strings strings_en = {
 	  "administrator has been told.",
 	  "This address does not accept that kind of request.",
 	  "The request was too large.",
-	  "The request did not come from this site's own page." },
+	  "The request did not come from this site's own page.",
+	  "The request took too long to arrive. Please try again." },
 };
 
 static const struct strings strings_pt = {
@@ -51,14 +52,16 @@ static const struct strings strings_pt = {
 	"Mensagem formatada (isolada)",
 	"Esta mensagem não tem texto.", "baixar", "Cabeçalhos da mensagem",
 	{ "Não encontrada", "Não disponível", "Erro no servidor",
-	  "Método não permitido", "Pedido grande demais", "Proibido" },
+	  "Método não permitido", "Pedido grande demais", "Proibido",
+	  "Tempo esgotado" },
 	{ "Não há mensagem neste link. Confira se o link foi copiado inteiro.",
 	  "Esta mensagem expirou ou foi retirada pelo remetente.",
 	  "A mensagem não pôde ser lida porque está danificada. O "
 	  "administrador do remetente foi avisado.",
 	  "Este endereço não aceita esse tipo de pedido.",
 	  "O pedido era grande demais.",
-	  "O pedido não veio da página deste site." },
+	  "O pedido não veio da página deste site.",
+	  "O pedido demorou demais para chegar. Tente de novo." },
 };
 
 static const struct strings *
@@ -166,6 +169,7 @@ page_reason(int status)
 	case 403: return "Forbidden";
 	case 404: return "Not Found";
 	case 405: return "Method Not Allowed";
+	case 408: return "Request Timeout";
 	case 410: return "Gone";
 	case 413: return "Content Too Large";
 	default: return "Internal Server Error";
@@ -208,6 +212,7 @@ page_error(GString *out, int status, const char *lang)
 	case 405: i = E405; break;
 	case 413: i = E413; break;
 	case 403: i = E403; break;
+	case 408: i = E408; break;
 	default: i = E500; break;
 	}
 	page_open(out, s, s->err_title[i]);

@@ -170,32 +170,50 @@ same_origin(const struct web_request *rq)
 	    (p[hl + 1 + pl] == '\0' || p[hl + 1 + pl] == '/');
 }
 
-/* Reads and discards the body of a POST within WEB_MAX_BODY. 0 or the
- * status to answer. */
+/* The announced body of a POST: 0, or 413 when it is larger than
+ * WEB_MAX_BODY (or Content-Length is not a number). Nothing is read. */
+static int
+check_body_length(const struct web_request *rq)
+{
+	if (rq->content_length == NULL || rq->content_length[0] == '\0')
+		return 0;
+	if (rq->content_length[0] < '0' || rq->content_length[0] > '9')
+		return 413;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(rq->content_length, &end, 10);
+	return errno != 0 || *end != '\0' || n > WEB_MAX_BODY ? 413 : 0;
+}
+
+/* Reads and discards the body of a POST that passed every other check:
+ * at most WEB_MAX_BODY bytes, within WEB_BODY_TIMEOUT_MS in all. 0, 413
+ * when there is more, or 408 when it did not arrive in time (or could not
+ * be read). Read to its end, the FastCGI connection closes at once (see
+ * main.c). */
 static int
 drain_body(const struct web_request *rq)
 {
 	char buf[1024];
 	size_t total = 0;
+	gint64 deadline = g_get_monotonic_time() +
+	    (gint64)WEB_BODY_TIMEOUT_MS * 1000;
 
-	if (rq->content_length != NULL && rq->content_length[0] != '\0') {
-		char *end;
-		errno = 0;
-		unsigned long long n = strtoull(rq->content_length, &end, 10);
-		if (errno != 0 || *end != '\0' || n > WEB_MAX_BODY)
-			return 413;
-	}
 	if (rq->read_body == NULL)
 		return 0;
 	for (;;) {
-		long got = rq->read_body(rq->body_ctx, buf, sizeof(buf));
-		if (got <= 0)
-			break;
+		gint64 left = (deadline - g_get_monotonic_time()) / 1000;
+		if (left <= 0)
+			return 408;
+		long got = rq->read_body(rq->body_ctx, buf, sizeof(buf),
+		    (int)left);
+		if (got < 0)
+			return 408;
+		if (got == 0)
+			return 0;
 		total += (size_t)got;
 		if (total > WEB_MAX_BODY)
 			return 413;
 	}
-	return 0;
 }
 
 struct cid_ctx {
@@ -366,21 +384,28 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		error_response(env, rs, 405, lang);
 		goto out;
 	}
-	if (r == R_KEEP) {
-		int st = drain_body(rq);
-		if (st != 0) {
-			error_response(env, rs, st, lang);
-			goto out;
-		}
-		if (!same_origin(rq)) {
-			error_response(env, rs, 403, lang);
-			goto out;
-		}
-	}
-
 	/* The object's name, for the cache and the log (never the token). */
 	struct storage_id id;
 	token_storage_id(tok, &id);
+	/* A body is read only for a request that would be granted: from this
+	 * site, of a size that fits, for an object that can be kept. */
+	if (r == R_KEEP) {
+		int code = !same_origin(rq) ? 403 : check_body_length(rq);
+		if (code != 0) {
+			error_response(env, rs, code, lang);
+			goto out;
+		}
+		enum sealed_status kst = env->backend->state(env->backend->ctx,
+		    tok, rq->now, &meta);
+		if (kst != SEALED_OK) {
+			open_failed(env, rs, &id, kst, ENVELOPE_OK, lang);
+			goto out;
+		}
+		if ((code = drain_body(rq)) != 0) {
+			error_response(env, rs, code, lang);
+			goto out;
+		}
+	}
 	/* Downloads do not show the message: no images to allow. */
 	bool images = r != R_EML && r != R_PART && env->allow_remote_images &&
 	    query_has(query, "images=1");

@@ -15,6 +15,8 @@
 #include "token.h"
 
 #define WEB_MAX_BODY 4096            /* POST /keep carries no data */
+/* How long the body of a POST /keep may take to arrive, in all. */
+#define WEB_BODY_TIMEOUT_MS 5000
 #define WEB_MAX_MESSAGE (256u << 20) /* largest object opened */
 
 /* The store behind the handler: the real one in backend.c (sealed_open,
@@ -70,8 +72,10 @@ struct web_request {
 	const char *accept_language; /* HTTP_ACCEPT_LANGUAGE */
 	const char *content_length;  /* CONTENT_LENGTH */
 	const char *server_port;     /* SERVER_PORT */
-	/* Reads the request body; bytes read, 0 at end, -1 on error. */
-	long (*read_body)(void *ctx, void *buf, size_t len);
+	/* Reads the request body, waiting at most timeout_ms (> 0) for it:
+	 * bytes read, 0 at its end, -1 on error or when nothing came in
+	 * time. Called only for a POST that passed every other check. */
+	long (*read_body)(void *ctx, void *buf, size_t len, int timeout_ms);
 	void *body_ctx;
 	int64_t now;                 /* unix seconds */
 	/* sodium_malloc memory for the decoded token, kept by the caller

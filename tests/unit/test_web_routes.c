@@ -222,9 +222,12 @@ struct body_src {
 };
 
 static long
-read_src(void *ctx, void *buf, size_t len)
+read_src(void *ctx, void *buf, size_t len, int timeout_ms)
 {
 	struct body_src *b = ctx;
+
+	ck_assert_int_gt(timeout_ms, 0);
+	ck_assert_int_le(timeout_ms, WEB_BODY_TIMEOUT_MS);
 	size_t n = b->len - b->off < len ? b->len - b->off : len;
 
 	memcpy(buf, b->data + b->off, n);
@@ -693,6 +696,119 @@ START_TEST(errors)
 }
 END_TEST
 
+/* A body that is never sent (issue 17, defect 4): a refused POST /keep is
+ * answered without reading it, and a granted one waits for it only until
+ * the deadline. */
+struct slow_body {
+	int calls;
+	int last_timeout;
+};
+
+static long
+read_never(void *ctx, void *buf, size_t len, int timeout_ms)
+{
+	struct slow_body *b = ctx;
+
+	(void)buf;
+	(void)len;
+	b->calls++;
+	b->last_timeout = timeout_ms;
+	return -1;      /* nothing came within timeout_ms */
+}
+
+static void
+post_slow(struct resp *r, struct slow_body *b, const char *u,
+    const char *origin, const char *clen)
+{
+	struct web_request rq = { 0 };
+	GString *h = g_string_new(NULL);
+
+	rq.method = "POST";
+	rq.uri = u;
+	rq.host = "mail.example.com";
+	rq.origin = origin;
+	rq.content_length = clen;
+	rq.read_body = read_never;
+	rq.body_ctx = b;
+	rq.now = NOW;
+	web_response_init(&r->rs);
+	web_handle(&env, &rq, &r->rs);
+	web_response_head(&r->rs, h);
+	r->head = g_string_free(h, FALSE);
+}
+
+START_TEST(keep_body_read_last)
+{
+	static const char *const refused_tokens[] = {
+		tok_unknown, tok_expired, tok_revoked,
+	};
+	const char *good = "https://mail.example.com";
+	struct slow_body b = { 0 };
+	struct resp r;
+	char *u = uri(tok_ok, "/keep");
+
+	/* Another site, or none: 403 before any read. */
+	post_slow(&r, &b, u, NULL, "10");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	post_slow(&r, &b, u, "https://evil.example", NULL);
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	ck_assert_int_eq(b.calls, 0);
+	/* Announced too large, or not a number: 413 before any read. */
+	post_slow(&r, &b, u, good, "4097");
+	ck_assert_int_eq(r.rs.status, 413);
+	resp_free(&r);
+	post_slow(&r, &b, u, good, "-1");
+	ck_assert_int_eq(r.rs.status, 413);
+	resp_free(&r);
+	post_slow(&r, &b, u, good, " 1");
+	ck_assert_int_eq(r.rs.status, 413);
+	resp_free(&r);
+	/* Not a route, not a token, or an object that cannot be kept. */
+	post_slow(&r, &b, "/m/AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/keep",
+	    good, "10");
+	ck_assert_int_eq(r.rs.status, 404);
+	resp_free(&r);
+	char *v = uri(tok_ok, "/keep/x");
+	post_slow(&r, &b, v, good, "10");
+	ck_assert_int_eq(r.rs.status, 404);
+	resp_free(&r);
+	g_free(v);
+	for (size_t i = 0; i < G_N_ELEMENTS(refused_tokens); i++) {
+		v = uri(refused_tokens[i], "/keep");
+		post_slow(&r, &b, v, good, "10");
+		ck_assert_int_eq(r.rs.status,
+		    refused_tokens[i] == tok_unknown ? 404 : 410);
+		resp_free(&r);
+		g_free(v);
+	}
+	fake.gone = SEALED_REVOKED;
+	post_slow(&r, &b, u, good, "10");
+	ck_assert_int_eq(r.rs.status, 410);
+	resp_free(&r);
+	fake.gone = SEALED_OK;
+	ck_assert_int_eq(b.calls, 0);
+	ck_assert_int_eq(fake.keeps, 0);
+
+	/* Granted but the body never comes: one bounded wait, 408, nothing
+	 * kept. */
+	post_slow(&r, &b, u, good, "10");
+	ck_assert_int_eq(r.rs.status, 408);
+	check_common(&r, tok_ok);
+	ck_assert_int_eq(b.calls, 1);
+	ck_assert_int_gt(b.last_timeout, 0);
+	ck_assert_int_le(b.last_timeout, WEB_BODY_TIMEOUT_MS);
+	ck_assert_int_eq(fake.keeps, 0);
+	char *body = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(body, "took too long"));
+	ck_assert_ptr_null(strstr(body, tok_ok));
+	g_free(body);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
 /* Accept-Language with empty, blank or malformed items (issue 17, defect
  * 1: an empty item crashed the renderer before the token was looked at):
  * each answers, on any URL, in the language its valid items ask for. */
@@ -1090,6 +1206,7 @@ main(void)
 	tcase_add_test(tc, part_download);
 	tcase_add_test(tc, eml_identical);
 	tcase_add_test(tc, keep_post);
+	tcase_add_test(tc, keep_body_read_last);
 	tcase_add_test(tc, errors);
 	tcase_add_test(tc, accept_language_hostile);
 	tcase_add_test(tc, damaged_logged);

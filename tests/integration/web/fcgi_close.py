@@ -9,7 +9,9 @@ server would, and checks how it ends a request:
   still open;
 - a POST whose body the responder refuses (413) without reading it is still
   answered in full, and a refused body that never arrives does not hold
-  the responder.
+  the responder;
+- a POST that passes every check but whose body never comes is answered
+  408 once its deadline has passed.
 
 Usage: fcgi_close.py SOCKET TOKEN HOST PORT
 Prints TAP-like lines "ok - ..." / "not ok - ..." and exits 1 on a failure.
@@ -177,6 +179,24 @@ out_f, ended_f, waited = timed_get(f)
 check("a body that never comes does not hold the responder "
       "(next request answered in %.3f s)" % waited,
       ended and out.startswith(b"Status: 413") and ended_f and waited < 3.5)
+d.close()
+f.close()
+
+# 3c. A POST that passes every check (same origin, a live link, a small
+# Content-Length) but whose body never comes: the responder waits for it
+# only until its deadline (5 s), answers 408, and serves the next request.
+d = connect()
+t0 = time.monotonic()
+d.sendall(request(b"POST", path + b"/keep", b"x" * 10))
+out, ended = read_response(d, time.monotonic() + 15)
+waited = time.monotonic() - t0
+check("a granted POST whose body never comes is answered 408 by the "
+      "deadline (%.3f s)" % waited,
+      ended and out.startswith(b"Status: 408") and waited < 8, status_of(out))
+f = connect()
+out_f, ended_f, waited = timed_get(f)
+check("and the responder is free again (next request in %.3f s)" % waited,
+      ended_f and out_f.startswith(b"Status: 200") and waited < 3.5)
 d.close()
 f.close()
 
