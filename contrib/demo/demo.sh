@@ -225,10 +225,11 @@ start() {
 	link=$(sed -n 's/^X-Pull-URL: //p' "$RUN/summary.txt" | head -n 1)
 	[ -n "$link" ] || die "the delivered message carries no X-Pull-URL"
 	echo "$link" > "$RUN/link"
-	code=$(curl -sS -o "$RUN/page.html" -w '%{http_code}' "$link") ||
+	# The page is the message in clear: counted, never written to disk.
+	got=$(curl -sS -o /dev/null -w '%{http_code} %{size_download}' "$link") ||
 		die "the link did not answer; see $RUN/nginx/error.log"
-	[ "$code" = 200 ] || die "the link answers HTTP $code, not 200; see $RUN/nginx/error.log"
-	say "the link answers HTTP 200 with the page ($(wc -c < "$RUN/page.html") bytes; saved as $RUN/page.html)"
+	[ "${got% *}" = 200 ] || die "the link answers HTTP ${got% *}, not 200; see $RUN/nginx/error.log"
+	say "the link answers HTTP 200 with the page (${got#* } bytes)"
 
 	rm -rf "$RUN/chromium"
 	if ! command -v chromium >/dev/null 2>&1; then
