@@ -262,7 +262,7 @@ all() {
 	step "installing the Debian packages the demo needs, if missing" \
 		env PULLMAIL_DEPS_LOG="$BIN/run/demo-deps.log" sh "$TOP/mk/deps.sh" demo
 	step "building pullmail" \
-		sh -c '${MAKE:-make} -C "$1" --no-print-directory all > "$2" 2>&1 || { tail -n 30 "$2"; exit 1; }' \
+		sh -c 'make -C "$1" --no-print-directory all > "$2" 2>&1 || { tail -n 30 "$2"; exit 1; }' \
 		sh "$TOP" "$BIN/run/demo-build.log"
 	t0=$(date +%s)
 	say "starting Postfix, pullmail-milter, pullmail-web and nginx on 127.0.0.1 ..."
