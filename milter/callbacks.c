@@ -45,9 +45,12 @@ struct msg {
 	unsigned n_rcpt, n_rcpt_local;
 	GString *headers;           /* original header bytes until eoh */
 	bool headers_overflow;
-	/* Header names to delete at eom (lowercase -> count and spelling). */
-	GHashTable *counts;         /* lowercase name -> GUINT count */
-	GPtrArray *remove;          /* spellings, one per name, to delete */
+	/* Header fields to delete at eom: one entry per name (ASCII case
+	 * ignored) with its count of occurrences, since smfi_chgheader's
+	 * index counts the fields of one name. Only the names the rewrite
+	 * deletes are kept (Content-*, MIME-Version, X-Pull*). */
+	GHashTable *remove;         /* name -> struct removal (by_name) */
+	GPtrArray *removals;        /* the same, in order of first sight */
 	bool has_pull_url, x_pull_no;
 	char *x_pull_expires;
 	bool pulling;
@@ -113,10 +116,10 @@ msg_free(struct msg *m)
 		sodium_memzero(m->headers->str, m->headers->len);
 		g_string_free(m->headers, TRUE);
 	}
-	if (m->counts != NULL)
-		g_hash_table_destroy(m->counts);
 	if (m->remove != NULL)
-		g_ptr_array_free(m->remove, TRUE);
+		g_hash_table_destroy(m->remove);
+	if (m->removals != NULL)
+		g_ptr_array_free(m->removals, TRUE);
 	if (m->scan != NULL) {
 		mimescan_clear(m->scan);
 		free(m->scan);
@@ -151,6 +154,60 @@ get_conn(SMFICTX *ctx)
 	return milter_seam->getpriv(ctx);
 }
 
+/* A header field the rewrite deletes: its name as first spelt and how many
+ * fields of that name (ASCII case ignored, as the MTA matches them) the
+ * message has, which is all smfi_chgheader needs to delete each of them,
+ * from the last. */
+enum removal_kind {
+	REMOVE_CONTENT = 1,    /* Content-*, MIME-Version: by the rewrite */
+	REMOVE_PULL = 2,       /* X-Pull* from the sender: always */
+};
+
+struct removal {
+	unsigned count;
+	enum removal_kind kind;
+	char name[];
+};
+
+static unsigned char name_key[crypto_shorthash_KEYBYTES];
+static pthread_once_t name_key_once = PTHREAD_ONCE_INIT;
+
+static void
+name_key_init(void)
+{
+	randombytes_buf(name_key, sizeof(name_key));
+}
+
+/* The names are the sender's, so the hash is keyed (SipHash-2-4 with a key
+ * drawn at start): no message can choose names that share a bucket. ASCII
+ * case is folded; a long name is hashed 256 bytes at a time, each block
+ * with the hash of those before it. */
+static guint
+name_hash(gconstpointer p)
+{
+	const char *s = p;
+	unsigned char buf[crypto_shorthash_BYTES + 256];
+	unsigned char h[crypto_shorthash_BYTES] = { 0 };
+	guint v;
+
+	do {
+		size_t n = 0;
+		memcpy(buf, h, sizeof(h));
+		for (; n < 256 && s[n] != '\0'; n++)
+			buf[sizeof(h) + n] = (unsigned char)g_ascii_tolower(s[n]);
+		crypto_shorthash(h, buf, sizeof(h) + n, name_key);
+		s += n;
+	} while (*s != '\0');
+	memcpy(&v, h, sizeof(v));
+	return v;
+}
+
+static gboolean
+name_equal(gconstpointer a, gconstpointer b)
+{
+	return g_ascii_strcasecmp(a, b) == 0;
+}
+
 static struct msg *
 get_msg(SMFICTX *ctx)
 {
@@ -162,10 +219,10 @@ get_msg(SMFICTX *ctx)
 		struct msg *m = calloc(1, sizeof(*m));
 		if (m == NULL)
 			return NULL;
+		pthread_once(&name_key_once, name_key_init);
 		m->headers = g_string_new(NULL);
-		m->counts = g_hash_table_new_full(g_str_hash, g_str_equal,
-		    g_free, NULL);
-		m->remove = g_ptr_array_new_with_free_func(g_free);
+		m->remove = g_hash_table_new(name_hash, name_equal);
+		m->removals = g_ptr_array_new_with_free_func(g_free);
 		c->m = m;
 	}
 	return c->m;
@@ -334,21 +391,30 @@ cb_envrcpt(SMFICTX *ctx, char **argv)
 	return go_on(c, SMFIP_NR_RCPT);
 }
 
-/* Notes a header to delete at eom; the index given to smfi_chgheader counts
- * occurrences of the same name, so all of them are deleted from the last. */
+/* Notes one more field of a name the rewrite deletes: one lookup in a
+ * hash table, whatever the number of names before it. */
 static void
-mark_remove(struct msg *m, const char *name)
+mark_remove(struct msg *m, const char *name, enum removal_kind kind)
 {
-	for (guint i = 0; i < m->remove->len; i++)
-		if (g_ascii_strcasecmp(m->remove->pdata[i], name) == 0)
-			return;
-	g_ptr_array_add(m->remove, g_strdup(name));
+	struct removal *r = g_hash_table_lookup(m->remove, name);
+
+	if (r == NULL) {
+		size_t len = strlen(name);
+		r = g_malloc(sizeof(*r) + len + 1);
+		r->count = 0;
+		r->kind = kind;
+		memcpy(r->name, name, len + 1);
+		g_ptr_array_add(m->removals, r);
+		g_hash_table_insert(m->remove, r->name, r);
+	}
+	r->count++;
 }
 
 static bool
 is_content_field(const char *name)
 {
-	return g_ascii_strncasecmp(name, "Content-", 8) == 0;
+	return g_ascii_strncasecmp(name, "Content-", 8) == 0 ||
+	    g_ascii_strcasecmp(name, "MIME-Version") == 0;
 }
 
 sfsistat
@@ -357,36 +423,32 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 	struct conn *c = get_conn(ctx);
 	struct msg *m;
 	const char *v = value;
-	char *lower;
 
 	if (c == NULL)
 		return SMFIS_TEMPFAIL;
 	if ((m = get_msg(ctx)) == NULL)
 		return fail_step(c, SMFIP_NR_HDR);
-	lower = g_ascii_strdown(name, -1);
-	g_hash_table_replace(m->counts, lower, GUINT_TO_POINTER(
-	    GPOINTER_TO_UINT(g_hash_table_lookup(m->counts, lower)) + 1));
 	while (*v == ' ' || *v == '\t')
 		v++;
-	if (strcmp(lower, "x-pull-url") == 0)
+	if (g_ascii_strcasecmp(name, "X-Pull-URL") == 0)
 		m->has_pull_url = true;
-	if (strcmp(lower, "x-pull") == 0) {
-		mark_remove(m, name);
+	if (g_ascii_strcasecmp(name, "X-Pull") == 0) {
+		mark_remove(m, name, REMOVE_PULL);
 		char *t = g_strstrip(g_strdup(v));
 		if (g_ascii_strcasecmp(t, "no") == 0)
 			m->x_pull_no = true;
 		g_free(t);
 	}
-	if (strcmp(lower, "x-pull-expires") == 0) {
-		mark_remove(m, name);
+	if (g_ascii_strcasecmp(name, "X-Pull-Expires") == 0) {
+		mark_remove(m, name, REMOVE_PULL);
 		free(m->x_pull_expires);
 		m->x_pull_expires = strdup(v);
 	}
-	if (is_content_field(name) || strcmp(lower, "mime-version") == 0)
-		mark_remove(m, name);
 
 	/* The original header bytes: "Name:" + value (with its own leading
-	 * space when negotiated), folded lines and the end with CRLF. */
+	 * space when negotiated), folded lines and the end with CRLF. A
+	 * message whose header does not fit is not pulled, so neither its
+	 * bytes nor its Content-* fields are noted from there on. */
 	if (m->headers_overflow)
 		return go_on(c, SMFIP_NR_HDR);
 	if (m->headers->len + strlen(name) + strlen(value) + 8 >
@@ -394,6 +456,8 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		m->headers_overflow = true;
 		return go_on(c, SMFIP_NR_HDR);
 	}
+	if (is_content_field(name))
+		mark_remove(m, name, REMOVE_CONTENT);
 	g_string_append(m->headers, name);
 	g_string_append_c(m->headers, ':');
 	if (!c->leadspc)
@@ -503,21 +567,17 @@ cb_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 	return go_on(c, SMFIP_NR_BODY);
 }
 
-/* Deletes every marked header field (all occurrences, last index first). */
+/* Deletes every field of the kinds asked for (all occurrences of each
+ * name, last index first). */
 static int
-remove_marked(SMFICTX *ctx, struct msg *m, bool all)
+remove_marked(SMFICTX *ctx, struct msg *m, unsigned kinds)
 {
-	for (guint i = 0; i < m->remove->len; i++) {
-		const char *name = m->remove->pdata[i];
-		if (!all && g_ascii_strcasecmp(name, "x-pull") != 0 &&
-		    g_ascii_strcasecmp(name, "x-pull-expires") != 0)
+	for (guint i = 0; i < m->removals->len; i++) {
+		const struct removal *r = m->removals->pdata[i];
+		if ((r->kind & kinds) == 0)
 			continue;
-		char *lower = g_ascii_strdown(name, -1);
-		guint n = GPOINTER_TO_UINT(g_hash_table_lookup(m->counts,
-		    lower));
-		g_free(lower);
-		for (guint k = n; k >= 1; k--)
-			if (milter_seam->chgheader(ctx, (char *)name, (int)k,
+		for (unsigned k = r->count; k >= 1; k--)
+			if (milter_seam->chgheader(ctx, (char *)r->name, (int)k,
 			    NULL) != MI_SUCCESS)
 				return -1;
 	}
@@ -543,7 +603,7 @@ on_error(SMFICTX *ctx, struct conn *c, struct msg *m, const char *what)
 	default:
 		log_message(LOG_ERR, queue_id(ctx, m), NULL,
 		    "%s: delivering the original unchanged (OnError)", what);
-		if (remove_marked(ctx, m, false) != 0)
+		if (remove_marked(ctx, m, REMOVE_PULL) != 0)
 			return SMFIS_TEMPFAIL;
 		return SMFIS_CONTINUE;
 	}
@@ -593,7 +653,7 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	units_format_rfc5322(m->expires, date, sizeof(date));
 
-	if (remove_marked(ctx, m, true) != 0)
+	if (remove_marked(ctx, m, REMOVE_PULL | REMOVE_CONTENT) != 0)
 		goto fail;
 	hv = g_strconcat(sp, "1.0", NULL);
 	if (milter_seam->addheader(ctx, "MIME-Version", hv) != MI_SUCCESS) {
@@ -676,7 +736,7 @@ cb_eom(SMFICTX *ctx)
 			    "not pulled: %s", policy_reason(m->decision));
 		else
 			log_message(LOG_INFO, m->queue_id, NULL, "not pulled");
-		rc = remove_marked(ctx, m, false) == 0 ? SMFIS_CONTINUE :
+		rc = remove_marked(ctx, m, REMOVE_PULL) == 0 ? SMFIS_CONTINUE :
 		    SMFIS_TEMPFAIL;
 		goto out;
 	}

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <gmime/gmime.h>
 
@@ -449,6 +450,51 @@ START_TEST(repeated_content_headers_all_removed)
 }
 END_TEST
 
+/* CPU time of this process, in seconds. */
+static double
+cpu_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* 50,000 distinct Content-* names: each is deleted once, and noting them
+ * costs time linear in their number. The linear search per name this
+ * replaced took 22.9 s of CPU for this message; the hash table takes
+ * 0.04 s (0.62 s with SANITIZE=address,undefined). The bound is ten times
+ * the sanitized figure and a quarter of the quadratic one. */
+START_TEST(many_content_names_linear)
+{
+	enum { N = 50000 };
+	GString *g = g_string_new("Subject: many\r\n");
+	for (int i = 0; i < N; i++)
+		g_string_append_printf(g, "Content-X-%d: v\r\n", i);
+	g_string_append(g, "Content-Type: text/plain\r\n\r\nbody\r\n");
+	connect_auth("198.51.100.7");
+	double t0 = cpu_seconds();
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, g->str,
+	    g->len, 65536), SMFIS_CONTINUE);
+	double spent = cpu_seconds() - t0;
+	ck_assert_msg(spent < 6.0, "%d Content-* names cost %.2f s of CPU",
+	    N, spent);
+	/* Each one deleted exactly once, and the message pulled. */
+	size_t chg = 0;
+	for (const char *p = fake->log->str; (p = strstr(p, "chg ")) != NULL;
+	    p += 4)
+		chg++;
+	ck_assert_uint_eq(chg, N + 1);
+	ck_assert_ptr_nonnull(strstr(fake->log->str, "chg Content-X-0 1\n"));
+	ck_assert_ptr_nonnull(strstr(fake->log->str,
+	    "chg Content-X-49999 1\n"));
+	ck_assert_ptr_null(strstr(fake->log->str, "chg Content-X-0 2\n"));
+	assert_sealed_equals(g->str, g->len);
+	fprintf(stderr, "many_content_names_linear: %d names, %.3f s CPU\n",
+	    N, spent);
+	g_string_free(g, TRUE);
+}
+END_TEST
+
 static void
 pull_and_check(const char *m, size_t len)
 {
@@ -723,6 +769,7 @@ main(void)
 	tcase_add_test(tc, size_thresholds);
 	tcase_add_test(tc, only_with_attachments);
 	tcase_add_test(tc, repeated_content_headers_all_removed);
+	tcase_add_test(tc, many_content_names_linear);
 	tcase_add_test(tc, malformed_mime);
 	tcase_add_test(tc, store_failure_on_error);
 	tcase_add_test(tc, smfi_failure_tempfails);
