@@ -751,7 +751,10 @@ cb_eom(SMFICTX *ctx)
 	enum sealed_status st = sealed_commit(m->w);
 	m->w = NULL;
 	if (st != SEALED_OK) {
-		rc = on_error(ctx, c, m, sealed_strerror(st));
+		/* The store says why (for example "rename into place:
+		 * Permission denied"), as on the write path above. */
+		rc = on_error(ctx, c, m, st == SEALED_IO ?
+		    store_error(the_store) : sealed_strerror(st));
 		goto out;
 	}
 	rc = rewrite(ctx, c, m);
