@@ -5,7 +5,9 @@
 # B) CGI: the same binary run per request by fcgiwrap (port 18082).
 # For each: the page, an attachment byte-identical to the decoded part
 # (decoded independently by Python), the .eml byte-identical to what was
-# sealed, 404 and 410. Ends with "N passed, N failed".
+# sealed, 404 and 410; then the upstream down, dying or failing in each
+# variant, and no token in any log nginx wrote. Ends with "N passed, N
+# failed".
 NAME=nginx
 . tests/integration/web/common.sh
 
@@ -64,7 +66,8 @@ run_cases() {
 sed -e "s|unix:/run/pullmail/web.sock|unix:$RUN/web.sock|" \
     -e "s|include fastcgi_params;|include /etc/nginx/fastcgi_params;|" \
     "$TOP/contrib/nginx/pullmail.conf" > "$RUN/pullmail-fcgi.conf"
-write_nginx $P_FCGI "$RUN/pullmail-fcgi.conf"
+# A short upstream timeout, for the upstream that never answers below.
+write_nginx $P_FCGI "$RUN/pullmail-fcgi.conf" "fastcgi_read_timeout 5s;"
 [ "$(id -u)" = 0 ] && sed -i '1i user root;' "$RUN/nginx/nginx.conf"
 PULLMAIL_CONFIG=$CONF PULLMAIL_LOG_STDERR=1 spawn-fcgi -s "$RUN/web.sock" \
     -M 0660 -P "$RUN/web.pid" -- "$WEB" > "$RUN/spawn.log" 2>&1
@@ -122,6 +125,47 @@ check "valgrind: no error" 'grep -q "ERROR SUMMARY: 0 errors" "$RUN/valgrind.log
 else
 	echo "note - valgrind run left out: this build uses -fsanitize=$SANITIZE (the plain make check runs it)"
 fi
+# The upstream failing: nginx logs each failure with the request line, so
+# the shipped location must keep every such line out of every log. The
+# responder gone (socket missing: logged at crit; socket left with nobody
+# listening: at error), dying mid-request, answering garbage, half an
+# answer, or none in time: nginx answers 502 or 504, and nothing under its
+# log directory holds the token.
+[ -s "$RUN/web.pid" ] && stop_pid "$(cat "$RUN/web.pid")"
+rm -f "$RUN/web.pid" "$RUN/web.sock"
+# upstream_fails PORT LABEL: one request, answered 502 or 504 by nginx.
+upstream_fails() {
+	code=$(curl -s -m 30 -o "$RUN/e.html" -w '%{http_code}' "http://127.0.0.1:$1/m/$T_LIVE/part/3?download=1")
+	check "upstream $2: nginx answers $code, without the token" '{ [ "$code" = 502 ] || [ "$code" = 504 ]; } && ! grep -q "$T_LIVE" "$RUN/e.html"'
+}
+# fake_upstream SOCKET MODE: fake_fcgi.py listening on SOCKET.
+fake_upstream() {
+	rm -f "$1"
+	python3 "$TOP/tests/integration/web/fake_fcgi.py" "$1" "$2" > "$RUN/fake.log" 2>&1 &
+	echo $! > "$RUN/fake.pid"
+	i=0; while ! [ -S "$1" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+}
+stop_fake() {
+	stop_pid "$(cat "$RUN/fake.pid")"
+	rm -f "$RUN/fake.pid" "$1"
+}
+upstream_fails $P_FCGI "fastcgi, socket missing"
+python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$RUN/web.sock"
+upstream_fails $P_FCGI "fastcgi, nobody listening"
+for mode in close garbage half hang; do
+	fake_upstream "$RUN/web.sock" $mode
+	upstream_fails $P_FCGI "fastcgi, $mode"
+	stop_fake "$RUN/web.sock"
+done
+check "fastcgi: nginx logged the failures somewhere (its error log exists)" '[ -f "$RUN/nginx/logs/error.log" ]'
+verify_no_token() {
+	for t in "$T_LIVE" "$T_EXP" "$T_REV" "$T_NONE"; do
+		grep -rqF -- "$t" "$RUN/nginx/logs" && return 1
+	done
+	return 0
+}
+check "fastcgi: no token in any nginx log after the upstream failures" 'verify_no_token' ||
+	grep -rh "/m/" "$RUN/nginx/logs" | head -5
 stop_pid "$(cat "$RUN/nginx.pid")"
 rm -f "$RUN/nginx.pid"
 
@@ -142,4 +186,15 @@ check "nginx (fcgiwrap) started" '[ -s "$RUN/nginx.pid" ]' || cat "$RUN/nginx-st
 rm -rf "$RUN/pages"
 run_cases $P_CGI cgi
 check "cgi: the page was kept in PageCacheDir (one entry of its object)" '[ "$(ls "$RUN/pages" | grep -c "^$S_LIVE\.")" = 1 ]'
+# fcgiwrap gone, then a FastCGI server in its place that fails.
+stop_pid "$(cat "$RUN/fcgiwrap.pid")"
+rm -f "$RUN/fcgiwrap.pid" "$RUN/fcgiwrap.sock"
+upstream_fails $P_CGI "cgi, fcgiwrap gone"
+for mode in close half; do
+	fake_upstream "$RUN/fcgiwrap.sock" $mode
+	upstream_fails $P_CGI "cgi, $mode"
+	stop_fake "$RUN/fcgiwrap.sock"
+done
+check "cgi: no token in any nginx log after the upstream failures" 'verify_no_token' ||
+	grep -rh "/m/" "$RUN/nginx/logs" | head -5
 finish

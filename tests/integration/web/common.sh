@@ -69,9 +69,10 @@ EOP
 }
 
 # nginx.conf for a private instance on PORT whose server block includes the
-# contrib snippet after substituting the socket / program paths.
+# contrib snippet after substituting the socket / program paths; EXTRA, if
+# given, goes into the server block before it.
 write_nginx() {
-	port=$1 snippet=$2
+	port=$1 snippet=$2 extra=${3:-}
 	mkdir -p "$RUN/nginx/logs" "$RUN/nginx/tmp"
 	cat > "$RUN/nginx/nginx.conf" <<EON
 daemon on;
@@ -91,6 +92,7 @@ http {
 		listen 127.0.0.1:$port;
 		server_name localhost;
 		root $RUN/nginx/www;
+		$extra
 		include $snippet;
 	}
 }
