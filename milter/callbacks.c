@@ -51,7 +51,9 @@ struct msg {
 	 * deletes are kept (Content-*, MIME-Version, X-Pull*). */
 	GHashTable *remove;         /* name -> struct removal (by_name) */
 	GPtrArray *removals;        /* the same, in order of first sight */
-	bool has_pull_url, x_pull_no;
+	unsigned n_pull_url;        /* X-Pull-URL fields */
+	char *pull_url;             /* the first one's value */
+	bool x_pull_no;
 	char *x_pull_expires;
 	bool pulling;
 	enum policy_decision decision;
@@ -125,6 +127,7 @@ msg_free(struct msg *m)
 		free(m->scan);
 	}
 	free(m->x_pull_expires);
+	free(m->pull_url);
 	free(m->queue_id);
 	free(m);
 }
@@ -160,7 +163,9 @@ get_conn(SMFICTX *ctx)
  * from the last. */
 enum removal_kind {
 	REMOVE_CONTENT = 1,    /* Content-*, MIME-Version: by the rewrite */
-	REMOVE_PULL = 2,       /* X-Pull* from the sender: always */
+	REMOVE_PULL = 2,       /* X-Pull, X-Pull-*: from every message, */
+	REMOVE_PULL_LINK = 4,  /* but X-Pull-URL and X-Pull-Expires stay on
+	                        * a message this installation pulled */
 };
 
 struct removal {
@@ -430,19 +435,25 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		return fail_step(c, SMFIP_NR_HDR);
 	while (*v == ' ' || *v == '\t')
 		v++;
-	if (g_ascii_strcasecmp(name, "X-Pull-URL") == 0)
-		m->has_pull_url = true;
+	/* X-Pull and every X-Pull-* field are the sender's: read where they
+	 * may steer (X-Pull: no, X-Pull-Expires) or tell a loop (X-Pull-URL),
+	 * never delivered as they came (DESIGN.md: the milter). */
 	if (g_ascii_strcasecmp(name, "X-Pull") == 0) {
 		mark_remove(m, name, REMOVE_PULL);
 		char *t = g_strstrip(g_strdup(v));
 		if (g_ascii_strcasecmp(t, "no") == 0)
 			m->x_pull_no = true;
 		g_free(t);
-	}
-	if (g_ascii_strcasecmp(name, "X-Pull-Expires") == 0) {
-		mark_remove(m, name, REMOVE_PULL);
+	} else if (g_ascii_strcasecmp(name, "X-Pull-URL") == 0) {
+		mark_remove(m, name, REMOVE_PULL_LINK);
+		if (m->n_pull_url++ == 0)
+			m->pull_url = strdup(v);
+	} else if (g_ascii_strcasecmp(name, "X-Pull-Expires") == 0) {
+		mark_remove(m, name, REMOVE_PULL_LINK);
 		free(m->x_pull_expires);
 		m->x_pull_expires = strdup(v);
+	} else if (g_ascii_strncasecmp(name, "X-Pull-", 7) == 0) {
+		mark_remove(m, name, REMOVE_PULL);
 	}
 
 	/* The original header bytes: "Name:" + value (with its own leading
@@ -484,6 +495,25 @@ feed(struct msg *m, const void *buf, size_t len)
 	}
 }
 
+/* The only loop test: a message this installation already pulled carries
+ * one X-Pull-URL, a link of this BaseURL and PathPrefix whose object is in
+ * the store. Anything else (a foreign or forged link, one whose object does
+ * not exist, several fields) is not obeyed: the fields are removed and
+ * policy decides as for any message. */
+static bool
+pulled_here(const struct conn *c, const struct msg *m)
+{
+	struct storage_id id;
+	unsigned char head[8];
+	size_t got;
+
+	if (m->n_pull_url != 1 || m->pull_url == NULL || the_store == NULL ||
+	    !policy_link_is_ours(c->cfg, m->pull_url, &id))
+		return false;
+	return store_read_head(the_store, &id, head, sizeof(head), &got) ==
+	    STORE_OK;
+}
+
 sfsistat
 cb_eoh(SMFICTX *ctx)
 {
@@ -500,10 +530,13 @@ cb_eoh(SMFICTX *ctx)
 	f.authenticated = m->authenticated;
 	f.internal_client = c->internal;
 	f.null_sender = m->null_sender;
-	f.has_pull_url = m->has_pull_url;
+	f.pulled_here = pulled_here(c, m);
 	f.x_pull_no = m->x_pull_no;
 	f.n_rcpt = m->n_rcpt;
 	f.n_rcpt_local = m->n_rcpt_local;
+	if (m->n_pull_url > 0 && !f.pulled_here && c->cfg->log_why)
+		log_message(LOG_INFO, queue_id(ctx, m), NULL, "X-Pull-URL that "
+		    "names no object of this store: removed, policy applies");
 	m->decision = policy_should_pull(c->cfg, &f);
 	if (m->decision == POLICY_PULL && m->headers_overflow) {
 		log_message(LOG_WARNING, queue_id(ctx, m), NULL,
@@ -603,7 +636,7 @@ on_error(SMFICTX *ctx, struct conn *c, struct msg *m, const char *what)
 	default:
 		log_message(LOG_ERR, queue_id(ctx, m), NULL,
 		    "%s: delivering the original unchanged (OnError)", what);
-		if (remove_marked(ctx, m, REMOVE_PULL) != 0)
+		if (remove_marked(ctx, m, REMOVE_PULL | REMOVE_PULL_LINK) != 0)
 			return SMFIS_TEMPFAIL;
 		return SMFIS_CONTINUE;
 	}
@@ -613,29 +646,17 @@ static sfsistat
 rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 {
 	char tok[TOKEN_TEXT_LEN + 1], date[64];
-	const char *prefix = c->cfg->path_prefix != NULL ?
-	    c->cfg->path_prefix : "/m/";
-	const char *base = c->cfg->base_url != NULL ? c->cfg->base_url : "";
 	struct summary_input in;
 	struct summary sum;
-	char *err = NULL, *link, *hv;
-	size_t bl = strlen(base);
+	char *err = NULL, *link, *prefix, *hv;
 	sfsistat rc = SMFIS_TEMPFAIL;
 	const char *sp = c->leadspc ? " " : "";
 
 	token_encode(m->token, tok);
-	/* BaseURL + PathPrefix + token, with exactly one slash between. */
-	while (bl > 0 && base[bl - 1] == '/')
-		bl--;
-	link = g_strdup_printf("%.*s%s%s%s", (int)bl, base,
-	    prefix[0] == '/' ? "" : "/", prefix,
-	    prefix[strlen(prefix) - 1] == '/' ? "" : "/");
-	{
-		char *full = g_strconcat(link, tok, NULL);
-		sodium_memzero(tok, sizeof(tok));
-		g_free(link);
-		link = full;
-	}
+	prefix = policy_link_prefix(c->cfg);
+	link = g_strconcat(prefix, tok, NULL);
+	sodium_memzero(tok, sizeof(tok));
+	g_free(prefix);
 	memset(&in, 0, sizeof(in));
 	in.lang = c->cfg->language != NULL ? c->cfg->language : "en";
 	in.template_dir = c->cfg->template_dir;
@@ -653,7 +674,8 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	}
 	units_format_rfc5322(m->expires, date, sizeof(date));
 
-	if (remove_marked(ctx, m, REMOVE_PULL | REMOVE_CONTENT) != 0)
+	if (remove_marked(ctx, m,
+	    REMOVE_PULL | REMOVE_PULL_LINK | REMOVE_CONTENT) != 0)
 		goto fail;
 	hv = g_strconcat(sp, "1.0", NULL);
 	if (milter_seam->addheader(ctx, "MIME-Version", hv) != MI_SUCCESS) {
@@ -736,7 +758,11 @@ cb_eom(SMFICTX *ctx)
 			    "not pulled: %s", policy_reason(m->decision));
 		else
 			log_message(LOG_INFO, m->queue_id, NULL, "not pulled");
-		rc = remove_marked(ctx, m, REMOVE_PULL) == 0 ? SMFIS_CONTINUE :
+		/* A summary of ours keeps its link and expiry; every other
+		 * message loses every X-Pull field it came with. */
+		unsigned kinds = REMOVE_PULL | (m->decision == POLICY_SKIP_LOOP ?
+		    0 : REMOVE_PULL_LINK);
+		rc = remove_marked(ctx, m, kinds) == 0 ? SMFIS_CONTINUE :
 		    SMFIS_TEMPFAIL;
 		goto out;
 	}

@@ -3,6 +3,7 @@
 #include <glib.h>
 
 #include "policy.h"
+#include "token.h"
 #include "units.h"
 
 const char *
@@ -13,7 +14,9 @@ policy_reason(enum policy_decision d)
 	case POLICY_SKIP_UNTRUSTED:
 		return "sender not authenticated and client not in InternalHosts";
 	case POLICY_SKIP_NULL_SENDER: return "null sender (bounce)";
-	case POLICY_SKIP_LOOP: return "already carries X-Pull-URL";
+	case POLICY_SKIP_LOOP:
+		return "already pulled here (its X-Pull-URL names an object "
+		    "of this store)";
 	case POLICY_SKIP_ALL_LOCAL: return "every recipient is in LocalDomains";
 	case POLICY_SKIP_X_PULL_NO: return "sender asked X-Pull: no";
 	case POLICY_SKIP_TOO_BIG: return "larger than MaxMessageSize";
@@ -32,7 +35,7 @@ policy_should_pull(const struct config *cfg, const struct policy_facts *f)
 	if (!(f->authenticated && cfg->pull_authenticated) &&
 	    !f->internal_client)
 		return POLICY_SKIP_UNTRUSTED;
-	if (f->has_pull_url)
+	if (f->pulled_here)
 		return POLICY_SKIP_LOOP;
 	if (f->n_rcpt > 0 && f->n_rcpt_local == f->n_rcpt)
 		return POLICY_SKIP_ALL_LOCAL;
@@ -89,4 +92,47 @@ policy_expiry(const struct config *cfg, bool authenticated,
 	if (cfg->max_retention > 0 && d > cfg->max_retention)
 		d = cfg->max_retention;
 	return now + d;
+}
+
+char *
+policy_link_prefix(const struct config *cfg)
+{
+	const char *base = cfg->base_url != NULL ? cfg->base_url : "";
+	const char *prefix = cfg->path_prefix != NULL && *cfg->path_prefix ?
+	    cfg->path_prefix : "/m/";
+	size_t bl = strlen(base), pl = strlen(prefix);
+
+	while (bl > 0 && base[bl - 1] == '/')
+		bl--;
+	return g_strdup_printf("%.*s%s%s%s", (int)bl, base,
+	    prefix[0] == '/' ? "" : "/", prefix,
+	    prefix[pl - 1] == '/' ? "" : "/");
+}
+
+bool
+policy_link_is_ours(const struct config *cfg, const char *value,
+    struct storage_id *id)
+{
+	char *prefix;
+	size_t len, pl;
+	struct token *t;
+
+	if (value == NULL)
+		return false;
+	while (*value == ' ' || *value == '\t')
+		value++;
+	len = strlen(value);
+	while (len > 0 && (value[len - 1] == ' ' || value[len - 1] == '\t' ||
+	    value[len - 1] == '\r' || value[len - 1] == '\n'))
+		len--;
+	prefix = policy_link_prefix(cfg);
+	pl = strlen(prefix);
+	bool match = len == pl + TOKEN_TEXT_LEN &&
+	    memcmp(value, prefix, pl) == 0;
+	g_free(prefix);
+	if (!match || (t = token_decode(value + pl, TOKEN_TEXT_LEN)) == NULL)
+		return false;
+	token_storage_id(t, id);
+	token_free(t);
+	return true;
 }

@@ -291,13 +291,148 @@ START_TEST(null_sender_not_pulled)
 }
 END_TEST
 
-START_TEST(loop_not_pulled)
+/* The loop rule: a message is left alone only when its one X-Pull-URL
+ * names this BaseURL and an object that is in the store. */
+static char *
+pull_url_msg(const char *url1, const char *url2)
 {
-	const char *m = "X-Pull-URL: https://x/m/abc\r\nSubject: s\r\n\r\nbody\r\n";
+	return g_strdup_printf("X-Pull-URL: %s\r\n%s%s%sSubject: s\r\n"
+	    "X-Pull-Expires: Sun, 1 Jan 2040 00:00:00 +0000\r\n"
+	    "X-Pull-Whatever: x\r\n\r\nbody\r\n", url1,
+	    url2 != NULL ? "X-Pull-URL: " : "", url2 != NULL ? url2 : "",
+	    url2 != NULL ? "\r\n" : "");
+}
+
+/* Pulled afresh: the sender's X-Pull fields deleted, our own added. */
+static void
+assert_repulled(const char *m, unsigned n_url)
+{
+	const char *l = fake->log->str;
+	for (unsigned k = n_url; k >= 1; k--) {
+		char want[64];
+		snprintf(want, sizeof(want), "chg X-Pull-URL %u\n", k);
+		ck_assert_msg(strstr(l, want) != NULL, "no %s in %s", want, l);
+	}
+	ck_assert_ptr_nonnull(strstr(l, "chg X-Pull-Expires 1\n"));
+	ck_assert_ptr_nonnull(strstr(l, "chg X-Pull-Whatever 1\n"));
+	assert_sealed_equals(m, strlen(m));
+}
+
+START_TEST(loop_forged_foreign_base_pulled)
+{
+	char tok[TOKEN_TEXT_LEN + 1];
+	struct token *t = token_new();
+	token_encode(t, tok);
+	token_free(t);
+	char *url = g_strdup_printf("https://evil.example/m/%s", tok);
+	char *m = pull_url_msg(url, NULL);
 	connect_auth("198.51.100.7");
 	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
 	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 1);
+	ck_assert_int_eq(objects(), 1);
+	g_free(url);
+	g_free(m);
+}
+END_TEST
+
+START_TEST(loop_our_base_no_object_pulled)
+{
+	char tok[TOKEN_TEXT_LEN + 1];
+	struct token *t = token_new();
+	token_encode(t, tok);
+	token_free(t);
+	char *url = g_strdup_printf("https://mail.example.org/m/%s", tok);
+	char *m = pull_url_msg(url, NULL);
+	connect_auth("198.51.100.7");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 1);
+	/* and a link that is no token at all */
+	g_free(m);
+	m = pull_url_msg("https://mail.example.org/m/abc", NULL);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 1);
+	ck_assert_int_eq(objects(), 2);
+	g_free(url);
+	g_free(m);
+}
+END_TEST
+
+START_TEST(loop_our_object_skipped)
+{
+	connect_auth("198.51.100.7");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 64), SMFIS_CONTINUE);
+	char *url = pulled_link();
+	ck_assert_ptr_nonnull(url);
+	ck_assert_int_eq(objects(), 1);
+	/* The summary comes through again (a forward, a list): left as it
+	 * is, with its link and expiry; another X-Pull field goes. */
+	char *m = pull_url_msg(url, NULL);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	ck_assert(!fake->replaced);
+	ck_assert_ptr_null(strstr(fake->log->str, "add "));
+	ck_assert_ptr_null(strstr(fake->log->str, "chg X-Pull-URL"));
+	ck_assert_ptr_null(strstr(fake->log->str, "chg X-Pull-Expires"));
+	ck_assert_ptr_nonnull(strstr(fake->log->str, "chg X-Pull-Whatever 1\n"));
+	ck_assert_int_eq(objects(), 1);
+	/* Once the object is gone (revoked, expired), the link is no
+	 * longer ours to trust: pulled again. */
+	struct token *t = token_from_link(url);
+	struct storage_id id;
+	token_storage_id(t, &id);
+	token_free(t);
+	ck_assert_int_eq(store_delete(st, &id), STORE_OK);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 1);
+	g_free(url);
+	g_free(m);
+}
+END_TEST
+
+START_TEST(loop_several_urls_pulled)
+{
+	connect_auth("198.51.100.7");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, PLAIN_MSG,
+	    strlen(PLAIN_MSG), 64), SMFIS_CONTINUE);
+	char *url = pulled_link();
+	ck_assert_ptr_nonnull(url);
+	/* Ours twice, or ours and a forged one: no message of ours has
+	 * two, so neither is trusted. */
+	char *m = pull_url_msg(url, url);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 2);
+	g_free(m);
+	m = pull_url_msg(url, "https://evil.example/m/x");
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
+	assert_repulled(m, 2);
+	ck_assert_int_eq(objects(), 3);
+	g_free(url);
+	g_free(m);
+}
+END_TEST
+
+/* Not pulled (an untrusted client): still, no X-Pull field it sent is
+ * delivered. */
+START_TEST(loop_untrusted_x_pull_fields_removed)
+{
+	char *m = pull_url_msg("https://evil.example/m/x", NULL);
+	ck_assert_int_eq(fake_negotiate_connect("203.0.113.5"), SMFIS_CONTINUE);
+	ck_assert_int_eq(fake_send("<alice@example.org>", one_rcpt, m,
+	    strlen(m), 64), SMFIS_CONTINUE);
 	assert_not_pulled();
+	const char *l = fake->log->str;
+	ck_assert_ptr_nonnull(strstr(l, "chg X-Pull-URL 1\n"));
+	ck_assert_ptr_nonnull(strstr(l, "chg X-Pull-Expires 1\n"));
+	ck_assert_ptr_nonnull(strstr(l, "chg X-Pull-Whatever 1\n"));
+	ck_assert_ptr_null(strstr(l, "chg Subject"));
+	g_free(m);
 }
 END_TEST
 
@@ -761,7 +896,11 @@ main(void)
 	tcase_add_test(tc, untrusted_client_not_pulled);
 	tcase_add_test(tc, internal_client_pulled);
 	tcase_add_test(tc, null_sender_not_pulled);
-	tcase_add_test(tc, loop_not_pulled);
+	tcase_add_test(tc, loop_forged_foreign_base_pulled);
+	tcase_add_test(tc, loop_our_base_no_object_pulled);
+	tcase_add_test(tc, loop_our_object_skipped);
+	tcase_add_test(tc, loop_several_urls_pulled);
+	tcase_add_test(tc, loop_untrusted_x_pull_fields_removed);
 	tcase_add_test(tc, all_local_not_pulled);
 	tcase_add_test(tc, x_pull_no_from_authenticated);
 	tcase_add_test(tc, x_pull_from_unauthenticated_ignored_and_removed);

@@ -2,9 +2,11 @@
  * the expiry an X-Pull-Expires header may set. */
 #include <check.h>
 #include <glib.h>
+#include <string.h>
 
 #include "config.h"
 #include "milter/policy.h"
+#include "token.h"
 
 static struct config *cfg;
 
@@ -35,7 +37,7 @@ START_TEST(decisions)
 	f.null_sender = true;
 	ck_assert_int_eq(policy_should_pull(cfg, &f), POLICY_SKIP_NULL_SENDER);
 	f = trusted();
-	f.has_pull_url = true;
+	f.pulled_here = true;
 	ck_assert_int_eq(policy_should_pull(cfg, &f), POLICY_SKIP_LOOP);
 	f = trusted();
 	f.n_rcpt = 3;
@@ -104,6 +106,64 @@ START_TEST(expiry)
 }
 END_TEST
 
+/* The loop test's first half: is an X-Pull-URL value a link of this
+ * BaseURL and PathPrefix, and which object does it name? */
+START_TEST(link_is_ours)
+{
+	struct token *t = token_new();
+	char tok[TOKEN_TEXT_LEN + 1];
+	struct storage_id want, got;
+	ck_assert_ptr_nonnull(t);
+	token_encode(t, tok);
+	token_storage_id(t, &want);
+	token_free(t);
+	g_free(cfg->base_url);
+	cfg->base_url = g_strdup("https://mail.example.org/");
+	char *prefix = policy_link_prefix(cfg);
+	ck_assert_str_eq(prefix, "https://mail.example.org/m/");
+	g_free(prefix);
+
+	char *v = g_strdup_printf(" https://mail.example.org/m/%s\r\n", tok);
+	memset(&got, 0, sizeof(got));
+	ck_assert(policy_link_is_ours(cfg, v, &got));
+	ck_assert_str_eq(got.hex, want.hex);
+	g_free(v);
+	/* a foreign base with our token, a look-alike host, a longer path */
+	static const char *const bad[][2] = {
+	    { "https://evil.example/m/", "" },
+	    { "https://mail.example.org.evil/m/", "" },
+	    { "http://mail.example.org/m/", "" },
+	    { "https://mail.example.org/x/", "" },
+	    { "https://mail.example.org/m/", "/" },
+	    { "https://mail.example.org/m/", "?x" },
+	    { "https://mail.example.org/m/a", "" },
+	    { "https://mail.example.org/m/ ", "" },
+	    { "x https://mail.example.org/m/", "" },
+	};
+	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
+		v = g_strconcat(bad[i][0], tok, bad[i][1], NULL);
+		ck_assert_msg(!policy_link_is_ours(cfg, v, &got), "%s", v);
+		g_free(v);
+	}
+	/* not a token: wrong length, not base64url */
+	ck_assert(!policy_link_is_ours(cfg, "https://mail.example.org/m/abc",
+	    &got));
+	ck_assert(!policy_link_is_ours(cfg, "https://mail.example.org/m/"
+	    "!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!", &got));
+	ck_assert(!policy_link_is_ours(cfg, "", &got));
+	ck_assert(!policy_link_is_ours(cfg, NULL, &got));
+	/* another PathPrefix */
+	g_free(cfg->path_prefix);
+	cfg->path_prefix = g_strdup("/pull/");
+	v = g_strdup_printf("https://mail.example.org/pull/%s", tok);
+	ck_assert(policy_link_is_ours(cfg, v, &got));
+	g_free(v);
+	v = g_strdup_printf("https://mail.example.org/m/%s", tok);
+	ck_assert(!policy_link_is_ours(cfg, v, &got));
+	g_free(v);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -112,11 +172,13 @@ main(void)
 	SRunner *sr;
 	int nf;
 
+	token_init();
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, decisions);
 	tcase_add_test(tc, end_of_message_thresholds);
 	tcase_add_test(tc, local_domains);
 	tcase_add_test(tc, expiry);
+	tcase_add_test(tc, link_is_ours);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
