@@ -26,6 +26,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -297,7 +299,13 @@ main(int argc, char **argv)
 {
 	char renderer[PATH_MAX + sizeof RENDERER + 1];
 	char *fallback[] = { RENDERER, NULL };
+	struct rlimit nocore = { 0, 0 };
 
+	/* The token, and the page it opens, pass through this process: no
+	 * core dump (the limit holds across exec, for the renderer too), and
+	 * no other process of its user may read its memory. */
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0);
 	renderer_path(renderer, sizeof renderer);
 	if (argc == 1 && !stdin_is_listening_socket() && token_init() == 0) {
 		struct token *tok = sodium_malloc(sizeof *tok);

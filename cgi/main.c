@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <poll.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -68,29 +70,32 @@ read_fcgi(void *ctx, void *buf, size_t len, int timeout_ms)
 	return n > 0 ? n : FCGX_GetError(req->in) != 0 ? -1 : 0;
 }
 
-/* The request path: REQUEST_URI when the server passes it, else
- * SCRIPT_NAME + PATH_INFO (mod_cgi without REQUEST_URI rewriting). */
-static char *
+/* The request path: REQUEST_URI when the server passes it (borrowed: it
+ * holds the token, and a copy would be one more to wipe), else
+ * SCRIPT_NAME + PATH_INFO (mod_cgi without REQUEST_URI rewriting), built
+ * into *owned for free_request. */
+static const char *
 request_uri(const char *uri, const char *script, const char *path_info,
-    const char *query)
+    const char *query, char **owned)
 {
+	*owned = NULL;
 	if (uri != NULL && uri[0] != '\0')
-		return g_strdup(uri);
-	return g_strconcat(script != NULL ? script : "",
+		return uri;
+	*owned = g_strconcat(script != NULL ? script : "",
 	    path_info != NULL ? path_info : "",
 	    query != NULL && query[0] != '\0' ? "?" : "",
 	    query != NULL ? query : "", NULL);
+	return *owned;
 }
 
 static void
-fill_request(struct web_request *rq, char **envp, char **uri_out)
+fill_request(struct web_request *rq, char **envp, char **owned)
 {
 	memset(rq, 0, sizeof(*rq));
 	rq->method = FCGX_GetParam("REQUEST_METHOD", envp);
-	*uri_out = request_uri(FCGX_GetParam("REQUEST_URI", envp),
+	rq->uri = request_uri(FCGX_GetParam("REQUEST_URI", envp),
 	    FCGX_GetParam("SCRIPT_NAME", envp), FCGX_GetParam("PATH_INFO", envp),
-	    FCGX_GetParam("QUERY_STRING", envp));
-	rq->uri = *uri_out;
+	    FCGX_GetParam("QUERY_STRING", envp), owned);
 	rq->host = FCGX_GetParam("HTTP_HOST", envp);
 	rq->origin = FCGX_GetParam("HTTP_ORIGIN", envp);
 	rq->referer = FCGX_GetParam("HTTP_REFERER", envp);
@@ -98,6 +103,15 @@ fill_request(struct web_request *rq, char **envp, char **uri_out)
 	rq->content_length = FCGX_GetParam("CONTENT_LENGTH", envp);
 	rq->server_port = FCGX_GetParam("SERVER_PORT", envp);
 	rq->now = (int64_t)time(NULL);
+}
+
+/* The URI fill_request built, if it built one, wiped and freed. */
+static void
+free_request(char *owned)
+{
+	if (owned != NULL)
+		sodium_memzero(owned, strlen(owned));
+	g_free(owned);
 }
 
 /* A response when the program cannot serve at all (no configuration, no
@@ -271,7 +285,7 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 	if (rs.body->len > 0)
 		sodium_memzero(rs.body->data, rs.body->len);   /* decrypted */
 	web_response_clear(&rs);
-	g_free(uri);
+	free_request(uri);
 	env->page_rendered = NULL;
 	env->page_rendered_ctx = NULL;
 }
@@ -282,12 +296,11 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
  * a body the handler left unread, such as one refused, may be still on
  * its way, and the probe would wait for the client. */
 static bool
-input_at_end(FCGX_Request *req)
+input_at_end(FCGX_Request *req, bool body_announced)
 {
 	if (FCGX_HasSeenEOF(req->in) == EOF)
 		return true;
-	const char *cl = FCGX_GetParam("CONTENT_LENGTH", req->envp);
-	if (cl != NULL && cl[0] != '\0' && strcmp(cl, "0") != 0)
+	if (body_announced)
 		return false;
 	return FCGX_GetChar(req->in) == EOF;
 }
@@ -302,12 +315,35 @@ input_at_end(FCGX_Request *req)
  * nothing more, so the responder closes at once; a body left unread, such
  * as one refused as too large, keeps libfcgi's careful close. */
 static void
-finish_fcgi(FCGX_Request *req)
+finish_fcgi(FCGX_Request *req, bool body_announced)
 {
 	if (req->in != NULL && !req->keepConnection &&
-	    input_at_end(req) && FCGX_GetError(req->in) == 0)
+	    input_at_end(req, body_announced) && FCGX_GetError(req->in) == 0)
 		FCGX_Detach(req);
 	FCGX_Finish_r(req);
+}
+
+/* What libfcgi keeps of a request after it ends, in memory it frees
+ * without wiping: the parameters (REQUEST_URI, DOCUMENT_URI, SCRIPT_NAME
+ * hold the token), the raw records they came in, and the last part of the
+ * response (the page links to its parts by the token). Wiped here, once
+ * the response is out of the output buffer. Only the stream fields of
+ * fcgiapp.h are used: a reader's stopUnget is the start of its buffer and
+ * everything before rdNext has been consumed; a flushed writer's buffer
+ * is free from wrNext to stop. */
+static void
+wipe_fcgi(FCGX_Request *req)
+{
+	for (char **p = req->envp; p != NULL && *p != NULL; p++)
+		sodium_memzero(*p, strlen(*p));
+	FCGX_Stream *in = req->in;
+	if (in != NULL && in->stopUnget != NULL && in->rdNext >= in->stopUnget &&
+	    in->rdNext - in->stopUnget <= 65536 + 16)
+		sodium_memzero(in->stopUnget, (size_t)(in->rdNext - in->stopUnget));
+	FCGX_Stream *out = req->out;
+	if (out != NULL && FCGX_FFlush(out) == 0 && out->wrNext <= out->stop &&
+	    out->stop - out->wrNext <= 65536 + 16)
+		sodium_memzero(out->wrNext, (size_t)(out->stop - out->wrNext));
 }
 
 static int
@@ -334,6 +370,9 @@ serve_fcgi(const struct web_env *env, bool broken)
 		GString *head = g_string_new(NULL);
 
 		fill_request(&rq, req.envp, &uri);
+		bool body_announced = rq.content_length != NULL &&
+		    rq.content_length[0] != '\0' &&
+		    strcmp(rq.content_length, "0") != 0;
 		rq.token_slot = slot;
 		rq.read_body = read_fcgi;
 		rq.body_ctx = &req;
@@ -358,8 +397,9 @@ serve_fcgi(const struct web_env *env, bool broken)
 			g_byte_array_free(body, TRUE);
 			body = g_byte_array_new();
 		}
-		g_free(uri);
-		finish_fcgi(&req);
+		free_request(uri);
+		wipe_fcgi(&req);
+		finish_fcgi(&req, body_announced);
 	}
 	FCGX_Free(&req, 1);
 	g_byte_array_free(body, TRUE);
@@ -527,6 +567,14 @@ main(int argc, char **argv)
 	long workers = 1;
 	int rc = EX_OK;
 	int c;
+
+	/* Tokens, decrypted messages and the pages made of them pass through
+	 * this process: no core dump, and no other process of its user may
+	 * read its memory (/proc/PID/mem, ptrace). pullmail-web did the same,
+	 * but exec makes a process dumpable again. */
+	struct rlimit nocore = { 0, 0 };
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0);
 
 	while ((c = getopt(argc, argv, "w:")) != -1) {
 		char *end;

@@ -1,5 +1,6 @@
 /* Rendering of the message page and error pages. */
 #include <string.h>
+#include <sodium.h>
 
 #include "html.h"
 #include "page.h"
@@ -324,6 +325,15 @@ addresses(GMimeMessage *msg, GMimeAddressType t)
 	return internet_address_list_to_string(l, NULL, FALSE);
 }
 
+/* g_free of a string of the message's, wiped first. */
+static void
+wipe_free(char *s)
+{
+	if (s != NULL)
+		sodium_memzero(s, strlen(s));
+	g_free(s);
+}
+
 static void
 link_to(GString *out, const char *base, const char *rest)
 {
@@ -356,9 +366,9 @@ page_message(GString *out, const struct page_view *v)
 	header_row(out, s->from, from);
 	header_row(out, s->to, to);
 	header_row(out, s->cc, cc);
-	g_free(from);
-	g_free(to);
-	g_free(cc);
+	wipe_free(from);
+	wipe_free(to);
+	wipe_free(cc);
 	GDateTime *d = g_mime_message_get_date(msg);
 	if (d != NULL) {
 		units_format_date_human(g_date_time_to_unix(d), v->lang, buf,
@@ -408,7 +418,7 @@ page_message(GString *out, const struct page_view *v)
 			g_string_append(out, "</h2><div class=\"text\">");
 			page_linkify(out, t);
 			g_string_append(out, "</div></section>\n");
-			g_free(t);
+			wipe_free(t);
 			any = true;
 		}
 	}

@@ -110,19 +110,16 @@ error_response(const struct web_env *env, struct web_response *rs,
 	g_string_free(html, TRUE);
 }
 
-/* The request path without query; *query gets the query or "". Returned
- * string is the caller's. */
-static char *
+/* The length of the request path (the URI up to its query); *query gets
+ * the query or "". The URI is read in place: it holds the token, and
+ * every copy would be one more to wipe. */
+static size_t
 split_uri(const char *uri, const char **query)
 {
-	const char *q = strchr(uri, '?');
+	size_t n = strcspn(uri, "?");
 
-	if (q == NULL) {
-		*query = "";
-		return g_strdup(uri);
-	}
-	*query = q + 1;
-	return g_strndup(uri, q - uri);
+	*query = uri[n] == '?' ? uri + n + 1 : "";
+	return n;
 }
 
 static bool
@@ -266,29 +263,42 @@ serve_part(const struct web_env *env, struct web_response *rs,
 	(void)env;
 }
 
+/* Whether [rest, rest + len) is the string s. */
+static bool
+is(const char *rest, size_t len, const char *s)
+{
+	return strlen(s) == len && memcmp(rest, s, len) == 0;
+}
+
+/* What follows the token in the path: [rest, rest + len). */
 static enum route
-parse_rest(const char *rest, unsigned *part, bool *slash)
+parse_rest(const char *rest, size_t len, unsigned *part, bool *slash)
 {
 	*slash = false;
-	if (rest[0] == '\0')
+	if (len == 0)
 		return R_PAGE;
-	if (strcmp(rest, "/") == 0) {
+	if (is(rest, len, "/")) {
 		*slash = true;
 		return R_PAGE;
 	}
-	if (strcmp(rest, "/html") == 0)
+	if (is(rest, len, "/html"))
 		return R_HTML;
-	if (strcmp(rest, "/eml") == 0)
+	if (is(rest, len, "/eml"))
 		return R_EML;
-	if (strcmp(rest, "/keep") == 0)
+	if (is(rest, len, "/keep"))
 		return R_KEEP;
-	if (strncmp(rest, "/part/", 6) == 0) {
+	if (len > 6 && memcmp(rest, "/part/", 6) == 0) {
 		const char *n = rest + 6;
-		if (n[0] < '0' || n[0] > '9' || strlen(n) > 6 ||
-		    strspn(n, "0123456789") != strlen(n) ||
-		    (n[0] == '0' && n[1] != '\0'))
+		size_t nl = len - 6;
+		unsigned v = 0;
+		if (nl > 6 || (n[0] == '0' && nl > 1))
 			return R_NONE;
-		*part = (unsigned)strtoul(n, NULL, 10);
+		for (size_t i = 0; i < nl; i++) {
+			if (n[i] < '0' || n[i] > '9')
+				return R_NONE;
+			v = v * 10 + (unsigned)(n[i] - '0');
+		}
+		*part = v;
 		return R_PART;
 	}
 	return R_NONE;
@@ -353,8 +363,12 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	    env->default_language);
 	const char *method = rq->method != NULL ? rq->method : "GET";
 	const char *query;
-	char *path = split_uri(rq->uri != NULL ? rq->uri : "", &query);
+	const char *path = rq->uri != NULL ? rq->uri : "";
+	size_t path_len = split_uri(path, &query);
 	size_t pl = strlen(env->path_prefix);
+	/* "TOKEN/", the base of the page's links when the path has no
+	 * trailing slash; wiped at the end. */
+	char base[TOKEN_TEXT_LEN + 2] = "";
 	struct token *tok = NULL;
 	const unsigned char *plain = NULL;
 	size_t plain_len = 0;
@@ -366,14 +380,15 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	enum route r = R_NONE;
 
 	rs->head_only = strcmp(method, "HEAD") == 0;
-	if (strncmp(path, env->path_prefix, pl) == 0 &&
-	    strlen(path) >= pl + TOKEN_TEXT_LEN) {
+	if (path_len >= pl + TOKEN_TEXT_LEN &&
+	    strncmp(path, env->path_prefix, pl) == 0) {
 		if (rq->token_slot == NULL)
 			tok = token_decode(path + pl, TOKEN_TEXT_LEN);
 		else if (token_decode_into(path + pl, TOKEN_TEXT_LEN,
 		    rq->token_slot) == 0)
 			tok = rq->token_slot;
-		r = parse_rest(path + pl + TOKEN_TEXT_LEN, &part, &slash);
+		r = parse_rest(path + pl + TOKEN_TEXT_LEN,
+		    path_len - pl - TOKEN_TEXT_LEN, &part, &slash);
 	}
 	if (tok == NULL || r == R_NONE) {
 		error_response(env, rs, 404, lang);
@@ -457,8 +472,10 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		struct sanitize_opts so = { images, cid_to_part, &cc };
 		GString *out = g_string_new(NULL);
 		char csp[512];
-		sanitize_html(out, html != NULL ? html : "",
-		    html != NULL ? strlen(html) : 0, "UTF-8", &so);
+		size_t hl = html != NULL ? strlen(html) : 0;
+		sanitize_html(out, html != NULL ? html : "", hl, "UTF-8", &so);
+		if (html != NULL)
+			sodium_memzero(html, hl);
 		g_free(html);
 		rs->status = 200;
 		g_snprintf(csp, sizeof(csp), CSP_HTML, images ? " https:" : "");
@@ -466,6 +483,7 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		g_string_append(rs->headers,
 		    "Content-Type: text/html; charset=utf-8\r\n");
 		g_byte_array_append(rs->body, (const guint8 *)out->str, out->len);
+		sodium_memzero(out->str, out->len);
 		g_string_free(out, TRUE);
 		goto out;
 	}
@@ -476,14 +494,15 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	v.meta = &meta;
 	v.expires = sealed_effective_expiry(&meta, env->max_retention);
 	v.lang = lang;
-	v.base = slash || r == R_KEEP ? "./" : path + pl;
+	v.base = "./";
 	v.keep_extension = env->keep_extension;
 	v.allow_remote_images = env->allow_remote_images;
 	v.remote_images = images;
-	char *base_owned = NULL;
 	if (!slash && r != R_KEEP) {
-		base_owned = g_strdup_printf("%.*s/", TOKEN_TEXT_LEN, path + pl);
-		v.base = base_owned;
+		memcpy(base, path + pl, TOKEN_TEXT_LEN);
+		base[TOKEN_TEXT_LEN] = '/';
+		base[TOKEN_TEXT_LEN + 1] = '\0';
+		v.base = base;
 	}
 	if (r == R_KEEP) {
 		int64_t set = 0;
@@ -493,7 +512,6 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 		if (st != SEALED_OK) {
 			log_message(LOG_ERR, NULL, &id, "keep failed: %s",
 			    sealed_strerror(st));
-			g_free(base_owned);
 			error_response(env, rs, status_for(st) == 200 ? 500 :
 			    status_for(st), lang);
 			goto out;
@@ -518,7 +536,6 @@ web_handle(const struct web_env *env, const struct web_request *rq,
 	}
 	sodium_memzero(html->str, html->len);   /* decrypted content */
 	g_string_free(html, TRUE);
-	g_free(base_owned);
 out:
 	if (m.msg != NULL)
 		web_message_clear(&m);
@@ -528,5 +545,5 @@ out:
 		sodium_memzero(rq->token_slot, sizeof(*rq->token_slot));
 	else if (tok != NULL)
 		token_free(tok);
-	g_free(path);
+	sodium_memzero(base, sizeof base);
 }

@@ -261,6 +261,39 @@ run_cases() {
 write_httpd event cgid "$P_FCGI:$RUN/pullmail-fcgi.conf" "$P_CGI:$RUN/pullmail-cgi.conf"
 start_apache $P_FCGI $P_CGI
 run_cases $P_FCGI fastcgi
+
+# The FastCGI responder after those requests: no core dump, not dumpable
+# (another process of its user cannot read its memory; checked against a
+# process of the same user that is), and no token it served left in its
+# memory (read as root, which may).
+WPID=$(pid_of_file "$RUN/web.pid")
+check "fastcgi: the responder may not dump core (RLIMIT_CORE 0)" '[ "$(awk "/^Max core file size/ { print \$5, \$6 }" /proc/$WPID/limits)" = "0 0" ]'
+as_web_user() {
+	if [ -n "$WEB_USER" ]; then
+		setpriv --reuid="$WEB_USER" --regid="$WEB_USER" --clear-groups "$@"
+	else
+		"$@"
+	fi
+}
+if [ -n "$WEB_USER" ]; then
+	setpriv --reuid="$WEB_USER" --regid="$WEB_USER" --clear-groups sleep 30 &
+else
+	sleep 30 &
+fi
+SLEEPER=$!
+PIDS="$PIDS $SLEEPER"
+sleep 0.2
+check "a process of the web user can read another one's memory map (the control)" 'as_web_user cat /proc/$SLEEPER/maps > /dev/null 2>&1'
+stop_pid $SLEEPER
+check "fastcgi: the responder's memory is closed to its own user (not dumpable)" '! as_web_user cat /proc/$WPID/maps > /dev/null 2>&1'
+if [ "$(id -u)" = 0 ]; then
+	python3 "$TOP/tests/integration/web/memscan.py" "$WPID" "b64:$T_LIVE" \
+	    "b64:$T_EXP" "b64:$T_REV" "b64:$T_NONE" > "$RUN/memscan.out" 2>&1
+	verify "fastcgi: no token left in the responder's memory after its requests" '[ -s "$RUN/memscan.out" ] && ! grep -qv "^0 " "$RUN/memscan.out"' || cat "$RUN/memscan.out"
+else
+	echo "note - the responder's memory is read only as root"
+fi
+
 run_cases $P_CGI cgi
 check "cgi: the page was kept in PageCacheDir by the web user" '[ "$(ls "$RUN/pages" | grep -c "^$S_LIVE\.")" = 1 ] && { [ -z "$WEB_USER" ] || [ "$(stat -c %U "$RUN/pages/$(ls "$RUN/pages" | grep "^$S_LIVE\.")")" = "$WEB_USER" ]; }'
 
@@ -269,6 +302,19 @@ stop_pid "$(pid_of_file "$RUN/web.pid")"
 rm -f "$RUN/web.pid"
 code=$(mreq -s -o "$RUN/e.html" -w '%{http_code}' "http://127.0.0.1:$P_FCGI/m/$T_LIVE")
 check "fastcgi: responder down 503, not echoed" '[ "$code" = 503 ] && ! grep -q "$T_LIVE" "$RUN/e.html"'
+# A responder that dies mid-request, answers garbage or half an answer:
+# Apache answers 502 or 503, and (checked with the logs below) logs no
+# token at LogLevel warn.
+for mode in close garbage half; do
+	rm -f "$RUN/web.sock"
+	python3 "$TOP/tests/integration/web/fake_fcgi.py" "$RUN/web.sock" $mode > "$RUN/fake.log" 2>&1 &
+	echo $! > "$RUN/fake.pid"
+	i=0; while ! [ -S "$RUN/web.sock" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i+1)); done
+	code=$(mreq -s -m 30 -o "$RUN/e.html" -w '%{http_code}' "http://127.0.0.1:$P_FCGI/m/$T_LIVE/part/3")
+	check "fastcgi: upstream $mode answered $code, not echoed" '{ [ "$code" = 502 ] || [ "$code" = 503 ]; } && ! grep -q "$T_LIVE" "$RUN/e.html"'
+	stop_pid "$(cat "$RUN/fake.pid")"
+	rm -f "$RUN/fake.pid" "$RUN/web.sock"
+done
 
 stop_pid "$(pid_of_file "$RUN/apache.pid")"
 rm -f "$RUN/apache.pid"
