@@ -12,6 +12,7 @@ struct strings {
 	const char *message, *formatted, *images, *attachments;
 	const char *eml, *expires, *keep, *kept, *capped, *show_remote;
 	const char *html_title, *no_body, *download, *headers;
+	const char *left_out, *left_out_some;
 	const char *err_title[7], *err_text[7];
 };
 
@@ -28,6 +29,10 @@ static const struct strings strings_en = {
 	"Show remote images in this view",
 	"Formatted message (sandboxed)",
 	"This message has no text.", "download", "Message headers",
+	"This message has too many parts to show them all: %s more are not "
+	"listed here. Download the original (.eml) to see everything.",
+	"This message has too many parts to show them all: some are not "
+	"listed here. Download the original (.eml) to see everything.",
 	{ "Not found", "Gone", "Server error", "Method not allowed",
 	  "Request too large", "Forbidden", "Request timeout" },
 	{ "There is no message at this link. Check that the whole link was "
@@ -52,6 +57,10 @@ static const struct strings strings_pt = {
 	"Mostrar imagens remotas nesta visualização",
 	"Mensagem formatada (isolada)",
 	"Esta mensagem não tem texto.", "baixar", "Cabeçalhos da mensagem",
+	"Esta mensagem tem partes demais para mostrar todas: mais %s não "
+	"estão listadas aqui. Baixe o original (.eml) para ver tudo.",
+	"Esta mensagem tem partes demais para mostrar todas: algumas não "
+	"estão listadas aqui. Baixe o original (.eml) para ver tudo.",
 	{ "Não encontrada", "Não disponível", "Erro no servidor",
 	  "Método não permitido", "Pedido grande demais", "Proibido",
 	  "Tempo esgotado" },
@@ -510,6 +519,18 @@ page_message(GString *out, const struct page_view *v)
 	}
 	if (att_head)
 		g_string_append(out, "</ul></section>\n");
+
+	/* A message cut short (parts.h): say so, and how much is missing. */
+	if (v->m->cut) {
+		char n[32];
+		g_snprintf(n, sizeof n, "%zu", v->m->left_out);
+		char *note = v->m->left_out > 0 ? fill(s->left_out, n) :
+		    g_strdup(s->left_out_some);
+		g_string_append(out, "<p class=\"cut\" role=\"note\">");
+		html_text(out, note, -1);
+		g_string_append(out, "</p>\n");
+		g_free(note);
+	}
 
 	g_string_append(out, "<p><a href=\"");
 	link_to(out, v->base, "eml");

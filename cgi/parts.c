@@ -21,14 +21,249 @@ is_attachment(GMimeObject *o)
 	return d != NULL && g_ascii_strcasecmp(d, "attachment") == 0;
 }
 
+/* The scan behind web_message_scan: one pass over the lines, as GMime's
+ * parser reads them. An entity is a header block and what follows it; a
+ * multipart's body is read up to the lines that carry its boundary, or the
+ * boundary of a multipart around it ("--B" opens the next part, "--B--"
+ * closes the multipart, blanks after either); an attached message's body
+ * is a header block again. */
+#define SCAN_MAX_CONTENT_TYPE 4096   /* longer: read as a leaf's */
+
+struct scan_level {
+	char *boundary;         /* without the leading "--" */
+	size_t len;
+	unsigned msgdepth;      /* attached messages around the multipart */
+	bool digest;            /* parts are messages unless they say */
+};
+
+struct scan {
+	const unsigned char *plain;
+	struct scan_level lv[WEB_SCAN_MAX_DEPTH];
+	int depth;
+	unsigned msgdepth;      /* attached messages around the entity */
+	unsigned entities, max;
+	bool cut_set, stop;
+	size_t cut, left_out;
+	/* The entity whose header block is being read. */
+	size_t entity_cut;      /* where to cut to leave it out */
+	bool after_cut;         /* it is left out */
+	bool default_message;   /* in a digest: message/rfc822 by default */
+	bool have_ct, in_ct;
+	char ct[SCAN_MAX_CONTENT_TYPE + 1];
+	size_t ct_len;
+	bool ct_long;
+};
+
+static void
+scan_pop_to(struct scan *sc, int depth)
+{
+	while (sc->depth > depth)
+		g_free(sc->lv[--sc->depth].boundary);
+}
+
+/* A new entity whose first line (its boundary, or its first header line
+ * for an attached message) starts at offset at. */
+static void
+scan_entity(struct scan *sc, size_t at, bool default_message)
+{
+	size_t c = at;
+
+	if (c >= 1 && sc->plain[c - 1] == '\n') {
+		c--;
+		if (c >= 1 && sc->plain[c - 1] == '\r')
+			c--;
+	}
+	sc->entity_cut = c;
+	if (++sc->entities > sc->max && !sc->cut_set) {
+		sc->cut_set = true;
+		sc->cut = c;
+	}
+	sc->after_cut = sc->cut_set;
+	sc->default_message = default_message;
+	sc->have_ct = sc->in_ct = sc->ct_long = false;
+	sc->ct_len = 0;
+}
+
+static void
+scan_ct_append(struct scan *sc, const char *p, size_t n)
+{
+	if (sc->ct_len + n > SCAN_MAX_CONTENT_TYPE) {
+		sc->ct_long = true;
+		return;
+	}
+	memcpy(sc->ct + sc->ct_len, p, n);
+	sc->ct_len += n;
+}
+
+/* The level of the boundary on the line (after its "--"), innermost
+ * first, or -1; *close for "--B--". */
+static int
+scan_boundary(const struct scan *sc, const char *p, size_t n, bool *close)
+{
+	for (int i = sc->depth - 1; i >= 0; i--) {
+		const struct scan_level *l = &sc->lv[i];
+		if (n < l->len || memcmp(p, l->boundary, l->len) != 0)
+			continue;
+		size_t at = l->len;
+		*close = n - at >= 2 && p[at] == '-' && p[at + 1] == '-';
+		if (*close)
+			at += 2;
+		while (at < n && (p[at] == ' ' || p[at] == '\t'))
+			at++;
+		if (at == n)
+			return i;
+	}
+	return -1;
+}
+
+static bool
+scan_is_type(const char *v, const char *type)
+{
+	size_t n = strlen(type);
+
+	return g_ascii_strncasecmp(v, type, n) == 0 &&
+	    (v[n] == '\0' || v[n] == ';' || v[n] == ' ' || v[n] == '\t' ||
+	    v[n] == '(');
+}
+
+/* The end of an entity's header block: true when an attached message's
+ * header block follows (at offset next). */
+static bool
+scan_headers_end(struct scan *sc, size_t next, bool blank)
+{
+	char *v = sc->ct;
+
+	sc->ct[sc->ct_len] = '\0';
+	while (*v == ' ' || *v == '\t')
+		v++;
+	bool known = sc->have_ct && !sc->ct_long;
+	if (known && g_ascii_strncasecmp(v, "multipart/", 10) == 0) {
+		GMimeContentType *ct = g_mime_content_type_parse(NULL, v);
+		const char *b = ct != NULL ?
+		    g_mime_content_type_get_parameter(ct, "boundary") : NULL;
+		if (b != NULL && b[0] != '\0') {
+			if (sc->depth == WEB_SCAN_MAX_DEPTH) {
+				/* Deeper than the scan follows: cut here, and
+				 * count no further. */
+				if (!sc->cut_set) {
+					sc->cut_set = true;
+					sc->cut = sc->entity_cut;
+					sc->left_out = 0;
+				}
+				sc->stop = true;
+			} else {
+				struct scan_level *l = &sc->lv[sc->depth++];
+				l->boundary = g_strdup(b);
+				l->len = strlen(b);
+				l->msgdepth = sc->msgdepth;
+				l->digest = g_mime_content_type_is_type(ct,
+				    "multipart", "digest");
+			}
+		}
+		if (ct != NULL)
+			g_object_unref(ct);
+		return false;       /* a multipart is not a leaf */
+	}
+	bool message = known ? scan_is_type(v, "message/rfc822") ||
+	    scan_is_type(v, "message/news") || scan_is_type(v, "message/global") :
+	    !sc->have_ct && sc->default_message;
+	if (sc->after_cut && sc->msgdepth == 0)
+		sc->left_out++;
+	/* An attached message's own header block follows the blank line. */
+	if (message && blank) {
+		sc->msgdepth++;
+		scan_entity(sc, next, false);
+		return true;
+	}
+	return false;
+}
+
+void
+web_message_scan(const unsigned char *plain, size_t len,
+    unsigned max_entities, size_t *cut, size_t *left_out)
+{
+	struct scan *sc = g_new0(struct scan, 1);
+	const char *start = (const char *)plain, *p = start, *end = p + len;
+	bool headers = true;
+
+	sc->plain = plain;
+	sc->max = max_entities;
+	scan_entity(sc, 0, false);
+	while (p < end && !sc->stop) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *next = nl != NULL ? nl + 1 : end;
+		size_t n = (size_t)((nl != NULL ? nl : end) - p);
+		if (n > 0 && p[n - 1] == '\r')
+			n--;
+		bool close;
+		int k = n >= 2 && p[0] == '-' && p[1] == '-' ?
+		    scan_boundary(sc, p + 2, n - 2, &close) : -1;
+		if (k >= 0) {
+			if (headers)
+				(void)scan_headers_end(sc, 0, false);
+			unsigned md = sc->lv[k].msgdepth;
+			bool digest = sc->lv[k].digest;
+			sc->msgdepth = md;
+			if (close) {
+				scan_pop_to(sc, k);
+				headers = false;
+			} else {
+				scan_pop_to(sc, k + 1);
+				scan_entity(sc, (size_t)(p - start), digest);
+				headers = true;
+			}
+		} else if (headers) {
+			const char *colon = memchr(p, ':', n);
+			if (n == 0) {
+				headers = scan_headers_end(sc,
+				    (size_t)(next - start), true);
+			} else if (p[0] == ' ' || p[0] == '\t') {
+				if (sc->in_ct)
+					scan_ct_append(sc, p, n);
+			} else if (colon != NULL && colon > p) {
+				size_t nl2 = (size_t)(colon - p);
+				while (nl2 > 0 && (p[nl2 - 1] == ' ' ||
+				    p[nl2 - 1] == '\t'))
+					nl2--;
+				sc->in_ct = !sc->have_ct && nl2 == 12 &&
+				    g_ascii_strncasecmp(p, "Content-Type", 12) == 0;
+				if (sc->in_ct) {
+					sc->have_ct = true;
+					scan_ct_append(sc, colon + 1,
+					    n - (size_t)(colon + 1 - p));
+				}
+			} else {
+				/* Not a header: the content starts here. */
+				(void)scan_headers_end(sc, 0, false);
+				headers = false;
+			}
+		}
+		p = next;
+	}
+	if (headers && !sc->stop)
+		(void)scan_headers_end(sc, 0, false);
+	*cut = sc->cut_set ? sc->cut : len;
+	*left_out = sc->cut_set ? sc->left_out : 0;
+	scan_pop_to(sc, 0);
+	g_free(sc);
+}
+
 int
 web_message_parse(const unsigned char *plain, size_t len,
     struct web_message *m)
 {
+	size_t cut, left_out;
+
 	memset(m, 0, sizeof(*m));
 	m->text_idx = m->html_idx = -1;
 	if (len > G_MAXUINT)
 		return -1;
+	/* GMime builds an object for every entity of the message: past
+	 * WEB_MAX_PARTS of them it is given the message cut short. */
+	web_message_scan(plain, len, WEB_MAX_PARTS, &cut, &left_out);
+	m->cut = cut < len;
+	m->left_out = left_out;
+	len = cut;
 	/* GMime reads the decrypted bytes where they are, in sodium_malloc
 	 * memory: a mem stream over a borrowed array (not owned, never
 	 * written to), instead of g_mime_stream_mem_new_with_buffer's copy

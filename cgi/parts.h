@@ -8,17 +8,39 @@
 #include <stddef.h>
 #include <gmime/gmime.h>
 
+/* The most entities (the message, each part, multipart and attached
+ * message's part, as GMime builds an object for each) parsed for one
+ * request: a message of 200,000 tiny parts would cost seconds of CPU and
+ * hundreds of megabytes in GMime's tree on every request. */
+#define WEB_MAX_PARTS 1000
+/* The most nested multiparts the scan that enforces it follows. */
+#define WEB_SCAN_MAX_DEPTH 64
+
 struct web_message {
 	GMimeMessage *msg;
 	GPtrArray *leaves;     /* GMimeObject*: GMimePart or GMimeMessagePart */
 	int text_idx;          /* leaf index of the text body, or -1 */
 	int html_idx;          /* leaf index of the HTML body, or -1 */
 	GByteArray *backing;   /* borrows the caller's plain bytes */
+	bool cut;              /* parts past WEB_MAX_PARTS are left out */
+	size_t left_out;       /* leaf parts left out (0 when cut is false;
+	                        * may be 0 when it is true) */
 };
 
+/* Where a message would be cut to keep GMime's tree within max_entities,
+ * found by scanning its MIME structure (boundaries, Content-Type) as GMime
+ * will read it: *cut is the length to parse (len when nothing is cut), at
+ * the end of the line before the boundary that opens the first entity left
+ * out, and *left_out the leaf parts from there on (counted as
+ * web_message_parse lists leaves). Linear in len, allocation-free but for
+ * the boundaries of WEB_SCAN_MAX_DEPTH multiparts. */
+void web_message_scan(const unsigned char *plain, size_t len,
+    unsigned max_entities, size_t *cut, size_t *left_out);
+
 /* Parses plain, which must stay valid and unchanged until
- * web_message_clear (GMime reads the parts' content from it); 0 or -1 if
- * GMime finds no message. */
+ * web_message_clear (GMime reads the parts' content from it), cut after
+ * WEB_MAX_PARTS entities (m->cut, m->left_out); 0 or -1 if GMime finds no
+ * message. */
 int web_message_parse(const unsigned char *plain, size_t len,
     struct web_message *m);
 void web_message_clear(struct web_message *m);

@@ -865,6 +865,178 @@ START_TEST(accept_language_hostile)
 }
 END_TEST
 
+/* A multipart/mixed message of n tiny text parts ("part I"), the first a
+ * text body; nested: each part wrapped in its own multipart. */
+static GString *
+many_parts(unsigned n)
+{
+	GString *m = g_string_new("From: a@example.com\r\nTo: b@example.org\r\n"
+	    "Subject: many\r\nMIME-Version: 1.0\r\n"
+	    "Content-Type: multipart/mixed; boundary=\"b\"\r\n\r\npreamble\r\n");
+
+	for (unsigned i = 0; i < n; i++)
+		g_string_append_printf(m, "--b\r\nContent-Type: text/plain\r\n"
+		    "Content-Disposition: attachment\r\n\r\npart %u\r\n", i);
+	g_string_append(m, "--b--\r\nepilogue\r\n");
+	return m;
+}
+
+/* Issue 17, defect 8: a message of more parts than WEB_MAX_PARTS is parsed
+ * cut short; the page says how many parts it does not list, and the parts
+ * it lists are whole. */
+START_TEST(many_parts_cut)
+{
+	/* The message is one entity, each part one more. */
+	unsigned shown = WEB_MAX_PARTS - 1, total = shown + 501;
+	char *u = uri(tok_ok, ""), *b;
+	struct resp r;
+
+	g_string_free(fake.msg, TRUE);
+	fake.msg = many_parts(total);
+	request(&r, "GET", u, "en", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	b = body_str(&r);
+	ck_assert_msg(strstr(b, "too many parts to show them all: 501 more "
+	    "are not listed here") != NULL, "%s", b + strlen(b) - 600);
+	char *last = g_strdup_printf("part/%u?download=1", shown - 1);
+	char *past = g_strdup_printf("part/%u?download=1", shown);
+	ck_assert_ptr_nonnull(strstr(b, last));
+	ck_assert_ptr_null(strstr(b, past));
+	g_free(last);
+	g_free(past);
+	g_free(b);
+	resp_free(&r);
+	request(&r, "GET", u, "pt-BR", NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "mais 501 não estão listadas aqui"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+
+	/* The last part listed is served whole; the next is not. */
+	u = g_strdup_printf("/m/%s/part/%u", tok_ok, shown - 1);
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	b = body_str(&r);
+	char *want = g_strdup_printf("part %u", shown - 1);
+	ck_assert_str_eq(b, want);
+	g_free(want);
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+	u = g_strdup_printf("/m/%s/part/%u", tok_ok, shown);
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 404);
+	resp_free(&r);
+	g_free(u);
+	/* The original keeps everything. */
+	u = uri(tok_ok, "/eml");
+	request(&r, "GET", u, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	ck_assert_uint_eq(r.rs.body->len, fake.msg->len);
+	resp_free(&r);
+	g_free(u);
+
+	/* Exactly as many as are shown: complete, no note. */
+	g_string_free(fake.msg, TRUE);
+	fake.msg = many_parts(shown);
+	u = uri(tok_ok, "");
+	request(&r, "GET", u, "en", NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_null(strstr(b, "too many parts"));
+	last = g_strdup_printf("part/%u?download=1", shown - 1);
+	ck_assert_ptr_nonnull(strstr(b, last));
+	g_free(last);
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
+/* The scan that cuts: entities of attached messages count toward the cut
+ * but are not leaves; nesting deeper than the scan follows is cut there;
+ * boundaries as GMime reads them. */
+START_TEST(scan_structure)
+{
+	size_t cut, left;
+	GString *m = many_parts(10);
+
+	/* Under the limit: nothing cut. */
+	web_message_scan((const unsigned char *)m->str, m->len, 100, &cut,
+	    &left);
+	ck_assert_uint_eq(cut, m->len);
+	ck_assert_uint_eq(left, 0);
+	/* 1 + 10 entities, 4 allowed: cut before the fourth part's boundary
+	 * line, 7 leaves left out. */
+	web_message_scan((const unsigned char *)m->str, m->len, 4, &cut, &left);
+	ck_assert_uint_eq(left, 7);
+	const char *at = strstr(m->str, "part 2\r\n--b\r\n");
+	ck_assert_ptr_nonnull(at);
+	ck_assert_uint_eq(cut, (size_t)(at - m->str) + strlen("part 2"));
+	g_string_free(m, TRUE);
+
+	/* An attached message with 50 parts is one leaf, and 52 entities
+	 * (its part, its header block as a message, its own multipart's
+	 * parts); a boundary with trailing blanks and a quoted, folded
+	 * Content-Type. */
+	m = g_string_new("Content-Type: multipart/mixed;\r\n\tboundary=\"o u\"\r\n"
+	    "\r\n--o u  \r\nContent-Type: text/plain\r\n\r\nbody\r\n"
+	    "--o u\r\nContent-Type: message/rfc822\r\n\r\n"
+	    "Subject: inner\r\nContent-Type: multipart/mixed; boundary=i\r\n\r\n");
+	for (int i = 0; i < 50; i++)
+		g_string_append(m, "--i\r\n\r\nx\r\n");
+	g_string_append(m, "--i--\r\n--o u\r\nContent-Type: text/plain\r\n"
+	    "\r\nafter\r\n--o u--\r\n");
+	web_message_scan((const unsigned char *)m->str, m->len, 1000, &cut,
+	    &left);
+	ck_assert_uint_eq(cut, m->len);
+	/* 1 + 1 (body) + 1 (message part) + 1 (inner message) + 50 = 54: the
+	 * 55th is the last text part, a leaf of the outer list. */
+	web_message_scan((const unsigned char *)m->str, m->len, 54, &cut, &left);
+	ck_assert_uint_eq(left, 1);
+	ck_assert_uint_eq(cut, (size_t)(strstr(m->str, "--i--\r\n--o u\r\n") -
+	    m->str) + strlen("--i--"));
+	/* Cut inside the attached message: it is listed (its part began
+	 * before the cut), the text part after it is not. */
+	web_message_scan((const unsigned char *)m->str, m->len, 10, &cut, &left);
+	ck_assert_uint_eq(left, 1);
+	g_string_free(m, TRUE);
+
+	/* Multiparts nested deeper than the scan follows: cut at the first
+	 * one past it, with no count. */
+	m = g_string_new(NULL);
+	for (int i = 0; i < WEB_SCAN_MAX_DEPTH + 10; i++)
+		g_string_append_printf(m, "Content-Type: multipart/mixed; "
+		    "boundary=b%d\r\n\r\n--b%d\r\n", i, i);
+	g_string_append(m, "Content-Type: text/plain\r\n\r\ndeep\r\n");
+	web_message_scan((const unsigned char *)m->str, m->len, 100000, &cut,
+	    &left);
+	ck_assert_uint_lt(cut, m->len);
+	ck_assert_uint_eq(left, 0);
+	/* The entity that names the boundary too many starts at the line
+	 * of the one before: the cut is at the end of the (blank) line before
+	 * that. */
+	char *deepest = g_strdup_printf("\r\n\r\n--b%d\r\n",
+	    WEB_SCAN_MAX_DEPTH - 1);
+	at = strstr(m->str, deepest);
+	ck_assert_ptr_nonnull(at);
+	ck_assert_uint_eq(cut, (size_t)(at - m->str) + 2);
+	g_free(deepest);
+	/* And the handler answers it, with the note without a count. */
+	g_string_free(fake.msg, TRUE);
+	fake.msg = m;
+	char *u = uri(tok_ok, "");
+	struct resp r;
+	request(&r, "GET", u, "en", NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "some are not listed here"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+}
+END_TEST
+
 /* A damaged object: 500 with a page that says so, and one log line naming
  * the storage id, never the token. */
 START_TEST(damaged_logged)
@@ -1208,6 +1380,8 @@ main(void)
 	tcase_add_test(tc, keep_post);
 	tcase_add_test(tc, keep_body_read_last);
 	tcase_add_test(tc, errors);
+	tcase_add_test(tc, many_parts_cut);
+	tcase_add_test(tc, scan_structure);
 	tcase_add_test(tc, accept_language_hostile);
 	tcase_add_test(tc, damaged_logged);
 	tcase_add_test(tc, part_size_equals_download);
