@@ -84,6 +84,9 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 		work=$O/run/tests/fuzz/$name
 		mkdir -p "$work"
 		[ -d "$corpus" ] && cp -r "$corpus"/. "$work"/ 2>/dev/null
+		# Crash reproducers kept as seeds (tests/fuzz/regress/NAME).
+		regress=tests/fuzz/regress/${name#fuzz_}
+		[ -d "$regress" ] && cp -r "$regress"/. "$work"/ 2>/dev/null
 		echo "== $name (${FUZZ_SECONDS}s)"
 		log=$LOGDIR/$name.log
 		"$f" -max_total_time="$FUZZ_SECONDS" -rss_limit_mb=2048 \
