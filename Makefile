@@ -104,7 +104,7 @@ $(O)/milter/pullmail-milter: $(O)/milter/main.o $(LIBMILTER_A) $(LIBPULLMAIL)
 # libmilter's static archive, so that --wrap reaches its signal thread's
 # sigwait: SIGHUP reloads instead of stopping (milter/main.c).
 $(O)/milter/pullmail-milter: MILTER_LIB = -l:libmilter.a
-$(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait
+$(O)/milter/pullmail-milter: ALL_LDFLAGS += -Wl,--wrap=sigwait -Wl,--wrap=mi_rd_cmd # milter/main.c
 $(O)/cgi/pullmail-web-render: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
 # The CGI front (cgi/front.c) answers a kept page without loading GMime and
 # its libraries: libc and libsodium only, and the link fails if anything

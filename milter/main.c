@@ -13,14 +13,17 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 #include <sysexits.h>
 #include <unistd.h>
 #include <gmime/gmime.h>
 #include <libmilter/mfapi.h>
+#include <libmilter/mfdef.h>
 
 #include "callbacks.h"
 #include "config.h"
 #include "log.h"
+#include "protocol.h"
 #include "store.h"
 #include "summary.h"
 #include "token.h"
@@ -169,6 +172,44 @@ __wrap_sigwait(const sigset_t *set, int *sig)
 			return 0;
 		reload();
 	}
+}
+
+/* A peer of the milter socket must not be able to crash the milter, even
+ * through a bug of libmilter: smfi_getsymval walks a macro list two
+ * strings at a time and reads past the end of one with an odd number of
+ * strings, so a single malformed SMFIC_MACRO packet took every message in
+ * flight down with the process. libmilter reads every command with
+ * mi_rd_cmd (libmilter/comm.c, an external symbol of libmilter.a called
+ * from engine.c); pullmail-milter is linked with -Wl,--wrap=mi_rd_cmd
+ * (Makefile), so each command passes through this function first. A macro
+ * command that is not a whole list of name/value pairs is logged and
+ * answered as libmilter answers a read error: the connection is closed
+ * (the message in it aborted, xxfi_abort and xxfi_close called) and no
+ * other connection notices. The arguments and the error code are
+ * libmilter's own (libmilter.h: SMFIC_RECVERR, 4; stable since 8.12). */
+#define LIBMILTER_SMFIC_RECVERR ((char)4)
+
+char *__real_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd,
+    size_t *rlen, char *name);
+char *__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd,
+    size_t *rlen, char *name);
+
+char *
+__wrap_mi_rd_cmd(int sd, struct timeval *timeout, char *cmd, size_t *rlen,
+    char *name)
+{
+	char *buf = __real_mi_rd_cmd(sd, timeout, cmd, rlen, name);
+
+	if (buf != NULL && *cmd == SMFIC_MACRO &&
+	    !milter_macros_wellformed(buf, *rlen)) {
+		log_msg(LOG_ERR, "the MTA sent a malformed macro list (%zu "
+		    "bytes, not name/value pairs): connection closed", *rlen);
+		free(buf);
+		*rlen = 0;
+		*cmd = LIBMILTER_SMFIC_RECVERR;
+		return NULL;
+	}
+	return buf;
 }
 
 static int

@@ -1,0 +1,84 @@
+#!/bin/sh
+# A misbehaving peer of the milter socket cannot take pullmail-milter down:
+# the real daemon is started on a unix socket under $O/run/milter-protocol
+# and tests/integration/milter/hostile_peer.py, speaking the MTA's side of
+# the milter protocol, sends malformed macro lists (an odd number of
+# strings, a string without its NUL) on which libmilter's smfi_getsymval
+# would read past the list, then goes on with its message. Each time the
+# daemon must still run and serve the next connection to the end of a
+# message. No TCP port is used. Ends with "N passed, N failed".
+O=${O:-.}
+TOP=$(pwd)
+case $O in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
+RUN=$BUILD/run/milter-protocol
+MILTER=${PULLMAIL_MILTER:-$BUILD/milter/pullmail-milter}
+. "$TOP/tests/lib/harness.sh"
+MILTER_PID=
+cleanup() {
+	stop_pid "$MILTER_PID"
+}
+
+if [ ! -x "$MILTER" ]; then
+	fail "pullmail-milter is built ($MILTER)"
+	finish
+fi
+rm -rf "$RUN"
+mkdir -p "$RUN/store"
+chmod 750 "$RUN/store"
+SOCK=$RUN/milter.sock
+CONF=$RUN/pullmail.conf
+LOG=$RUN/milter.log
+
+cat > "$CONF" <<CONFEOF
+[store]
+StoreDir = $RUN/store
+
+[milter]
+Socket = unix:$SOCK
+UserID = $(id -un)
+BaseURL = https://pull.example.org/
+LogWhy = yes
+
+[summary]
+TemplateDir = $TOP/templates
+CONFEOF
+
+"$MILTER" -f -c "$CONF" > "$LOG" 2>&1 &
+MILTER_PID=$!
+i=0
+while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do
+	kill -0 "$MILTER_PID" 2>/dev/null || break
+	sleep 0.1; i=$((i + 1))
+done
+if [ -S "$SOCK" ]; then
+	ok "pullmail-milter listens on $SOCK"
+else
+	fail "pullmail-milter started"
+	cat "$LOG"
+	finish
+fi
+
+timeout 300 python3 "$TOP/tests/integration/milter/hostile_peer.py" \
+	"$SOCK" "$MILTER_PID" "$LOG" > "$RUN/peer.out" 2>&1
+rc=$?
+relay_tap "$RUN/peer.out"
+[ $rc = 0 ] || { fail "hostile_peer.py ran to its end (rc $rc)"; tail -5 "$RUN/peer.out"; tail -5 "$LOG"; }
+
+if kill -0 "$MILTER_PID" 2>/dev/null; then
+	kill -TERM "$MILTER_PID"
+	i=0
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	if kill -0 "$MILTER_PID" 2>/dev/null; then
+		fail "SIGTERM ends pullmail-milter after the hostile peer"
+	else
+		wait "$MILTER_PID"
+		ok "SIGTERM ends pullmail-milter after the hostile peer"
+	fi
+	MILTER_PID=
+else
+	fail "pullmail-milter still runs after the hostile peer"
+	tail -5 "$LOG"
+fi
+finish
