@@ -158,10 +158,12 @@ end_headers(struct mimescan *s)
 	if (ct != NULL && g_mime_content_type_is_type(ct, "multipart", "*")) {
 		const char *b = g_mime_content_type_get_parameter(ct,
 		    "boundary");
-		if (b == NULL || *b == '\0' || strlen(b) > 200) {
-			s->malformed = true;       /* body is not followed */
-		} else if (s->depth >= MIMESCAN_MAX_DEPTH) {
+		if (b == NULL || *b == '\0' || strlen(b) > 200 ||
+		    s->depth >= MIMESCAN_MAX_DEPTH) {
+			/* Its body is not followed: whatever parts it holds
+			 * are not listed, and the summary must say so. */
 			s->malformed = true;
+			s->incomplete = true;
 		} else {
 			s->related[s->depth] = g_mime_content_type_is_type(ct,
 			    "multipart", "related");
@@ -348,6 +350,7 @@ process_line(struct mimescan *s, size_t eol)
 			drop_boundaries(s, level + 1);
 			s->in_headers = true;
 			s->hdr_len = 0;
+			s->hdr_content = false;
 		} else {
 			drop_boundaries(s, level);
 		}
@@ -362,8 +365,15 @@ process_line(struct mimescan *s, size_t eol)
 			s->hdr = malloc(MIMESCAN_HEADER_MAX + 1);
 		if (s->hdr == NULL)
 			return;
+		if (kept > 0 && l[0] != ' ' && l[0] != '\t')
+			s->hdr_content = kept >= 8 &&
+			    g_ascii_strncasecmp(l, "Content-", 8) == 0;
 		if (s->line_cut || s->hdr_len + kept + 1 > MIMESCAN_HEADER_MAX) {
+			/* Lost; if it is part of a Content-* field, it may be
+			 * what makes the part an attachment or a multipart. */
 			s->malformed = true;
+			if (s->hdr_content)
+				s->incomplete = true;
 			return;
 		}
 		memcpy(s->hdr + s->hdr_len, l, kept);

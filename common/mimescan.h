@@ -38,6 +38,14 @@ struct mimescan {
 	struct mimescan_attachment inline_images[MIMESCAN_MAX_INLINE];
 	bool malformed;             /* depth cut, unclosed, a line cut where it
 	                             * mattered (headers, counted parts) */
+	bool incomplete;            /* parts may be missing from the lists: a
+	                             * multipart nested deeper than
+	                             * MIMESCAN_MAX_DEPTH or without a usable
+	                             * boundary (its parts are not read), a
+	                             * Content-* field of a part's header
+	                             * lost (cut line, header over
+	                             * MIMESCAN_HEADER_MAX). The summary says
+	                             * so. */
 	char *subject;              /* top-level Subject, decoded, or NULL */
 	char *from;                 /* top-level From, decoded, or NULL */
 	char *date;                 /* top-level Date as written, or NULL */
@@ -49,6 +57,8 @@ struct mimescan {
 	uint64_t line_total;         /* the whole line's length, cut or not */
 	char *hdr;                  /* header block of the current part */
 	size_t hdr_len;
+	bool hdr_content;           /* the header line being read belongs to a
+	                             * Content-* field */
 	bool in_headers;
 	bool top;                   /* the current part is the message itself */
 	int depth;                  /* boundaries on the stack */

@@ -234,7 +234,7 @@ render_item(GString *list, const char *item,
 /* The templates of one directory and language, read once and shared by
  * every summary built with them (refcounted: a reload may replace them
  * while a summary is being built). inline may be NULL (optional). */
-enum { T_SUMMARY, T_ITEM, T_NONE, T_INLINE, T_KINDS };
+enum { T_SUMMARY, T_ITEM, T_NONE, T_INLINE, T_INCOMPLETE, T_KINDS };
 struct template_set {
 	gint refs;
 	char *t[2][T_KINDS];        /* [0] text/plain, [1] text/html */
@@ -257,7 +257,7 @@ static struct template_set *
 template_set_load(const char *dir, const char *lang, char **err)
 {
 	static const char *const kinds[T_KINDS] = { "summary", "item", "none",
-	    "inline" };
+	    "inline", "incomplete" };
 	struct template_set *ts = g_new0(struct template_set, 1);
 
 	ts->refs = 1;
@@ -266,7 +266,7 @@ template_set_load(const char *dir, const char *lang, char **err)
 			char name[32];
 			g_snprintf(name, sizeof(name), "%s.%s", kinds[k],
 			    h ? "html" : "txt");
-			ts->t[h][k] = k == T_INLINE ?
+			ts->t[h][k] = k == T_INLINE || k == T_INCOMPLETE ?
 			    read_optional_template(dir, lang, name, err) :
 			    read_template(dir, lang, name, err);
 			if (*err != NULL) {
@@ -318,6 +318,37 @@ cache_get(const char *dir, const char *lang, char **err)
 	return ts;
 }
 
+/* The line that says the list may lack parts (mimescan's incomplete):
+ * from incomplete.txt / incomplete.html when the template directory has
+ * them, else from this table, so that a directory made before they
+ * existed still says it. A sender must not be able to hide an attachment
+ * from the summary without the summary saying so. */
+static const struct {
+	const char *lang, *text[2];
+} incomplete_builtin[] = {
+	{ "pt", { "  Esta mensagem tem partes que o resumo não conseguiu "
+	    "listar:\n  abra-a para ver tudo.\n",
+	    "<li>Esta mensagem tem partes que o resumo não conseguiu listar: "
+	    "abra-a para ver tudo.</li>\n" } },
+	{ "en", { "  This message has parts the summary could not list: open "
+	    "it\n  to see everything.\n",
+	    "<li>This message has parts the summary could not list: open it "
+	    "to see everything.</li>\n" } },
+};
+
+static const char *
+incomplete_line(const struct template_set *ts, const char *lang, bool html)
+{
+	if (ts->t[html][T_INCOMPLETE] != NULL)
+		return ts->t[html][T_INCOMPLETE];
+	for (size_t i = 0; i < G_N_ELEMENTS(incomplete_builtin); i++)
+		if (g_ascii_strncasecmp(lang, incomplete_builtin[i].lang,
+		    strlen(incomplete_builtin[i].lang)) == 0)
+			return incomplete_builtin[i].text[html];
+	return incomplete_builtin[G_N_ELEMENTS(incomplete_builtin) - 1].
+	    text[html];
+}
+
 static char *
 render(const struct summary_input *in, const struct template_set *ts,
     bool html)
@@ -334,7 +365,10 @@ render(const struct summary_input *in, const struct template_set *ts,
 	if (sc->n_more > 0)
 		g_string_append_printf(list, html ? "<li>+%zu</li>\n" :
 		    "  +%zu\n", sc->n_more);
-	if (sc->n_attachments == 0 && sc->n_more == 0)
+	/* What could not be read is said, never "none". */
+	if (sc->incomplete)
+		g_string_append(list, incomplete_line(ts, in->lang, html));
+	else if (sc->n_attachments == 0 && sc->n_more == 0)
 		g_string_append(list, none);
 	/* Inline images are not attachments: their own short block, from
 	 * an optional template (a TemplateDir without it leaves them out). */

@@ -2,7 +2,9 @@
  * text/plain and a text/html part, UTF-8, quoted-printable, CRLF, lines of
  * at most 78 characters, built with GMime from an administrator-replaceable
  * template directory (LANG/summary.txt, summary.html, item.txt, item.html,
- * none.txt, none.html, and the optional inline.txt, inline.html;
+ * none.txt, none.html, and the optional inline.txt, inline.html,
+ * incomplete.txt, incomplete.html (the line that says the message has parts
+ * the summary could not list; built-in words when absent);
  * placeholders {{from}} {{subject}} {{date}} {{attachments}} {{inline}}
  * {{link}} {{expires}}, {{name}} {{type}} {{size}} {{details}} in the item
  * templates, {{images}} in the inline ones). Inline images are listed apart

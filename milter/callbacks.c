@@ -705,9 +705,10 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 		goto fail;
 	log_message(LOG_INFO, queue_id(ctx, m), &m->id,
 	    "pulled: %llu bytes sealed, %zu attachment(s), %zu inline "
-	    "image(s), expires %s", (unsigned long long)m->size,
+	    "image(s)%s, expires %s", (unsigned long long)m->size,
 	    m->scan->n_attachments + m->scan->n_more,
-	    m->scan->n_inline + m->scan->n_inline_more, date);
+	    m->scan->n_inline + m->scan->n_inline_more,
+	    m->scan->incomplete ? " and parts it could not list" : "", date);
 	rc = SMFIS_CONTINUE;
 	goto out;
 fail:

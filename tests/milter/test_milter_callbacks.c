@@ -656,6 +656,11 @@ START_TEST(malformed_mime)
 	for (int i = 49; i >= 0; i--)
 		g_string_append_printf(g, "--b%d--\r\n", i);
 	pull_and_check(g->str, g->len);
+	/* what lies below the depth the scan follows is not listed, and the
+	 * summary says so rather than "none" */
+	ck_assert_ptr_nonnull(strstr(fake->body->str, "This message has parts "
+	    "the summary could not list"));
+	ck_assert_ptr_null(strstr(fake->body->str, "  none"));
 	g_string_free(g, TRUE);
 	/* NUL bytes in the body */
 	const char nul[] = "Subject: nul\r\n\r\na\0b\0c\r\n";

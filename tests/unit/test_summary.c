@@ -645,6 +645,175 @@ START_TEST(summary_long_subject_bounded)
 }
 END_TEST
 
+/* Parts the scan could not read: an attachment nested deeper than
+ * MIMESCAN_MAX_DEPTH, a multipart without a boundary, a Content-* field
+ * lost to a cut line. The scan says so (incomplete); a missing closing
+ * boundary or a long line elsewhere, where every part was still read,
+ * does not. */
+static char *
+nested(int depth, bool top_attachment)
+{
+	GString *g = g_string_new("Subject: deep\r\n"
+	    "Content-Type: multipart/mixed; boundary=top\r\n\r\n");
+	if (top_attachment)
+		g_string_append(g, "--top\r\nContent-Type: application/pdf; "
+		    "name=seen.pdf\r\n\r\nPDF\r\n");
+	g_string_append(g, "--top\r\n");
+	for (int i = 0; i < depth; i++)
+		g_string_append_printf(g, "Content-Type: multipart/mixed; "
+		    "boundary=b%d\r\n\r\n--b%d\r\n", i, i);
+	g_string_append(g, "Content-Type: application/x-msdownload; "
+	    "name=hidden.exe\r\n\r\nMZ\r\n");
+	for (int i = depth - 1; i >= 0; i--)
+		g_string_append_printf(g, "--b%d--\r\n", i);
+	g_string_append(g, "--top--\r\n");
+	return g_string_free(g, FALSE);
+}
+
+START_TEST(scan_says_what_it_could_not_read)
+{
+	struct mimescan s;
+	/* 31 levels under the top: every part read, the deep one listed */
+	char *m = nested(MIMESCAN_MAX_DEPTH - 1, false);
+	scan_in_chunks(&s, m, 7);
+	ck_assert(!s.incomplete);
+	ck_assert_uint_eq(s.n_attachments, 1);
+	ck_assert_str_eq(s.v[0].name, "hidden.exe");
+	mimescan_clear(&s);
+	g_free(m);
+	/* 40 levels: the attachment at the bottom is not read */
+	m = nested(40, true);
+	scan_in_chunks(&s, m, 5);
+	ck_assert(s.incomplete);
+	ck_assert_uint_eq(s.n_attachments, 1);
+	ck_assert_str_eq(s.v[0].name, "seen.pdf");
+	mimescan_clear(&s);
+	g_free(m);
+	/* a multipart without a boundary */
+	scan_in_chunks(&s, "Content-Type: multipart/mixed\r\n\r\n--x\r\n"
+	    "Content-Type: image/png; name=a.png\r\n\r\nP\r\n", 3);
+	ck_assert(s.incomplete);
+	mimescan_clear(&s);
+	/* a part's Content-Type on a line cut at 998 characters, and one
+	 * continued on such a line */
+	for (int cont = 0; cont <= 1; cont++) {
+		GString *g = g_string_new("Content-Type: multipart/mixed; "
+		    "boundary=b\r\n\r\n--b\r\nContent-Type: image/png;");
+		g_string_append(g, cont ? "\r\n name=" : " name=");
+		for (int i = 0; i < 1200; i++)
+			g_string_append_c(g, 'x');
+		g_string_append(g, ".png\r\n\r\nP\r\n--b--\r\n");
+		scan_in_chunks(&s, g->str, 64);
+		ck_assert_msg(s.incomplete, "continued %d", cont);
+		mimescan_clear(&s);
+		g_string_free(g, TRUE);
+	}
+	/* Not incomplete: a long line in another field or in a body, and a
+	 * missing closing boundary after the last part. */
+	GString *g = g_string_new("Content-Type: multipart/mixed; "
+	    "boundary=b\r\nX-Long: ");
+	for (int i = 0; i < 1200; i++)
+		g_string_append_c(g, 'y');
+	g_string_append(g, "\r\n\r\n--b\r\nContent-Type: application/pdf"
+	    "\r\n\r\n");
+	for (int i = 0; i < 1200; i++)
+		g_string_append_c(g, 'z');
+	g_string_append(g, "\r\n");
+	scan_in_chunks(&s, g->str, 64);
+	ck_assert(s.malformed);
+	ck_assert(!s.incomplete);
+	ck_assert_uint_eq(s.n_attachments, 1);
+	mimescan_clear(&s);
+	g_string_free(g, TRUE);
+}
+END_TEST
+
+/* The summary of such a message lists what was found and says plainly
+ * that there is more; it never says "none" for it. In every shipped
+ * language, and from a template directory without incomplete.*. */
+START_TEST(summary_says_parts_could_not_be_listed)
+{
+	static const struct { const char *lang, *none, *txt, *html; } want[] = {
+	    { "en", "  none", "This message has parts the summary could not "
+	      "list: open it\r\n  to see everything.",
+	      "<li>This message has parts the summary could not list: open it "
+	      "to see everything.</li>" },
+	    { "pt-BR", "  nenhum", "Esta mensagem tem partes que o resumo não "
+	      "conseguiu listar:\r\n  abra-a para ver tudo.",
+	      "<li>Esta mensagem tem partes que o resumo não conseguiu listar: "
+	      "abra-a para ver tudo.</li>" },
+	};
+	char dir[] = "/tmp/pullmail-test-templates-XXXXXX";
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	static const char *const names[] = { "summary.txt", "summary.html",
+	    "item.txt", "item.html", "none.txt", "none.html" };
+	for (size_t l = 0; l < G_N_ELEMENTS(want); l++) {
+		char *sub = g_build_filename(dir, want[l].lang, NULL);
+		g_mkdir(sub, 0700);
+		for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
+			char *from = g_build_filename("templates", want[l].lang,
+			    names[i], NULL);
+			char *to = g_build_filename(sub, names[i], NULL);
+			char *text = NULL;
+			gsize len = 0;
+			ck_assert(g_file_get_contents(from, &text, &len, NULL));
+			ck_assert(g_file_set_contents(to, text, len, NULL));
+			g_free(text);
+			g_free(from);
+			g_free(to);
+		}
+		g_free(sub);
+	}
+	for (size_t l = 0; l < G_N_ELEMENTS(want); l++) {
+		for (int custom = 0; custom <= 1; custom++) {
+			for (int top = 0; top <= 1; top++) {
+				struct mimescan s;
+				struct summary sum;
+				char *err = NULL;
+				char *m = nested(40, top);
+				scan_in_chunks(&s, m, 100);
+				struct summary_input in = { .lang = want[l].lang,
+				    .template_dir = custom ? dir : "templates",
+				    .scan = &s, .link = "https://x/m/t",
+				    .expires = 0 };
+				ck_assert_msg(summary_build(&in, &sum, &err) == 0,
+				    "%s", err);
+				char *txt = decoded_part(&sum, 0);
+				char *html = decoded_part(&sum, 1);
+				ck_assert_msg(strstr(txt, want[l].txt) != NULL,
+				    "%s custom %d: %s", want[l].lang, custom, txt);
+				ck_assert_msg(strstr(html, want[l].html) != NULL,
+				    "%s custom %d: %s", want[l].lang, custom, html);
+				ck_assert_ptr_null(strstr(txt, want[l].none));
+				ck_assert((strstr(txt, "seen.pdf") != NULL) == top);
+				ck_assert_ptr_null(strstr(txt, "hidden.exe"));
+				g_free(txt);
+				g_free(html);
+				summary_free(&sum);
+				mimescan_clear(&s);
+				g_free(m);
+			}
+		}
+	}
+	/* A message read whole says nothing of the kind. */
+	struct mimescan s;
+	struct summary sum;
+	char *err = NULL;
+	scan_in_chunks(&s, MSG, 100);
+	struct summary_input in = { .lang = "en", .template_dir = "templates",
+	    .scan = &s, .link = "https://x/m/t", .expires = 0 };
+	ck_assert_int_eq(summary_build(&in, &sum, &err), 0);
+	char *txt = decoded_part(&sum, 0);
+	ck_assert_ptr_null(strstr(txt, "could not list"));
+	g_free(txt);
+	summary_free(&sum);
+	mimescan_clear(&s);
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -667,6 +836,8 @@ main(void)
 	tcase_add_test(tc, inline_images_only);
 	tcase_add_test(tc, summary_long_subject_bounded);
 	tcase_add_test(tc, summary_without_date_shows_received);
+	tcase_add_test(tc, scan_says_what_it_could_not_read);
+	tcase_add_test(tc, summary_says_parts_could_not_be_listed);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_NORMAL);
