@@ -385,6 +385,44 @@ else
 	fail "README's socket settings differ from this test's (SocketGroup = postfix, SocketMode = 0660) or from the default"
 fi
 
+# The milter dies in the middle of a message (kill -9, as the kernel's
+# OOM killer or an abort inside GLib would end it): with
+# milter_default_action = tempfail Postfix answers the end of that
+# message with a temporary error, so the client keeps it; nothing is
+# delivered, whole or cut.
+export P_TF MILTER_PID MAILDIR="$RUN/mail"
+python3 - > "$RUN/killed.out" 2>&1 <<'PYEOF'
+import glob, os, signal, smtplib, sys, time
+P_TF, PID, MAILDIR = int(os.environ["P_TF"]), int(os.environ["MILTER_PID"]), \
+    os.environ["MAILDIR"]
+subject = "killed mid-message %d" % os.getpid()
+s = smtplib.SMTP("127.0.0.1", P_TF, timeout=120)
+s.ehlo("client.example.org")
+s.mail("alice@example.org")
+s.rcpt("bob@example.net")
+code, _ = s.docmd("DATA")
+assert code == 354, code
+s.send(("From: alice@example.org\r\nTo: bob@example.net\r\n"
+        "Subject: %s\r\n\r\n" % subject).encode() +
+       b"first half of the body\r\n" * 20000)
+time.sleep(1)
+os.kill(PID, signal.SIGKILL)
+s.send(b"second half of the body\r\n" * 20000 + b".\r\n")
+code, msg = s.getreply()
+s.quit()
+time.sleep(3)
+found = [f for f in glob.glob(MAILDIR + "/*/*/new/*")
+         if subject.encode() in open(f, "rb").read()]
+print("reply %d %s, delivered %d" % (code, msg.decode(errors="replace"),
+                                    len(found)))
+sys.exit(0 if 400 <= code < 500 and not found else 1)
+PYEOF
+if [ $? = 0 ]; then
+	ok "milter killed mid-message: Postfix (tempfail) answers $(sed -n 's/^reply \([0-9]*\).*/\1/p' "$RUN/killed.out"), nothing delivered"
+else
+	fail "milter killed mid-message: $(tail -3 "$RUN/killed.out")"
+fi
+wait "$MILTER_PID" 2>/dev/null
 stop_pid "$MILTER_PID"
 MILTER_PID=
 python3 "$TOP/tests/integration/milter/it.py" "$RUN" $P_TF $P_ACC "$TOOL" \
