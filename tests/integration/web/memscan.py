@@ -22,6 +22,8 @@ for a in sys.argv[2:]:
     else:
         needles.append((a, a.encode()))
 counts = [0] * len(needles)
+CHUNK = 16 << 20
+LONGEST = max(len(n) for _, n in needles)
 try:
     maps = open("/proc/%s/maps" % pid).read().splitlines()
     mem = open("/proc/%s/mem" % pid, "rb", 0)
@@ -33,12 +35,25 @@ for line in maps:
     lo, hi, perms = int(m.group(1), 16), int(m.group(2), 16), m.group(3)
     if perms[0] != "r" or "[vvar]" in line or "[vsyscall]" in line:
         continue
-    try:
-        mem.seek(lo)
-        data = mem.read(hi - lo)
-    except (OSError, ValueError, OverflowError):
+    # AddressSanitizer's shadow is terabytes reserved, never the program's
+    # own data: mappings over 4 GiB are left out.
+    if hi - lo > 4 << 30:
         continue
-    for i, (_, n) in enumerate(needles):
-        counts[i] += data.count(n)
+    # In blocks, each overlapping the previous one by less than a needle,
+    # so that no occurrence is counted twice or missed.
+    at, tail = lo, b""
+    while at < hi:
+        try:
+            mem.seek(at)
+            block = mem.read(min(CHUNK, hi - at))
+        except (OSError, ValueError, OverflowError):
+            break
+        if not block:
+            break
+        data = tail + block
+        for i, (_, n) in enumerate(needles):
+            counts[i] += data.count(n) - tail.count(n)
+        tail = data[-(LONGEST - 1):] if LONGEST > 1 else b""
+        at += len(block)
 for (name, _), c in zip(needles, counts):
     print(c, name)
