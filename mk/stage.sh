@@ -14,9 +14,10 @@
 #                              rebuilds only what changed), and removes the
 #                              files a previous sync copied that are gone
 #
-# The stage is /var/tmp/pullmail-stage-UID/NAME-HASH (NAME the checkout's
-# directory name, HASH from its full path): one per checkout, kept between
-# runs so that builds and installed test packages are kept too.
+# The stage is /var/tmp/pullmail-UID-HASH (HASH from the checkout's full
+# path): one per checkout, kept between runs so that builds and installed
+# test packages are kept too. Its name is short: the tests' unix sockets
+# live deep inside it, and a socket's path has at most 107 bytes.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -53,9 +54,8 @@ why() {
 where() {
 	reason=$(why)
 	[ -n "$reason" ] || return 0
-	name=$(basename "$top" | tr -c 'A-Za-z0-9._\n-' '_')
 	hash=$(printf '%s' "$top" | cksum | cut -d' ' -f1)
-	echo "/var/tmp/pullmail-stage-$(id -u)/$name-$hash"
+	echo "/var/tmp/pullmail-$(id -u)-$hash"
 }
 
 # The checkout's source files, one per line, relative: what git tracks and
@@ -78,17 +78,14 @@ sources() {
 
 sync() {
 	dir=$1
-	base=$(dirname "$dir")
 	umask 022
-	# The parent is created by this user and must stay its own: /var/tmp
-	# is writable by everyone.
-	mkdir -p "$base"
-	if [ -L "$base" ] || [ ! -O "$base" ]; then
-		echo "pullmail: $base is not a directory of $(id -un); remove it" >&2
+	# Created by this user and kept its own: /var/tmp is writable by all.
+	mkdir -p "$dir"
+	if [ -L "$dir" ] || [ ! -O "$dir" ]; then
+		echo "pullmail: $dir is not a directory of $(id -un); remove it" >&2
 		exit 1
 	fi
-	chmod 755 "$base"
-	mkdir -p "$dir"
+	chmod 755 "$dir"
 	reason=$(why)
 	echo "pullmail: this checkout cannot be used in place: $reason."
 	echo "pullmail: running from a copy kept up to date on each run: $dir"

@@ -65,7 +65,7 @@ closed=$RUN/closed/pm
 tree "$closed"
 w=$(sh "$closed/mk/stage.sh" where)
 case $w in
-/var/tmp/pullmail-stage-*/pm-*) ok "a checkout under a mode 0700 directory runs from $w" ;;
+/var/tmp/pullmail-[0-9]*-[0-9]*) ok "a checkout under a mode 0700 directory runs from $w" ;;
 *) fail "a checkout under a mode 0700 directory: stage '$w'" ;;
 esac
 
