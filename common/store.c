@@ -134,7 +134,13 @@ store_iterate(struct store *st, store_iter_fn fn, void *ctx)
 enum store_status
 store_cleanup_tmp(struct store *st, int64_t max_age, unsigned long *removed)
 {
-	return st->ops->cleanup_tmp(st, max_age, removed);
+	return st->ops->cleanup_tmp(st, max_age, false, removed);
+}
+
+enum store_status
+store_count_tmp(struct store *st, int64_t max_age, unsigned long *n)
+{
+	return st->ops->cleanup_tmp(st, max_age, true, n);
 }
 
 enum store_status

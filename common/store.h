@@ -41,8 +41,11 @@ struct store_reader;
 enum store_mode { STORE_READ_ONLY, STORE_READ_WRITE };
 
 /* A temporary file this old is a crashed writer's (gc and a writer's
- * store_open remove it); anything younger may be a write in progress. */
+ * store_open remove it). A younger one is removed too when no writer holds
+ * it (fs: its writer's lock is gone with the writer) and it has not been
+ * written for STORE_TMP_ORPHAN_AGE seconds. */
 #define STORE_TMP_STALE_AGE 86400
+#define STORE_TMP_ORPHAN_AGE 60
 
 /* Opens the configured backend and checks it (fs: StoreDir exists, is a
  * directory, is not world-writable, is writable when mode is READ_WRITE;
@@ -124,10 +127,13 @@ enum store_status store_entry_size(struct store_entry *e, uint64_t *size);
  * STORE_NOT_FOUND if it is already gone. */
 enum store_status store_entry_delete(struct store_entry *e);
 
-/* Removes temporary files older than max_age seconds (a crashed writer's
- * leftovers); *removed counts them. store_open does it for writers, and gc,
- * with STORE_TMP_STALE_AGE. */
+/* Removes temporary files older than max_age seconds, and those a dead
+ * writer left (see STORE_TMP_ORPHAN_AGE); *removed counts them.
+ * store_open does it for writers, and gc, with STORE_TMP_STALE_AGE.
+ * store_count_tmp counts what it would remove (gc --dry-run). */
 enum store_status store_cleanup_tmp(struct store *st, int64_t max_age,
     unsigned long *removed);
+enum store_status store_count_tmp(struct store *st, int64_t max_age,
+    unsigned long *n);
 
 #endif

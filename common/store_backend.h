@@ -32,7 +32,7 @@ struct store_ops {
 	enum store_status (*remove)(struct store *st,
 	    const struct storage_id *id);
 	enum store_status (*cleanup_tmp)(struct store *st, int64_t max_age,
-	    unsigned long *removed);
+	    bool dry_run, unsigned long *removed);
 	enum store_status (*scan)(struct store *st, unsigned part,
 	    unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
 	enum store_status (*entry_size)(struct store_entry *e, uint64_t *size);

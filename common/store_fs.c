@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>    /* flock */
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <time.h>
@@ -54,7 +55,7 @@ struct fs_reader {
 };
 
 static enum store_status fs_cleanup_tmp(struct store *s, int64_t max_age,
-    unsigned long *removed);
+    bool dry_run, unsigned long *removed);
 
 static void
 set_error(struct fs_store *st, const char *what, int err)
@@ -185,7 +186,8 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	st->tmp_seq >>= 16;     /* room to count up without wrapping */
 	if (mode == STORE_READ_WRITE) {
 		unsigned long removed;
-		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, &removed);
+		fs_cleanup_tmp(&st->base, STORE_TMP_STALE_AGE, false,
+		    &removed);
 	}
 	return &st->base;
 }
@@ -246,6 +248,17 @@ fs_write_begin(struct store *s, const struct storage_id *id,
 		set_error(st, "create temporary file", err);
 		free(w);
 		return errno_status(err);
+	}
+	/* Held until the file is closed (commit, abort, or the writer's
+	 * death): a temporary file nobody holds is a dead writer's, which
+	 * store_cleanup_tmp removes without waiting a day (see there). */
+	if (flock(w->fd, LOCK_EX) != 0) {
+		int err = errno;
+		set_error(st, "lock temporary file", err);
+		close(w->fd);
+		unlinkat(st->dirfd, w->tmpname, 0);
+		free(w);
+		return STORE_IO;
 	}
 	*out = &w->base;
 	return STORE_OK;
@@ -678,8 +691,37 @@ fs_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 	return rc;
 }
 
+/* Whether the temporary file name in d, last written at mtime, is a dead
+ * writer's: a writer holds its file's lock from the moment it is created
+ * until it is closed, so a file whose lock can be taken has no writer. A
+ * file written in the last STORE_TMP_ORPHAN_AGE seconds is left alone
+ * whatever its lock: it covers the instant between a writer's create and
+ * its lock, and between its close and its rename into place. The lock is
+ * kept on *fd (-1 if none) so that the caller removes the file under it. */
+static bool
+tmp_is_orphan(int d, const char *name, time_t mtime, time_t now, int *fd)
+{
+	*fd = -1;
+	if ((int64_t)(now - mtime) < STORE_TMP_ORPHAN_AGE)
+		return false;
+	*fd = openat(d, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (*fd < 0)
+		return false;
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		close(*fd);
+		*fd = -1;
+		return false;
+	}
+	return true;
+}
+
+/* Removes (or, dry_run, counts) the temporary files older than max_age,
+ * and those no live writer holds (tmp_is_orphan): a writer killed in the
+ * middle of a message leaves its file, which goes at the next cleanup
+ * rather than a day later. */
 static enum store_status
-fs_cleanup_tmp(struct store *s, int64_t max_age, unsigned long *removed)
+fs_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
+    unsigned long *removed)
 {
 	struct fs_store *st = (struct fs_store *)s;
 	time_t now = time(NULL);
@@ -694,21 +736,27 @@ fs_cleanup_tmp(struct store *s, int64_t max_age, unsigned long *removed)
 	}
 	DIR *d = fdopendir(fd);
 	if (d == NULL) {
+		set_error(st, "open tmp directory", errno);
 		close(fd);
 		return STORE_IO;
 	}
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
 		struct stat sb;
+		int lockfd = -1;
 		if (de->d_name[0] == '.')
 			continue;
 		if (fstatat(dirfd(d), de->d_name, &sb, AT_SYMLINK_NOFOLLOW) != 0 ||
 		    !S_ISREG(sb.st_mode))
 			continue;
-		if ((int64_t)(now - sb.st_mtime) < max_age)
+		if ((int64_t)(now - sb.st_mtime) < max_age &&
+		    !tmp_is_orphan(dirfd(d), de->d_name, sb.st_mtime, now,
+		    &lockfd))
 			continue;
-		if (unlinkat(dirfd(d), de->d_name, 0) == 0)
+		if (dry_run || unlinkat(dirfd(d), de->d_name, 0) == 0)
 			(*removed)++;
+		if (lockfd >= 0)
+			close(lockfd);
 	}
 	closedir(d);
 	return STORE_OK;

@@ -7,7 +7,10 @@
  * later expiry, so it is never due; a header that cannot be read or parsed
  * (damaged, or a file changing under us) is left alone and counted. Temporary
  * files go through store_cleanup_tmp with a day's age, far above the hour a
- * writer may hold one. Memory: one header at a time. Per object the fs
+ * writer may hold one; one that no live writer holds (a writer killed in
+ * the middle of a message) goes a minute after its last write
+ * (STORE_TMP_ORPHAN_AGE).
+ * Memory: one header at a time. Per object the fs
  * backend opens, reads the header with one pread and closes, relative to
  * the fan-out directory, and unlinks there what is due (store_scan). */
 #define _GNU_SOURCE     /* asprintf */
@@ -77,40 +80,6 @@ gc_one(struct store_entry *e, const struct storage_id *id,
 		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",
 		    store_error(g->st));
 	}
-	return 0;
-}
-
-/* Dry run of store_cleanup_tmp for the fs backend: counts the files in
- * StoreDir/tmp older than max_age without touching them. */
-static int
-gc_count_tmp(struct ctl *c, int64_t max_age, unsigned long *n)
-{
-	char *dir;
-	DIR *d;
-	struct dirent *e;
-	int dfd;
-
-	*n = 0;
-	if (c->cfg->store_backend != NULL &&
-	    strcmp(c->cfg->store_backend, "fs") != 0)
-		return 0;
-	if (asprintf(&dir, "%s/tmp", c->cfg->store_dir) < 0)
-		return -1;
-	d = opendir(dir);
-	free(dir);
-	if (d == NULL)
-		return errno == ENOENT ? 0 : -1;
-	dfd = dirfd(d);
-	while ((e = readdir(d)) != NULL) {
-		struct stat sb;
-
-		if (fstatat(dfd, e->d_name, &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
-		    !S_ISREG(sb.st_mode))
-			continue;
-		if ((int64_t)sb.st_mtime < c->now - max_age)
-			(*n)++;
-	}
-	closedir(d);
 	return 0;
 }
 
@@ -270,9 +239,10 @@ ctl_gc(struct ctl *c, bool dry_run, bool json, struct ctl_gc_counts *counts)
 		}
 	}
 	if (dry_run) {
-		if (gc_count_tmp(c, CTL_TMP_MAX_AGE, &counts->tmp_removed) < 0) {
+		if (store_count_tmp(st, CTL_TMP_MAX_AGE, &counts->tmp_removed)
+		    != STORE_OK) {
 			fprintf(c->err, "pullmailctl: gc: cannot read the "
-			    "temporary directory: %s\n", strerror(errno));
+			    "temporary directory: %s\n", store_error(st));
 			rc = EX_IOERR;
 		}
 	} else if (store_cleanup_tmp(st, CTL_TMP_MAX_AGE,

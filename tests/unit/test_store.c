@@ -144,6 +144,72 @@ maxrss_kb(void)
 	return ru.ru_maxrss;
 }
 
+/* A temporary file whose writer died (its lock gone) is removed once it
+ * has not been written for STORE_TMP_ORPHAN_AGE seconds, without waiting
+ * for STORE_TMP_STALE_AGE; a live writer's file, however long unwritten,
+ * stays, and its commit still succeeds. */
+START_TEST(cleanup_removes_dead_writers_tmp)
+{
+	char *err;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	ck_assert_ptr_nonnull(st);
+	int pipefd[2];
+	ck_assert_int_eq(pipe(pipefd), 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		struct store_writer *w;
+		struct storage_id id = { .hex = "0123456789abcdef0123456789abcdef" };
+		if (store_write_begin(st, &id, &w) != STORE_OK ||
+		    store_write(w, "x", 1) != STORE_OK)
+			_exit(1);
+		if (write(pipefd[1], "w", 1) != 1)
+			_exit(1);
+		pause();
+		_exit(0);
+	}
+	char c;
+	ck_assert_int_eq(read(pipefd[0], &c, 1), 1);
+	struct store_writer *live;
+	struct storage_id lid = { .hex = "fedcba9876543210fedcba9876543210" };
+	ck_assert_int_eq(store_write_begin(st, &lid, &live), STORE_OK);
+	ck_assert_int_eq(store_write(live, "y", 1), STORE_OK);
+	ck_assert_int_eq(count_files("tmp"), 2);
+	/* Both unwritten for longer than the grace; the first writer dies. */
+	struct utimbuf ut = { time(NULL) - STORE_TMP_ORPHAN_AGE - 5,
+	    time(NULL) - STORE_TMP_ORPHAN_AGE - 5 };
+	char *tmpdir = g_strdup_printf("%s/tmp", dir);
+	GDir *d = g_dir_open(tmpdir, 0, NULL);
+	const char *n;
+	while ((n = g_dir_read_name(d)) != NULL) {
+		char *path = g_strdup_printf("%s/tmp/%s", dir, n);
+		ck_assert_int_eq(utime(path, &ut), 0);
+		g_free(path);
+	}
+	g_dir_close(d);
+	g_free(tmpdir);
+	unsigned long removed;
+	ck_assert_int_eq(store_count_tmp(st, STORE_TMP_STALE_AGE, &removed),
+	    STORE_OK);
+	ck_assert_uint_eq(removed, 0);    /* both writers alive */
+	kill(pid, SIGKILL);
+	waitpid(pid, NULL, 0);
+	ck_assert_int_eq(store_count_tmp(st, STORE_TMP_STALE_AGE, &removed),
+	    STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(count_files("tmp"), 2);   /* a count removes nothing */
+	ck_assert_int_eq(store_cleanup_tmp(st, STORE_TMP_STALE_AGE, &removed),
+	    STORE_OK);
+	ck_assert_uint_eq(removed, 1);
+	ck_assert_int_eq(count_files("tmp"), 1);
+	ck_assert_int_eq(store_write_commit(live), STORE_OK);
+	ck_assert_int_eq(count_files("tmp"), 0);
+	ck_assert_int_eq(store_delete(st, &lid), STORE_OK);
+	store_close(st);
+	close(pipefd[0]);
+	close(pipefd[1]);
+}
+END_TEST
+
 /* A writer's store_open removes what a crashed writer left an hour or more
  * ago, and nothing younger (it may be a write in progress). */
 START_TEST(open_removes_stale_tmp_only)
@@ -562,6 +628,7 @@ main(void)
 	tcase_add_test(tc, aborted_write_leaves_nothing);
 	tcase_add_test(tc, killed_writer_leaves_tmp_only);
 	tcase_add_test(tc, open_removes_stale_tmp_only);
+	tcase_add_test(tc, cleanup_removes_dead_writers_tmp);
 	tcase_add_test(tc, iterate_10000_bounded);
 	tcase_add_test(tc, open_checks_storedir);
 	tcase_add_test(tc, new_store_has_fanout_dirs);
