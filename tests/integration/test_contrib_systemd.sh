@@ -129,6 +129,20 @@ if [ -n "$rdir" ] && [ "$(dirname "$DEF_SOCKET")" = "/run/$rdir" ] &&
 else
 	fail "pullmail-milter.service: RuntimeDirectory=$rdir, default socket $DEF_SOCKET, ReadWritePaths $(get pullmail-milter.service Service ReadWritePaths)"
 fi
+# A store that stays unusable makes each start fail at once (exit 73):
+# the unit restarts it whatever the cause, paced so that systemd's start
+# limit is never reached (tests/soak/soak.sh restarts the milter at this
+# pace and shows it coming back once the store is writable again).
+restart=$(get pullmail-milter.service Service Restart)
+rsec=$(get pullmail-milter.service Service RestartSec | sed 's/s$//')
+lint=$(get pullmail-milter.service Unit StartLimitIntervalSec | sed 's/s$//')
+lburst=$(get pullmail-milter.service Unit StartLimitBurst)
+if [ "$restart" = always ] && [ -n "$rsec" ] && [ "$rsec" -ge 1 ] &&
+    [ -n "$lint" ] && [ -n "$lburst" ] && [ $((lint / rsec + 1)) -lt "$lburst" ]; then
+	ok "pullmail-milter.service: Restart=always every ${rsec} s: at most $((lint / rsec + 1)) starts in ${lint} s, under StartLimitBurst=$lburst"
+else
+	fail "pullmail-milter.service: Restart=$restart RestartSec=$rsec StartLimitIntervalSec=$lint StartLimitBurst=$lburst: a failing store would exhaust the start limit"
+fi
 MSOCK=$ROOT/run/pullmail/milter.sock
 $UNIT_EXEC run --root "$ROOT" --env PULLMAIL_CONFIG="$CONF" \
 	"$U/pullmail-milter.service" ExecStartPre > "$RUN/milter-pre.out" 2>&1
