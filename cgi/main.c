@@ -464,26 +464,19 @@ on_child(int sig)
  * each connection to one of them), so requests use every core instead of
  * queueing behind one process. The parent only forks them, restarts one
  * that dies (at most one a second), and stops them on SIGTERM or SIGINT. */
-static int
-supervise(long workers, struct web_env *env, struct store *st,
-    const struct config *cfg, bool broken)
+/* The supervisor's signals: SIGTERM and SIGINT stop it, SIGCHLD wakes it;
+ * all three blocked but in sigsuspend (*orig: the mask before). */
+static void
+supervisor_signals(sigset_t *orig)
 {
-	pid_t *pids = calloc((size_t)workers, sizeof(*pids));
-	time_t *started = calloc((size_t)workers, sizeof(*started));
-	sigset_t block, orig;
+	sigset_t block;
 	struct sigaction sa;
 
-	if (pids == NULL || started == NULL) {
-		log_msg(LOG_ERR, "out of memory");
-		free(pids);
-		free(started);
-		return EX_OSERR;
-	}
 	sigemptyset(&block);
 	sigaddset(&block, SIGCHLD);
 	sigaddset(&block, SIGTERM);
 	sigaddset(&block, SIGINT);
-	sigprocmask(SIG_BLOCK, &block, &orig);
+	sigprocmask(SIG_BLOCK, &block, orig);
 	memset(&sa, 0, sizeof(sa));
 	sigemptyset(&sa.sa_mask);
 	sa.sa_handler = on_stop;
@@ -491,44 +484,75 @@ supervise(long workers, struct web_env *env, struct store *st,
 	sigaction(SIGINT, &sa, NULL);
 	sa.sa_handler = on_child;
 	sigaction(SIGCHLD, &sa, NULL);
+}
+
+/* Reaps the responders that exited, freeing their slots; *alive counts
+ * those left. */
+static void
+reap_responders(pid_t *pids, const time_t *started, long workers,
+    long *alive)
+{
+	int status;
+	pid_t pid;
+
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		for (long i = 0; i < workers; i++) {
+			if (pids[i] != pid)
+				continue;
+			pids[i] = 0;
+			(*alive)--;
+			if (!supervisor_stop)
+				log_msg(LOG_ERR, "responder %ld exited "
+				    "(%s %d); starting another", (long)pid,
+				    WIFSIGNALED(status) ? "signal" :
+				    "status", WIFSIGNALED(status) ?
+				    WTERMSIG(status) : WEXITSTATUS(status));
+			if (time(NULL) - started[i] < 1)
+				sleep(1);
+		}
+	}
+}
+
+/* -w N (auto: one per online processor): N responders accept on the same
+ * listening socket (the kernel hands
+ * each connection to one of them), so requests use every core instead of
+ * queueing behind one process. The parent only forks them, restarts one
+ * that dies (at most one a second), and stops them on SIGTERM or SIGINT. */
+static int
+supervise(long workers, struct web_env *env, struct store *st,
+    const struct config *cfg, bool broken)
+{
+	pid_t *pids = calloc((size_t)workers, sizeof(*pids));
+	time_t *started = calloc((size_t)workers, sizeof(*started));
+	sigset_t orig;
+
+	if (pids == NULL || started == NULL) {
+		log_msg(LOG_ERR, "out of memory");
+		free(pids);
+		free(started);
+		return EX_OSERR;
+	}
+	supervisor_signals(&orig);
 	log_msg(LOG_INFO, "%ld FastCGI responders", workers);
 
 	long alive = 0;
 	for (;;) {
-		int status;
-		pid_t pid;
-		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
-			for (long i = 0; i < workers; i++) {
-				if (pids[i] != pid)
-					continue;
-				pids[i] = 0;
-				alive--;
-				if (!supervisor_stop)
-					log_msg(LOG_ERR, "responder %ld exited "
-					    "(%s %d); starting another", (long)pid,
-					    WIFSIGNALED(status) ? "signal" :
-					    "status", WIFSIGNALED(status) ?
-					    WTERMSIG(status) : WEXITSTATUS(status));
-				if (time(NULL) - started[i] < 1)
-					sleep(1);
-			}
-		}
+		reap_responders(pids, started, workers, &alive);
 		if (supervisor_stop)
 			break;
 		for (long i = 0; i < workers; i++) {
 			if (pids[i] != 0)
 				continue;
-			pid = fork();
+			pid_t pid = fork();
 			if (pid < 0) {
 				log_msg(LOG_ERR, "fork: %s", strerror(errno));
 				sleep(1);
 				break;
 			}
 			if (pid == 0) {
-				sa.sa_handler = SIG_DFL;
-				sigaction(SIGTERM, &sa, NULL);
-				sigaction(SIGINT, &sa, NULL);
-				sigaction(SIGCHLD, &sa, NULL);
+				signal(SIGTERM, SIG_DFL);
+				signal(SIGINT, SIG_DFL);
+				signal(SIGCHLD, SIG_DFL);
 				sigprocmask(SIG_SETMASK, &orig, NULL);
 				free(pids);
 				free(started);
@@ -556,25 +580,11 @@ usage(void)
 	fprintf(stderr, "usage: pullmail-web [-w responders|auto]\n");
 }
 
-int
-main(int argc, char **argv)
+/* -w responders|auto into *workers: 0, or EX_USAGE (said on stderr). */
+static int
+parse_options(int argc, char **argv, long *workers)
 {
-	struct web_env env = { 0 };
-	struct config *cfg = NULL;
-	struct store *st = NULL;
-	char *err = NULL;
-	bool broken = false;
-	long workers = 1;
-	int rc = EX_OK;
 	int c;
-
-	/* Tokens, decrypted messages and the pages made of them pass through
-	 * this process: no core dump, and no other process of its user may
-	 * read its memory (/proc/PID/mem, ptrace). pullmail-web did the same,
-	 * but exec makes a process dumpable again. */
-	struct rlimit nocore = { 0, 0 };
-	(void)setrlimit(RLIMIT_CORE, &nocore);
-	(void)prctl(PR_SET_DUMPABLE, 0);
 
 	while ((c = getopt(argc, argv, "w:")) != -1) {
 		char *end;
@@ -582,16 +592,16 @@ main(int argc, char **argv)
 		case 'w':
 			errno = 0;
 			if (strcmp(optarg, "auto") == 0) {
-				workers = sysconf(_SC_NPROCESSORS_ONLN);
-				if (workers < 1)
-					workers = 1;
-				if (workers > WEB_MAX_WORKERS)
-					workers = WEB_MAX_WORKERS;
+				*workers = sysconf(_SC_NPROCESSORS_ONLN);
+				if (*workers < 1)
+					*workers = 1;
+				if (*workers > WEB_MAX_WORKERS)
+					*workers = WEB_MAX_WORKERS;
 				break;
 			}
-			workers = strtol(optarg, &end, 10);
+			*workers = strtol(optarg, &end, 10);
 			if (errno != 0 || *end != '\0' || end == optarg ||
-			    workers < 1 || workers > WEB_MAX_WORKERS) {
+			    *workers < 1 || *workers > WEB_MAX_WORKERS) {
 				fprintf(stderr, "pullmail-web: -w takes auto or a "
 				    "number from 1 to %d\n", WEB_MAX_WORKERS);
 				return EX_USAGE;
@@ -606,9 +616,68 @@ main(int argc, char **argv)
 		usage();
 		return EX_USAGE;
 	}
+	return 0;
+}
+
+/* The configuration into env, and the store (read-write for keep when it
+ * may, else read-only); false when either cannot be had: the responder
+ * then answers every request with an error page (serve's broken). */
+static bool
+load_config_and_store(struct web_env *env, struct config **cfgp,
+    struct store **stp, bool to_stderr)
+{
+	char *err = NULL;
+	struct config *cfg = config_load(config_path(NULL), &err);
+
+	if (cfg == NULL) {
+		log_msg(LOG_ERR, "%s", err != NULL ? err : "cannot read the configuration");
+		g_free(err);
+		return false;
+	}
+	*cfgp = cfg;
+	log_init(WEB_IDENT, to_stderr, cfg->log_facility, cfg->log_level);
+	env->path_prefix = cfg->path_prefix;
+	env->keep_extension = cfg->keep_extension;
+	env->max_retention = cfg->max_retention;
+	env->allow_remote_images = cfg->allow_remote_images;
+	env->default_language = cfg->default_language;
+	*stp = store_open(cfg, STORE_READ_WRITE, &err);
+	if (*stp == NULL) {
+		g_free(err);
+		err = NULL;
+		*stp = store_open(cfg, STORE_READ_ONLY, &err);
+	}
+	if (*stp == NULL) {
+		log_msg(LOG_ERR, "cannot open the store: %s",
+		    err != NULL ? err : "unknown error");
+		g_free(err);
+		return false;
+	}
+	return true;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct web_env env = { 0 };
+	struct config *cfg = NULL;
+	struct store *st = NULL;
+	long workers = 1;
+	int rc;
+
+	/* Tokens, decrypted messages and the pages made of them pass through
+	 * this process: no core dump, and no other process of its user may
+	 * read its memory (/proc/PID/mem, ptrace). pullmail-web did the same,
+	 * but exec makes a process dumpable again. */
+	struct rlimit nocore = { 0, 0 };
+	(void)setrlimit(RLIMIT_CORE, &nocore);
+	(void)prctl(PR_SET_DUMPABLE, 0);
+
+	if ((rc = parse_options(argc, argv, &workers)) != 0)
+		return rc;
 	const char *to_stderr = getenv("PULLMAIL_LOG_STDERR");
-	log_init(WEB_IDENT, to_stderr != NULL && to_stderr[0] == '1', LOG_MAIL,
-	    LOG_INFO);
+	bool on_stderr = to_stderr != NULL && to_stderr[0] == '1';
+	log_init(WEB_IDENT, on_stderr, LOG_MAIL, LOG_INFO);
 	if (FCGX_Init() != 0 || token_init() != 0) {
 		log_msg(LOG_ERR, "cannot initialise libfcgi or libsodium");
 		return EX_OSERR;
@@ -616,33 +685,7 @@ main(int argc, char **argv)
 	web_env_init(&env);
 	env.path_prefix = "/m/";
 	env.default_language = "en";
-	cfg = config_load(config_path(NULL), &err);
-	if (cfg == NULL) {
-		log_msg(LOG_ERR, "%s", err != NULL ? err : "cannot read the configuration");
-		free(err);
-		err = NULL;
-		broken = true;
-	} else {
-		log_init(WEB_IDENT, to_stderr != NULL && to_stderr[0] == '1',
-		    cfg->log_facility, cfg->log_level);
-		env.path_prefix = cfg->path_prefix;
-		env.keep_extension = cfg->keep_extension;
-		env.max_retention = cfg->max_retention;
-		env.allow_remote_images = cfg->allow_remote_images;
-		env.default_language = cfg->default_language;
-		st = store_open(cfg, STORE_READ_WRITE, &err);
-		if (st == NULL) {
-			free(err);
-			err = NULL;
-			st = store_open(cfg, STORE_READ_ONLY, &err);
-		}
-		if (st == NULL) {
-			log_msg(LOG_ERR, "cannot open the store: %s",
-			    err != NULL ? err : "unknown error");
-			free(err);
-			broken = true;
-		}
-	}
+	bool broken = !load_config_and_store(&env, &cfg, &st, on_stderr);
 	bool cgi = FCGX_IsCGI();
 	if (!cgi && workers > 1)
 		rc = supervise(workers, &env, st, cfg, broken);

@@ -388,6 +388,108 @@ static const guint32 b64_at12[256] = B64_TABLE(12);
 static const guint32 b64_at6[256] = B64_TABLE(6);
 static const guint32 b64_at0[256] = B64_TABLE(0);
 
+/* Where base64_decode_block is between two blocks: the digits of the
+ * group begun (acc, n), the padding seen and whether the padded last
+ * group is complete. */
+struct b64_state {
+	guint32 acc;
+	int n, pads;
+	bool done;
+};
+
+/* The memory a part of a message parsed from memory is a window on
+ * (GMime's substreams of a mem stream share its array), read in place
+ * rather than copied block by block; NULL for any other stream. */
+static const unsigned char *
+b64_direct_window(GMimeStream *s, size_t *len)
+{
+	if (!GMIME_IS_STREAM_MEM(s) || GMIME_STREAM_MEM(s)->buffer == NULL)
+		return NULL;
+	GByteArray *a = GMIME_STREAM_MEM(s)->buffer;
+	gint64 from = s->bound_start, to = s->bound_end;
+	if (to < 0 || to > (gint64)a->len)
+		to = a->len;
+	if (from < 0 || from > to)
+		return NULL;
+	*len = (size_t)(to - from);
+	return a->data + from;
+}
+
+/* Decodes [p, end) to o (only counting when counting is set: o then
+ * advances over scratch it never writes): the end of what it wrote, or
+ * NULL for content an encoder would not write. The state is kept in
+ * locals while the block runs, written back at its end. */
+static unsigned char *
+b64_decode_block(struct b64_state *st, const unsigned char *p,
+    const unsigned char *end, unsigned char *o, bool counting)
+{
+	guint32 acc = st->acc;
+	int n = st->n, pads = st->pads;
+	bool done = st->done;
+
+	while (p < end) {
+		/* Whole groups of four digits, the bulk of a line. */
+		if (n == 0 && !done && counting) {
+			/* Counting: only check the digits. */
+			const unsigned char *stop = p + ((end - p) & ~3);
+			while (p < stop && !((b64_at18[p[0]] |
+			    b64_at12[p[1]] | b64_at6[p[2]] |
+			    b64_at0[p[3]]) & 0x80000000u)) {
+				o += 3;
+				p += 4;
+			}
+		} else if (n == 0 && !done) {
+			const unsigned char *stop = p + ((end - p) & ~3);
+			while (p < stop) {
+				guint32 v = b64_at18[p[0]] | b64_at12[p[1]] |
+				    b64_at6[p[2]] | b64_at0[p[3]];
+				if (v & 0x80000000u)
+					break;
+				o[0] = (unsigned char)(v >> 16);
+				o[1] = (unsigned char)(v >> 8);
+				o[2] = (unsigned char)v;
+				o += 3;
+				p += 4;
+			}
+		}
+		if (p == end)
+			break;
+		unsigned v = base64_value[*p++];
+		if (v == B64_SPACE)
+			continue;
+		if (v == B64_OTHER)
+			return NULL;
+		if (v == B64_PAD) {
+			/* "xx==" or "xxx=": padding completes a group of
+			 * at least two digits; only blanks follow. */
+			if (done || n < 2 || n + ++pads > 4)
+				return NULL;
+			if (n + pads == 4) {
+				acc <<= 6 * pads;
+				*o++ = (unsigned char)(acc >> 16);
+				if (pads == 1)
+					*o++ = (unsigned char)(acc >> 8);
+				done = true;
+			}
+			continue;
+		}
+		if (done || pads != 0)
+			return NULL;
+		acc = acc << 6 | (v - 1);
+		if (++n == 4) {
+			*o++ = (unsigned char)(acc >> 16);
+			*o++ = (unsigned char)(acc >> 8);
+			*o++ = (unsigned char)acc;
+			n = 0;
+		}
+	}
+	st->acc = acc;
+	st->n = n;
+	st->pads = pads;
+	st->done = done;
+	return o;
+}
+
 /* Decodes base64 content as an encoder writes it (the alphabet, line
  * breaks and blanks, '=' padding only in the last group, nothing after it)
  * four characters at a time, appending to out, or only counting the bytes
@@ -403,25 +505,10 @@ base64_decode_plain(GMimeStream *s, GByteArray *out, size_t *count)
 	unsigned char scratch[16384 / 4 * 3 + 3];
 	guint had = out != NULL ? out->len : 0;
 	size_t total = 0;
-	guint32 acc = 0;
-	int n = 0, pads = 0;
-	bool done = false;   /* the padded last group was seen */
+	struct b64_state st = { 0, 0, 0, false };
 	ssize_t got;
-	/* A part of a message parsed from memory is a window on that memory
-	 * (GMime's substreams of a mem stream share its array): read it in
-	 * place rather than copy it block by block. */
-	const unsigned char *direct = NULL;
 	size_t direct_len = 0;
-	if (GMIME_IS_STREAM_MEM(s) && GMIME_STREAM_MEM(s)->buffer != NULL) {
-		GByteArray *a = GMIME_STREAM_MEM(s)->buffer;
-		gint64 from = s->bound_start, to = s->bound_end;
-		if (to < 0 || to > (gint64)a->len)
-			to = a->len;
-		if (from >= 0 && from <= to) {
-			direct = a->data + from;
-			direct_len = (size_t)(to - from);
-		}
-	}
+	const unsigned char *direct = b64_direct_window(s, &direct_len);
 
 	for (;;) {
 		const unsigned char *blk = in;
@@ -445,71 +532,17 @@ base64_decode_plain(GMimeStream *s, GByteArray *out, size_t *count)
 			g_byte_array_set_size(out, at + (guint)room);
 			o0 = out->data + at;
 		}
-		unsigned char *o = o0;
-		const unsigned char *p = blk, *end = blk + got;
-		while (p < end) {
-			/* Whole groups of four digits, the bulk of a line. */
-			if (n == 0 && !done && out == NULL) {
-				/* Counting: only check the digits. */
-				const unsigned char *stop = p + ((end - p) & ~3);
-				while (p < stop && !((b64_at18[p[0]] |
-				    b64_at12[p[1]] | b64_at6[p[2]] |
-				    b64_at0[p[3]]) & 0x80000000u)) {
-					o += 3;
-					p += 4;
-				}
-			} else if (n == 0 && !done) {
-				const unsigned char *stop = p + ((end - p) & ~3);
-				while (p < stop) {
-					guint32 v = b64_at18[p[0]] | b64_at12[p[1]] |
-					    b64_at6[p[2]] | b64_at0[p[3]];
-					if (v & 0x80000000u)
-						break;
-					o[0] = (unsigned char)(v >> 16);
-					o[1] = (unsigned char)(v >> 8);
-					o[2] = (unsigned char)v;
-					o += 3;
-					p += 4;
-				}
-			}
-			if (p == end)
-				break;
-			unsigned v = base64_value[*p++];
-			if (v == B64_SPACE)
-				continue;
-			if (v == B64_OTHER)
-				goto unusual;
-			if (v == B64_PAD) {
-				/* "xx==" or "xxx=": padding completes a group
-				 * of at least two digits; only blanks follow. */
-				if (done || n < 2 || n + ++pads > 4)
-					goto unusual;
-				if (n + pads == 4) {
-					acc <<= 6 * pads;
-					*o++ = (unsigned char)(acc >> 16);
-					if (pads == 1)
-						*o++ = (unsigned char)(acc >> 8);
-					done = true;
-				}
-				continue;
-			}
-			if (done || pads != 0)
-				goto unusual;
-			acc = acc << 6 | (v - 1);
-			if (++n == 4) {
-				*o++ = (unsigned char)(acc >> 16);
-				*o++ = (unsigned char)(acc >> 8);
-				*o++ = (unsigned char)acc;
-				n = 0;
-			}
-		}
+		unsigned char *o = b64_decode_block(&st, blk, blk + got, o0,
+		    out == NULL);
+		if (o == NULL)
+			goto unusual;
 		total += (size_t)(o - o0);
 		if (out != NULL)
 			g_byte_array_set_size(out, (guint)(o - out->data));
 	}
 	/* A group cut short (no padding, or padding not finished) is left
 	 * to GMime. */
-	if (got < 0 || (n != 0 && !done))
+	if (got < 0 || (st.n != 0 && !st.done))
 		goto unusual;
 	if (count != NULL)
 		*count = total;
