@@ -3,81 +3,14 @@
 #include <sodium.h>
 
 #include "html.h"
+#include "lang.h"
 #include "page.h"
-#include "units.h"
 
-struct strings {
-	const char *lang;
-	const char *from, *to, *cc, *date, *subject, *no_subject;
-	const char *message, *formatted, *images, *attachments;
-	const char *eml, *expires, *keep, *kept, *capped, *show_remote;
-	const char *html_title, *no_body, *download, *headers;
-	const char *left_out, *left_out_some;
-	const char *err_title[7], *err_text[7];
-};
-
-enum { E404, E410, E500, E405, E413, E403, E408 };
-
-static const struct strings strings_en = {
-	"en", "From", "To", "Cc", "Date", "Subject", "(no subject)",
-	"Message", "Formatted message", "Images", "Attachments",
-	"Download the original (.eml) to import it into your mail program",
-	"This message can be read until %s.",
-	"Keep it longer (%s more days)",
-	"Done: the message is now kept longer.",
-	"This is the longest the sender keeps messages.",
-	"Show remote images in this view",
-	"Formatted message (sandboxed)",
-	"This message has no text.", "download", "Message headers",
-	"This message has too many parts to show them all: %s more are not "
-	"listed here. Download the original (.eml) to see everything.",
-	"This message has too many parts to show them all: some are not "
-	"listed here. Download the original (.eml) to see everything.",
-	{ "Not found", "Gone", "Server error", "Method not allowed",
-	  "Request too large", "Forbidden", "Request timeout" },
-	{ "There is no message at this link. Check that the whole link was "
-	  "copied.",
-	  "This message has expired or was withdrawn by its sender.",
-	  "The message could not be read because it is damaged. The sender's "
-	  "administrator has been told.",
-	  "This address does not accept that kind of request.",
-	  "The request was too large.",
-	  "The request did not come from this site's own page.",
-	  "The request took too long to arrive. Please try again." },
-};
-
-static const struct strings strings_pt = {
-	"pt-BR", "De", "Para", "Cc", "Data", "Assunto", "(sem assunto)",
-	"Mensagem", "Mensagem formatada", "Imagens", "Anexos",
-	"Baixar o original (.eml) para importar no seu programa de e-mail",
-	"Esta mensagem pode ser lida até %s.",
-	"Guardar por mais tempo (mais %s dias)",
-	"Pronto: a mensagem será guardada por mais tempo.",
-	"Este é o prazo máximo que o remetente guarda mensagens.",
-	"Mostrar imagens remotas nesta visualização",
-	"Mensagem formatada (isolada)",
-	"Esta mensagem não tem texto.", "baixar", "Cabeçalhos da mensagem",
-	"Esta mensagem tem partes demais para mostrar todas: mais %s não "
-	"estão listadas aqui. Baixe o original (.eml) para ver tudo.",
-	"Esta mensagem tem partes demais para mostrar todas: algumas não "
-	"estão listadas aqui. Baixe o original (.eml) para ver tudo.",
-	{ "Não encontrada", "Não disponível", "Erro no servidor",
-	  "Método não permitido", "Pedido grande demais", "Proibido",
-	  "Tempo esgotado" },
-	{ "Não há mensagem neste link. Confira se o link foi copiado inteiro.",
-	  "Esta mensagem expirou ou foi retirada pelo remetente.",
-	  "A mensagem não pôde ser lida porque está danificada. O "
-	  "administrador do remetente foi avisado.",
-	  "Este endereço não aceita esse tipo de pedido.",
-	  "O pedido era grande demais.",
-	  "O pedido não veio da página deste site.",
-	  "O pedido demorou demais para chegar. Tente de novo." },
-};
-
-static const struct strings *
+/* The words of lang's pages: its catalogue (lang.h). */
+static const struct lang_page *
 strings_for(const char *lang)
 {
-	return strcmp(lang, PAGE_LANG_PT) == 0 ? &strings_pt : &strings_en;
+	return &lang_get(lang)->page;
 }
 
 /* A qvalue (RFC 9110 12.4.2: "0", "0.5", "1.000") in thousandths; -1 for
@@ -151,23 +84,16 @@ page_language(const char *al, const char *fallback)
 			    prm[1] == '=')
 				q = qvalue(prm + 2, pl - 2);
 		}
-		const char *l = NULL;
-		if (tl >= 2 && (tl == 2 || tag[2] == '-')) {
-			if (g_ascii_strncasecmp(tag, "pt", 2) == 0)
-				l = PAGE_LANG_PT;
-			else if (g_ascii_strncasecmp(tag, "en", 2) == 0)
-				l = PAGE_LANG_EN;
-		}
+		const struct lang *l = lang_match(tag, tl);
 		if (l != NULL && q > best_q) {
-			best = l;
+			best = l->tag;
 			best_q = q;
 		}
 	}
 	if (best != NULL)
 		return best;
-	if (fallback != NULL && g_ascii_strcasecmp(fallback, PAGE_LANG_PT) == 0)
-		return PAGE_LANG_PT;
-	return PAGE_LANG_EN;
+	const struct lang *l = lang_find(fallback);
+	return l != NULL ? l->tag : lang_at(0)->tag;
 }
 
 const char *
@@ -187,7 +113,7 @@ page_reason(int status)
 }
 
 static void
-page_open(GString *out, const struct strings *s, const char *title)
+page_open(GString *out, const char *lang, const char *title)
 {
 	g_string_append_printf(out, "<!DOCTYPE html>\n<html lang=\"%s\"><head>"
 	    "<meta charset=\"utf-8\">"
@@ -197,7 +123,7 @@ page_open(GString *out, const struct strings *s, const char *title)
 	     * with the keep form; strict-origin sends the origin (never the
 	     * path, so never the token) and keep's Origin check can pass. */
 	    "<meta name=\"referrer\" content=\"strict-origin\">"
-	    "<title>", s->lang);
+	    "<title>", lang_get(lang)->tag);
 	page_text(out, title);
 	g_string_append(out, "</title><style>");
 	g_string_append(out, page_css);
@@ -213,19 +139,19 @@ page_close(GString *out)
 void
 page_error(GString *out, int status, const char *lang)
 {
-	const struct strings *s = strings_for(lang);
+	const struct lang_page *s = strings_for(lang);
 	int i;
 
 	switch (status) {
-	case 404: i = E404; break;
-	case 410: i = E410; break;
-	case 405: i = E405; break;
-	case 413: i = E413; break;
-	case 403: i = E403; break;
-	case 408: i = E408; break;
-	default: i = E500; break;
+	case 404: i = LANG_E404; break;
+	case 410: i = LANG_E410; break;
+	case 405: i = LANG_E405; break;
+	case 413: i = LANG_E413; break;
+	case 403: i = LANG_E403; break;
+	case 408: i = LANG_E408; break;
+	default: i = LANG_E500; break;
 	}
-	page_open(out, s, s->err_title[i]);
+	page_open(out, lang, s->err_title[i]);
 	g_string_append(out, "<h1>");
 	html_text(out, s->err_title[i], -1);
 	g_string_append(out, "</h1>\n<p>");
@@ -350,25 +276,20 @@ link_to(GString *out, const char *base, const char *rest)
 	html_attr(out, rest, -1);
 }
 
-void
-page_message(GString *out, const struct page_view *v)
+/* The message's subject, From, To, Cc and Date: the page's header, in
+ * the summary's look (a card). */
+static void
+message_header(GString *out, const struct lang_page *s,
+    const struct page_view *v, const char *subject)
 {
-	const struct strings *s = strings_for(v->lang);
 	GMimeMessage *msg = v->m->msg;
-	const char *subject = g_mime_message_get_subject(msg);
 	char buf[128];
 
-	if (subject == NULL || subject[0] == '\0')
-		subject = s->no_subject;
-	page_open(out, s, subject);
 	g_string_append(out, "<h1>");
 	page_text(out, subject);
-	g_string_append(out, "</h1>\n");
-
-	g_string_append(out, "<h2 class=\"sr\">");
+	g_string_append(out, "</h1>\n<h2 class=\"sr\">");
 	html_text(out, s->headers, -1);
-	g_string_append(out, "</h2>");
-	g_string_append(out, "<dl class=\"hdr\">");
+	g_string_append(out, "</h2><dl class=\"hdr\">");
 	char *from = addresses(msg, GMIME_ADDRESS_TYPE_FROM);
 	char *to = addresses(msg, GMIME_ADDRESS_TYPE_TO);
 	char *cc = addresses(msg, GMIME_ADDRESS_TYPE_CC);
@@ -380,14 +301,21 @@ page_message(GString *out, const struct page_view *v)
 	wipe_free(cc);
 	GDateTime *d = g_mime_message_get_date(msg);
 	if (d != NULL) {
-		units_format_date_human(g_date_time_to_unix(d), v->lang, buf,
+		lang_format_date(g_date_time_to_unix(d), v->lang, buf,
 		    sizeof(buf));
 		header_row(out, s->date, buf);
 	}
 	g_string_append(out, "</dl>\n");
+}
 
-	/* Expiry and keep. */
-	units_format_date_human(v->expires, v->lang, buf, sizeof(buf));
+/* The expiry, and the keep button or why there is none. */
+static void
+message_expiry(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
+	char buf[128];
+
+	lang_format_date(v->expires, v->lang, buf, sizeof(buf));
 	char *exp = fill(s->expires, buf);
 	g_string_append(out, "<div class=\"exp\"><p>");
 	html_text(out, exp, -1);
@@ -415,9 +343,15 @@ page_message(GString *out, const struct page_view *v)
 		g_string_append(out, "</button></form>");
 	}
 	g_string_append(out, "</div>\n");
+}
 
-	/* Text body. */
+/* The text body and the sandboxed HTML body; whether there was either. */
+static bool
+message_bodies(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
 	bool any = false;
+
 	if (v->m->text_idx >= 0) {
 		char *t = web_part_text(v->m->leaves->pdata[v->m->text_idx]);
 		if (t != NULL) {
@@ -451,14 +385,17 @@ page_message(GString *out, const struct page_view *v)
 		g_string_append(out, "</section>\n");
 		any = true;
 	}
-	if (!any) {
-		g_string_append(out, "<p>");
-		html_text(out, s->no_body, -1);
-		g_string_append(out, "</p>\n");
-	}
+	return any;
+}
 
-	/* Inline raster images not already in the HTML body's reach. */
-	bool img_head = false;
+/* Inline raster images not already in the HTML body's reach. */
+static void
+message_images(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
+	bool head = false;
+	char buf[64];
+
 	for (guint i = 0; i < v->m->leaves->len; i++) {
 		GMimeObject *o = v->m->leaves->pdata[i];
 		const char *disp = g_mime_object_get_disposition(o);
@@ -467,12 +404,12 @@ page_message(GString *out, const struct page_view *v)
 		    (v->m->html_idx >= 0 &&
 		    g_mime_object_get_content_id(o) != NULL))
 			continue;
-		if (!img_head) {
+		if (!head) {
 			g_string_append(out, "<section aria-labelledby=\"h-img\">"
 			    "<h2 id=\"h-img\">");
 			html_text(out, s->images, -1);
 			g_string_append(out, "</h2>");
-			img_head = true;
+			head = true;
 		}
 		const char *name = web_part_filename(o);
 		g_snprintf(buf, sizeof(buf), "part/%u", i);
@@ -482,57 +419,99 @@ page_message(GString *out, const struct page_view *v)
 		html_attr(out, name != NULL ? name : s->images, -1);
 		g_string_append(out, "\">");
 	}
-	if (img_head)
+	if (head)
 		g_string_append(out, "</section>\n");
+}
 
-	/* Attachments: every leaf that is not a body. */
-	bool att_head = false;
+/* One line of the attachment list: its download link, type and size. */
+static void
+attachment_item(GString *out, const struct page_view *v, GMimeObject *o,
+    guint i)
+{
+	const char *name = web_part_filename(o);
+	char *type = web_part_mime_type(o);
+	char size[64], buf[64];
+
+	lang_format_size(web_part_size(o), v->lang, size, sizeof(size));
+	g_snprintf(buf, sizeof(buf), "part/%u?download=1", i);
+	g_string_append(out, "<li><a href=\"");
+	link_to(out, v->base, buf);
+	g_string_append(out, "\">");
+	if (name != NULL && name[0] != '\0')
+		page_text(out, name);
+	else
+		g_string_append_printf(out, "part-%u", i);
+	g_string_append(out, "</a> <span class=\"meta\">(");
+	page_text(out, type);
+	g_string_append(out, ", ");
+	html_text(out, size, -1);
+	g_string_append(out, ")</span></li>");
+	g_free(type);
+}
+
+/* Attachments: every leaf that is not a body. */
+static void
+message_attachments(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
+	bool head = false;
+
 	for (guint i = 0; i < v->m->leaves->len; i++) {
 		if ((int)i == v->m->text_idx || (int)i == v->m->html_idx)
 			continue;
-		GMimeObject *o = v->m->leaves->pdata[i];
-		if (!att_head) {
+		if (!head) {
 			g_string_append(out, "<section aria-labelledby=\"h-att\">"
 			    "<h2 id=\"h-att\">");
 			html_text(out, s->attachments, -1);
 			g_string_append(out, "</h2><ul class=\"att\">");
-			att_head = true;
+			head = true;
 		}
-		const char *name = web_part_filename(o);
-		char *type = web_part_mime_type(o);
-		char size[64];
-		units_format_size(web_part_size(o), v->lang, size, sizeof(size));
-		g_snprintf(buf, sizeof(buf), "part/%u?download=1", i);
-		g_string_append(out, "<li><a href=\"");
-		link_to(out, v->base, buf);
-		g_string_append(out, "\">");
-		if (name != NULL && name[0] != '\0')
-			page_text(out, name);
-		else
-			g_string_append_printf(out, "part-%u", i);
-		g_string_append(out, "</a> <span class=\"meta\">(");
-		page_text(out, type);
-		g_string_append(out, ", ");
-		html_text(out, size, -1);
-		g_string_append(out, ")</span></li>");
-		g_free(type);
+		attachment_item(out, v, v->m->leaves->pdata[i], i);
 	}
-	if (att_head)
+	if (head)
 		g_string_append(out, "</ul></section>\n");
+}
 
-	/* A message cut short (parts.h): say so, and how much is missing. */
-	if (v->m->cut) {
-		char n[32];
-		g_snprintf(n, sizeof n, "%zu", v->m->left_out);
-		char *note = v->m->left_out > 0 ? fill(s->left_out, n) :
-		    g_strdup(s->left_out_some);
-		g_string_append(out, "<p class=\"cut\" role=\"note\">");
-		html_text(out, note, -1);
+/* A message cut short (parts.h): say so, and how much is missing. */
+static void
+message_cut_note(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
+	char n[32];
+
+	if (!v->m->cut)
+		return;
+	g_snprintf(n, sizeof n, "%zu", v->m->left_out);
+	char *note = v->m->left_out > 0 ? fill(s->left_out, n) :
+	    g_strdup(s->left_out_some);
+	g_string_append(out, "<p class=\"cut\" role=\"note\">");
+	html_text(out, note, -1);
+	g_string_append(out, "</p>\n");
+	g_free(note);
+}
+
+void
+page_message(GString *out, const struct page_view *v)
+{
+	const struct lang_page *s = strings_for(v->lang);
+	const char *subject = g_mime_message_get_subject(v->m->msg);
+
+	if (subject == NULL || subject[0] == '\0')
+		subject = s->no_subject;
+	page_open(out, v->lang, subject);
+	g_string_append(out, "<div class=\"card\">");
+	message_header(out, s, v, subject);
+	message_expiry(out, s, v);
+	g_string_append(out, "</div>\n");
+	if (!message_bodies(out, s, v)) {
+		g_string_append(out, "<p>");
+		html_text(out, s->no_body, -1);
 		g_string_append(out, "</p>\n");
-		g_free(note);
 	}
-
-	g_string_append(out, "<p><a href=\"");
+	message_images(out, s, v);
+	message_attachments(out, s, v);
+	message_cut_note(out, s, v);
+	g_string_append(out, "<p class=\"eml\"><a href=\"");
 	link_to(out, v->base, "eml");
 	g_string_append(out, "\">");
 	html_text(out, s->eml, -1);

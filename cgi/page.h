@@ -1,6 +1,6 @@
 /* HTML pages of the retriever: the message page and the error pages, in
- * English or Brazilian Portuguese. Everything from the message goes through
- * html.h. */
+ * any language of the catalogue (lang.h). Everything from the message goes
+ * through html.h. */
 #ifndef PULLMAIL_WEB_PAGE_H
 #define PULLMAIL_WEB_PAGE_H
 
@@ -11,13 +11,12 @@
 #include "envelope.h"
 #include "parts.h"
 
-#define PAGE_LANG_EN "en"
-#define PAGE_LANG_PT "pt-BR"
-
 #include "headers.h"       /* page_css */
 
-/* "en" or "pt-BR" from an Accept-Language value (q-values honoured),
- * fallback when nothing matches. */
+/* The tag of the catalogue (lang.h) that an Accept-Language value asks
+ * for most (q-values honoured; a regional tag takes its language's
+ * catalogue); fallback's when nothing matches, LANG_DEFAULT's when fallback
+ * names none. */
 const char *page_language(const char *accept_language, const char *fallback);
 
 /* The short reason phrase for an HTTP status. */

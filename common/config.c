@@ -20,6 +20,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "lang.h"
 #include "pagefile.h"
 #include "units.h"
 
@@ -44,6 +45,7 @@ enum opt_type {
 	OPT_MODE,       /* octal file mode */
 	OPT_ENUM,       /* one of choices, stored as int */
 	OPT_CHOICE,     /* one of choices, stored as char * */
+	OPT_LANGUAGE,   /* a shipped language's tag (lang.h), as char * */
 	OPT_SOCKET,     /* milter socket specification */
 	OPT_PREFIX,     /* URL path beginning and ending with / */
 	OPT_USER,       /* user[:group] */
@@ -71,12 +73,6 @@ static const struct choice on_error_choices[] = {
 	{ "accept", ON_ERROR_ACCEPT },
 	{ "tempfail", ON_ERROR_TEMPFAIL },
 	{ "reject", ON_ERROR_REJECT },
-	{ NULL, 0 },
-};
-
-static const struct choice language_choices[] = {
-	{ "en", 0 },
-	{ "pt-BR", 0 },
 	{ NULL, 0 },
 };
 
@@ -186,12 +182,12 @@ static const struct option options[] = {
 	{ "web", "PageCacheDir", OPT_PATH, "",
 	  "directory where CGI keeps rendered pages, sealed (empty: none)",
 	  F(page_cache_dir), OPT_EMPTY_OK, NULL },
-	{ "web", "DefaultLanguage", OPT_CHOICE, "en",
+	{ "web", "DefaultLanguage", OPT_LANGUAGE, LANG_DEFAULT,
 	  "page language when Accept-Language names none shipped",
-	  F(default_language), 0, language_choices },
+	  F(default_language), 0, NULL },
 
-	{ "summary", "Language", OPT_CHOICE, "en",
-	  "language of the summary", F(language), 0, language_choices },
+	{ "summary", "Language", OPT_LANGUAGE, LANG_DEFAULT,
+	  "language of the summary", F(language), 0, NULL },
 	{ "summary", "TemplateDir", OPT_PATH, "",
 	  "directory of replacement templates (empty: shipped ones)",
 	  F(template_dir), OPT_EMPTY_OK, NULL },
@@ -214,6 +210,7 @@ type_name(enum opt_type t)
 	case OPT_URL: return "URL";
 	case OPT_MODE: return "octal mode";
 	case OPT_ENUM: case OPT_CHOICE: return "choice";
+	case OPT_LANGUAGE: return "language";
 	case OPT_SOCKET: return "socket";
 	case OPT_PREFIX: return "URL path";
 	case OPT_USER: return "user[:group]";
@@ -250,6 +247,15 @@ expected_text(const struct option *o)
 		    "with /, such as /m/");
 	case OPT_USER: return g_strdup("a user name, optionally with "
 		    ":group, such as pullmail");
+	case OPT_LANGUAGE:
+		s = g_string_new("one of ");
+		for (i = 0; i < lang_count(); i++) {
+			if (i > 0)
+				g_string_append(s, i + 1 == lang_count() ?
+				    " or " : ", ");
+			g_string_append(s, lang_at(i)->tag);
+		}
+		return g_string_free(s, FALSE);
 	case OPT_ENUM:
 	case OPT_CHOICE:
 		s = g_string_new("one of ");
@@ -593,6 +599,7 @@ free_field(struct config *cfg, const struct option *o)
 
 	switch (o->type) {
 	case OPT_STRING: case OPT_PATH: case OPT_URL: case OPT_CHOICE:
+	case OPT_LANGUAGE:
 	case OPT_SOCKET: case OPT_PREFIX: case OPT_USER:
 		g_free(*(char **)f);
 		*(char **)f = NULL;
@@ -654,6 +661,13 @@ set_option(struct config *cfg, const struct option *o, const char *v)
 			return -1;
 		free_field(cfg, o);
 		*(char **)f = g_strdup(o->choices[idx].name);
+		return 0;
+	case OPT_LANGUAGE:
+		/* Exactly as the catalogue spells it: it names templates/TAG. */
+		if (lang_find(v) == NULL || strcmp(lang_find(v)->tag, v) != 0)
+			return -1;
+		free_field(cfg, o);
+		*(char **)f = g_strdup(v);
 		return 0;
 	case OPT_URL:
 		if (v[0] == '\0') {

@@ -7,13 +7,13 @@
 #include <sodium.h>
 
 #include "html.h"
+#include "lang.h"
 #include "summary.h"
-#include "units.h"
 
-#define SUMMARY_BOUNDARY_BYTES 8
+#define SUMMARY_BOUNDARY_BYTES 6
 /* File names longer than this many characters are shortened in the middle
  * (the whole name is on the retriever's page): the summary stays small. */
-#define SUMMARY_NAME_MAX 44
+#define SUMMARY_NAME_MAX 28
 #define SUMMARY_NAME_TAIL 16        /* characters kept at the end (extension) */
 #define SUMMARY_INLINE_SHOWN 3      /* inline images named; more are counted */
 #define SUMMARY_HEADER_MAX 100      /* characters of From, Subject, Date shown */
@@ -213,7 +213,7 @@ render_item(GString *list, const char *item,
 	char *shown = display_name(a->name);
 	char *details;
 
-	units_format_size(a->size, lang, size, sizeof(size));
+	lang_format_size(a->size, lang, size, sizeof(size));
 	if (type_implied_by_name(a->name, a->type))
 		details = g_strdup(size);
 	else
@@ -320,33 +320,29 @@ cache_get(const char *dir, const char *lang, char **err)
 
 /* The line that says the list may lack parts (mimescan's incomplete):
  * from incomplete.txt / incomplete.html when the template directory has
- * them, else from this table, so that a directory made before they
- * existed still says it. A sender must not be able to hide an attachment
- * from the summary without the summary saying so. */
-static const struct {
-	const char *lang, *text[2];
-} incomplete_builtin[] = {
-	{ "pt", { "  Esta mensagem tem partes que o resumo não conseguiu "
-	    "listar:\n  abra-a para ver tudo.\n",
-	    "<li>Esta mensagem tem partes que o resumo não conseguiu listar: "
-	    "abra-a para ver tudo.</li>\n" } },
-	{ "en", { "  This message has parts the summary could not list: open "
-	    "it\n  to see everything.\n",
-	    "<li>This message has parts the summary could not list: open it "
-	    "to see everything.</li>\n" } },
-};
-
+ * them, else from the language's catalogue, so that a directory made
+ * before they existed still says it. A sender must not be able to hide an
+ * attachment from the summary without the summary saying so. */
 static const char *
 incomplete_line(const struct template_set *ts, const char *lang, bool html)
 {
 	if (ts->t[html][T_INCOMPLETE] != NULL)
 		return ts->t[html][T_INCOMPLETE];
-	for (size_t i = 0; i < G_N_ELEMENTS(incomplete_builtin); i++)
-		if (g_ascii_strncasecmp(lang, incomplete_builtin[i].lang,
-		    strlen(incomplete_builtin[i].lang)) == 0)
-			return incomplete_builtin[i].text[html];
-	return incomplete_builtin[G_N_ELEMENTS(incomplete_builtin) - 1].
-	    text[html];
+	return lang_get(lang)->summary_incomplete[html];
+}
+
+/* The host (and port) the link points to, named in the summary as the
+ * sender's own server: "mail.example.org" of "https://mail.example.org/m/…".
+ * Not a secret (the token is in the path). */
+static char *
+link_host(const char *link)
+{
+	const char *p = link != NULL ? strstr(link, "://") : NULL;
+
+	if (p == NULL)
+		return g_strdup("");
+	p += 3;
+	return g_strndup(p, strcspn(p, "/?#"));
 }
 
 static char *
@@ -389,7 +385,7 @@ render(const struct summary_input *in, const struct template_set *ts,
 		g_string_free(imgs, TRUE);
 	}
 
-	units_format_date_human(in->expires, in->lang, expires,
+	lang_format_date(in->expires, in->lang, expires,
 	    sizeof(expires));
 	char *shown = display_from(sc->from);
 	from = escaped(shown, html);
@@ -402,7 +398,7 @@ render(const struct summary_input *in, const struct template_set *ts,
 		/* No Date: field: when it reached the sender's server, which is
 		 * what an MTA that adds the field would have written. */
 		char when[96];
-		units_format_date_human(in->received, in->lang, when,
+		lang_format_date(in->received, in->lang, when,
 		    sizeof(when));
 		date = escaped(when, html);
 	} else {
@@ -410,6 +406,9 @@ render(const struct summary_input *in, const struct template_set *ts,
 		date = escaped(shown, html);
 		g_free(shown);
 	}
+	shown = link_host(in->link);
+	char *host = escaped(shown, html);
+	g_free(shown);
 	if (html) {
 		GString *g = g_string_new(NULL);
 		html_attr(g, in->link, -1);
@@ -418,15 +417,16 @@ render(const struct summary_input *in, const struct template_set *ts,
 		link = g_strdup(in->link);
 	}
 	const char *keys[] = { "from", "subject", "date", "attachments",
-	    "inline", "link", "expires", NULL };
+	    "inline", "link", "expires", "host", NULL };
 	const char *vals[] = { from, subject, date, list->str,
-	    inline_block->str, link, expires };
+	    inline_block->str, link, expires, host };
 	out = g_string_new(NULL);
 	fill(out, tmpl, keys, vals);
 	g_string_free(inline_block, TRUE);
 	g_free(from);
 	g_free(subject);
 	g_free(date);
+	g_free(host);
 	if (link != NULL) {
 		sodium_memzero(link, strlen(link));
 		g_free(link);
@@ -479,7 +479,7 @@ summary_check_templates(const char *template_dir, const char *lang,
 
 	*err = NULL;
 	if (lang == NULL)
-		lang = "en";
+		lang = LANG_DEFAULT;
 	if ((ts = template_set_load(dir, lang, err)) == NULL)
 		return -1;
 	/* What was checked is what the next summaries use; sets of an earlier
@@ -495,7 +495,7 @@ summary_build(const struct summary_input *in, struct summary *out,
 {
 	const char *dir = in->template_dir != NULL && *in->template_dir ?
 	    in->template_dir : SUMMARY_SHIPPED_DIR;
-	const char *lang = in->lang != NULL ? in->lang : "en";
+	const char *lang = in->lang != NULL ? in->lang : LANG_DEFAULT;
 	struct template_set *ts;
 	unsigned char rnd[SUMMARY_BOUNDARY_BYTES];
 	char boundary[64];
@@ -508,7 +508,7 @@ summary_build(const struct summary_input *in, struct summary *out,
 	template_set_unref(ts);
 
 	randombytes_buf(rnd, sizeof(rnd));
-	strcpy(boundary, "=_pullmail_");
+	strcpy(boundary, "=_pm_");
 	sodium_bin2hex(boundary + strlen(boundary),
 	    sizeof(boundary) - strlen(boundary), rnd, sizeof(rnd));
 	GString *body = g_string_sized_new(2048);

@@ -1,6 +1,7 @@
-/* Sizes, durations and dates as configuration, headers and pages use them.
- * Month and day names are written out here rather than taken from the C
- * locale: the output must not depend on the process's locale. */
+/* Sizes, durations and dates as configuration and headers use them (the
+ * CGI front links this file: plain C). Day and month abbreviations are
+ * written out here rather than taken from the C locale: the output must
+ * not depend on the process's locale. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,23 +16,9 @@ static const char *const month_abbr[12] = {
 	"Jan", "Feb", "Mar", "Apr", "May", "Jun",
 	"Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 };
-static const char *const month_en[12] = {
-	"January", "February", "March", "April", "May", "June",
-	"July", "August", "September", "October", "November", "December",
-};
-static const char *const month_pt[12] = {
-	"janeiro", "fevereiro", "março", "abril", "maio", "junho",
-	"julho", "agosto", "setembro", "outubro", "novembro", "dezembro",
-};
 static const char *const day_abbr[7] = {
 	"Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat",
 };
-
-static bool
-is_pt(const char *lang)
-{
-	return lang != NULL && (strncmp(lang, "pt", 2) == 0);
-}
 
 /* Digits followed by an optional single suffix; the digits fit in uint64_t. */
 static int
@@ -99,40 +86,6 @@ units_parse_duration(const char *s, int64_t *out)
 	return 0;
 }
 
-void
-units_format_size(uint64_t n, const char *lang, char *buf, size_t len)
-{
-	static const char *const unit[] = { "kB", "MB", "GB", "TB", "PB",
-	    "EB" };
-	uint64_t div = 1000, tenths, whole;
-	size_t u = 0;
-
-	if (buf == NULL || len == 0)
-		return;
-	if (n < 1000) {
-		snprintf(buf, len, "%u %s", (unsigned)n, n == 1 ? "byte" :
-		    "bytes");
-		return;
-	}
-	/* Whole units rounded; move up while that reaches 1000. Below 100
-	 * one decimal is shown ("2.4 MB"), above it none ("512 kB"). */
-	for (;;) {
-		whole = n / div + (n % div >= div / 2);
-		if (whole < 1000 || u == sizeof(unit) / sizeof(unit[0]) - 1)
-			break;
-		div *= 1000;
-		u++;
-	}
-	if (whole < 100) {
-		tenths = n / (div / 10) + (n % (div / 10) >= div / 20);
-		snprintf(buf, len, "%u%c%u %s", (unsigned)(tenths / 10),
-		    is_pt(lang) ? ',' : '.', (unsigned)(tenths % 10), unit[u]);
-	} else {
-		snprintf(buf, len, "%llu %s", (unsigned long long)whole,
-		    unit[u]);
-	}
-}
-
 static bool
 utc(int64_t t, struct tm *tm)
 {
@@ -157,25 +110,4 @@ units_format_rfc5322(int64_t t, char *buf, size_t len)
 	snprintf(buf, len, "%s, %d %s %lld %02d:%02d:%02d +0000",
 	    day_abbr[tm.tm_wday], tm.tm_mday, month_abbr[tm.tm_mon],
 	    (long long)tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-}
-
-void
-units_format_date_human(int64_t t, const char *lang, char *buf, size_t len)
-{
-	struct tm tm;
-
-	if (buf == NULL || len == 0)
-		return;
-	if (!utc(t, &tm)) {
-		buf[0] = '\0';
-		return;
-	}
-	if (is_pt(lang))
-		snprintf(buf, len, "%d de %s de %lld, %02d:%02d UTC",
-		    tm.tm_mday, month_pt[tm.tm_mon],
-		    (long long)tm.tm_year + 1900, tm.tm_hour, tm.tm_min);
-	else
-		snprintf(buf, len, "%d %s %lld, %02d:%02d UTC", tm.tm_mday,
-		    month_en[tm.tm_mon], (long long)tm.tm_year + 1900,
-		    tm.tm_hour, tm.tm_min);
 }

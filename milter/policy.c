@@ -99,7 +99,7 @@ policy_link_prefix(const struct config *cfg)
 {
 	const char *base = cfg->base_url != NULL ? cfg->base_url : "";
 	const char *prefix = cfg->path_prefix != NULL && *cfg->path_prefix ?
-	    cfg->path_prefix : "/m/";
+	    cfg->path_prefix : CONFIG_DEFAULT_PATH_PREFIX;
 	size_t bl = strlen(base), pl = strlen(prefix);
 
 	while (bl > 0 && base[bl - 1] == '/')

@@ -23,6 +23,7 @@
 #include <libxml/tree.h>
 
 #include "cgi/page.h"
+#include "lang.h"
 #include "cgi/parts.h"
 #include "cgi/sanitize.h"
 #include "cgi/web.h"
@@ -221,7 +222,7 @@ fuzz_message(unsigned flags, const uint8_t *data, size_t len)
 	v.m = &m;
 	v.meta = &meta;
 	v.expires = meta.expires;
-	v.lang = (flags & 2) ? PAGE_LANG_PT : PAGE_LANG_EN;
+	v.lang = lang_at((flags & 2) ? 1 : 0)->tag;
 	v.base = (flags & 4) ? "./" : "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA/";
 	v.keep_extension = 14 * 86400;
 	v.allow_remote_images = (flags & 8) != 0;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lang.h"
 #include "units.h"
 
 START_TEST(test_parse_size)
@@ -97,7 +98,7 @@ size_is(uint64_t n, const char *lang, const char *want)
 {
 	char buf[32];
 
-	units_format_size(n, lang, buf, sizeof(buf));
+	lang_format_size(n, lang, buf, sizeof(buf));
 	ck_assert_msg(strcmp(buf, want) == 0, "%llu %s: got \"%s\", want "
 	    "\"%s\"", (unsigned long long)n, lang, buf, want);
 }
@@ -130,10 +131,15 @@ START_TEST(test_format_size)
 	size_is(20971520, "pt-BR", "21,0 MB");
 	size_is(1500000000ull, "en", "1.5 GB");
 	size_is(UINT64_MAX, "en", "18.4 EB");
+	size_is(2400000, "es", "2,4 MB");
+	size_is(512, "es", "512 bytes");
+	/* A regional tag takes its language's catalogue. */
+	size_is(2400000, "pt-PT", "2,4 MB");
+	size_is(2400000, "es-MX", "2,4 MB");
 	/* Any other language is English; NULL too. */
 	size_is(2400000, NULL, "2.4 MB");
 	/* A short buffer is cut, still terminated. */
-	units_format_size(2400000, "en", small, sizeof(small));
+	lang_format_size(2400000, "en", small, sizeof(small));
 	ck_assert_str_eq(small, "2.4");
 }
 END_TEST
@@ -146,20 +152,27 @@ START_TEST(test_format_dates)
 
 	units_format_rfc5322(t, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Sun, 22 Nov 2026 11:47:00 +0000");
-	units_format_date_human(t, "en", buf, sizeof(buf));
+	lang_format_date(t, "en", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "22 November 2026, 11:47 UTC");
-	units_format_date_human(t, "pt-BR", buf, sizeof(buf));
+	lang_format_date(t, "pt-BR", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "22 de novembro de 2026, 11:47 UTC");
+	lang_format_date(t, "es", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "22 de noviembre de 2026, 11:47 UTC");
+	lang_format_date(t, "de", buf, sizeof(buf));
+	ck_assert_str_eq(buf, "22 November 2026, 11:47 UTC");
+	/* A short buffer is cut, still terminated. */
+	lang_format_date(t, "es", buf, 9);
+	ck_assert_str_eq(buf, "22 de no");
 
 	/* Epoch; a March date for the cedilla; leap day. */
 	units_format_rfc5322(0, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Thu, 1 Jan 1970 00:00:00 +0000");
-	units_format_date_human(0, "en", buf, sizeof(buf));
+	lang_format_date(0, "en", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "1 January 1970, 00:00 UTC");
-	units_format_date_human(1709164800 + 86400 * 0 + 3600 * 9 + 5 * 60,
+	lang_format_date(1709164800 + 86400 * 0 + 3600 * 9 + 5 * 60,
 	    "pt-BR", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "29 de fevereiro de 2024, 09:05 UTC");
-	units_format_date_human(1710460800, "pt-BR", buf, sizeof(buf));
+	lang_format_date(1710460800, "pt-BR", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "15 de março de 2024, 00:00 UTC");
 	units_format_rfc5322(1710460800 + 86399, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "Fri, 15 Mar 2024 23:59:59 +0000");
@@ -167,7 +180,7 @@ START_TEST(test_format_dates)
 	/* Out of range: empty string, no crash. */
 	units_format_rfc5322(INT64_MAX, buf, sizeof(buf));
 	ck_assert_str_eq(buf, "");
-	units_format_date_human(INT64_MIN, "en", buf, sizeof(buf));
+	lang_format_date(INT64_MIN, "en", buf, sizeof(buf));
 	ck_assert_str_eq(buf, "");
 }
 END_TEST

@@ -389,6 +389,42 @@ START_TEST(page_ok)
 }
 END_TEST
 
+/* Spanish is a catalogue entry (common/lang_es.c) and nothing else: the
+ * page, its dates and sizes and its error pages follow Accept-Language. */
+START_TEST(page_spanish)
+{
+	struct resp r;
+	char *u = uri(tok_ok, "");
+
+	request(&r, "GET", u, "es-MX;q=0.9, en;q=0.5", NULL, NULL, NULL,
+	    NULL);
+	ck_assert_int_eq(r.rs.status, 200);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "<html lang=\"es\">"));
+	ck_assert_ptr_nonnull(strstr(b, "<h2 id=\"h-att\">Adjuntos</h2>"));
+	ck_assert_ptr_nonnull(strstr(b, "Este mensaje se puede leer hasta el "));
+	ck_assert_ptr_nonnull(strstr(b, " de febrero de 2027"));
+	ck_assert_ptr_nonnull(strstr(b, "Conservarlo más tiempo ("));
+	ck_assert_ptr_nonnull(strstr(b, "Descargar el original (.eml)"));
+	ck_assert_ptr_null(strstr(b, "Attachments"));
+	g_free(b);
+	resp_free(&r);
+	g_free(u);
+
+	ck_assert_str_eq(page_language("es", "en"), "es");
+	ck_assert_str_eq(page_language("es-419, pt;q=0.5", "en"), "es");
+	ck_assert_str_eq(page_language("de", "es"), "es");
+	ck_assert_str_eq(page_language("pt;q=0.4, es;q=0.6", "pt-BR"), "es");
+	ck_assert_str_eq(page_language("esx", "en"), "en");
+
+	GString *e = g_string_new(NULL);
+	page_error(e, 404, "es");
+	ck_assert_ptr_nonnull(strstr(e->str, "<html lang=\"es\">"));
+	ck_assert_ptr_nonnull(strstr(e->str, "<h1>No encontrado</h1>"));
+	g_string_free(e, TRUE);
+}
+END_TEST
+
 START_TEST(page_portuguese_and_head)
 {
 	struct resp r;
@@ -827,6 +863,8 @@ START_TEST(accept_language_hostile)
 		{ "pt;q=0", "en" }, { "fr, de ;q=0.9", "en" },
 		{ "pt-BR;q=0.9, en ; q=1", "en" }, { "ptx,enx", "en" },
 		{ "  pt  ;  q=0.7  ", "pt-BR" }, { "\t", "en" },
+		{ "es", "es" }, { "ES-es", "es" }, { "en;q=0.5, es-AR", "es" },
+		{ "es;q=0, en;q=0.1", "en" },
 	};
 	char *u = uri(tok_ok, "");
 
@@ -1374,6 +1412,7 @@ main(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, page_ok);
 	tcase_add_test(tc, page_portuguese_and_head);
+	tcase_add_test(tc, page_spanish);
 	tcase_add_test(tc, html_sanitised);
 	tcase_add_test(tc, part_download);
 	tcase_add_test(tc, eml_identical);
