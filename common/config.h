@@ -85,7 +85,7 @@ struct config {
 
 /* Reads and validates the whole file. path NULL means CONFIG_DEFAULT_PATH.
  * On failure returns NULL and sets *err to a message naming the file, the
- * section, the key and what was expected (caller frees with free()). */
+ * section, the key and what was expected (g_free(), log.h). */
 struct config *config_load(const char *path, char **err);
 
 /* The path a program should read: explicit (-c) if not NULL, else

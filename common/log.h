@@ -1,6 +1,13 @@
 /* Logging to syslog (LOG_MAIL unless configured) or to stderr in the
  * foreground. No function here takes a token or a key: a message is named by
- * its MTA queue id and its storage id only. */
+ * its MTA queue id and its storage id only.
+ *
+ * Error strings, everywhere in pullmail: a function that explains its
+ * failures takes `char **err`. On failure it sets *err to a message made
+ * with GLib (g_strdup, g_strdup_printf), which the caller owns and frees
+ * with g_free(); on success *err is NULL. The message names what failed
+ * (a file, a section and key, a directory) and never holds a token, a key
+ * or message content, so the caller may log it as it is. */
 #ifndef PULLMAIL_LOG_H
 #define PULLMAIL_LOG_H
 

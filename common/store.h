@@ -51,7 +51,7 @@ enum store_mode { STORE_READ_ONLY, STORE_READ_WRITE };
  * directory, is not world-writable, is writable when mode is READ_WRITE;
  * tmp/ exists or is created). Opened for writing, it removes temporary files
  * older than STORE_TMP_STALE_AGE, left by a writer that crashed. On failure
- * returns NULL and *err (free()). */
+ * returns NULL and *err (g_free(), log.h). */
 struct store *store_open(const struct config *cfg, enum store_mode mode,
     char **err);
 void store_close(struct store *st);

@@ -35,13 +35,15 @@ struct summary {
 	size_t body_len;
 };
 
-/* 0, or -1 with *err (free()) saying what is wrong (a template missing). */
+/* 0, or -1 with *err (g_free(), log.h) saying what is wrong (a template
+ * missing). */
 int summary_build(const struct summary_input *in, struct summary *out,
     char **err);
 void summary_free(struct summary *s);
 
 /* Whether every template of lang (NULL: "en") can be read from template_dir
- * (NULL or "": the shipped ones) as UTF-8: 0, or -1 with *err (free()). */
+ * (NULL or "": the shipped ones) as UTF-8: 0, or -1 with *err (g_free(),
+ * log.h). */
 int summary_check_templates(const char *template_dir, const char *lang,
     char **err);
 

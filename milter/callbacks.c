@@ -666,7 +666,7 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	in.received = m->received;
 	if (summary_build(&in, &sum, &err) != 0) {
 		log_message(LOG_ERR, queue_id(ctx, m), &m->id, "%s", err);
-		free(err);
+		g_free(err);
 		store_delete(the_store, &m->id);
 		sodium_memzero(link, strlen(link));
 		g_free(link);

@@ -62,7 +62,7 @@ load_config(char **err)
 }
 
 /* What start-up, -n and a reload check beyond the file's own syntax;
- * *err (free()) says what is wrong. */
+ * *err (g_free(), log.h) says what is wrong. */
 static int
 check_config(const struct config *cfg, char **err)
 {
@@ -133,7 +133,7 @@ reload(void)
 	if (cfg == NULL || check_config(cfg, &err) != 0) {
 		log_msg(LOG_ERR, "reload refused, the running configuration "
 		    "stays: %s", err != NULL ? err : "invalid");
-		free(err);
+		g_free(err);
 		if (cfg != NULL)
 			config_unref(cfg);
 		return;
@@ -298,12 +298,12 @@ main(int argc, char **argv)
 	}
 	if ((cfg = load_config(&err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: %s\n", err);
-		free(err);
+		g_free(err);
 		return EX_CONFIG;
 	}
 	if ((rc = check_config(cfg, &err)) != 0) {
 		fprintf(stderr, "pullmail-milter: %s\n", err);
-		free(err);
+		g_free(err);
 		return rc;
 	}
 	g_mime_init();
@@ -333,7 +333,7 @@ main(int argc, char **argv)
 		    opt_config);
 	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
-		free(err);
+		g_free(err);
 		return EX_CANTCREAT;
 	}
 	if (opt_check) {

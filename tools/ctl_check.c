@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <sysexits.h>
 #include <unistd.h>
+#include <glib.h>
 
 #include "tools/ctl.h"
 
@@ -209,7 +210,7 @@ check_round_trip(struct check_run *r)
 	if (st == NULL) {
 		check_say(r, EX_CONFIG, "store: %s", err != NULL ? err :
 		    "cannot open");
-		free(err);
+		g_free(err);
 		return;
 	}
 	check_say(r, EX_OK, "store opened for writing (backend %s)",

@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 #include <time.h>
+#include <glib.h>
 
 #include <sodium.h>
 #include "log.h"
@@ -192,7 +193,7 @@ ctl_main(int argc, char **argv, FILE *out, FILE *err)
 	if (c.cfg == NULL) {
 		fprintf(err, "pullmailctl: %s\n", cfg_err != NULL ? cfg_err :
 		    "cannot read the configuration");
-		free(cfg_err);
+		g_free(cfg_err);
 		return EX_CONFIG;
 	}
 	log_init("pullmailctl", 0, c.cfg->log_facility, c.cfg->log_level);

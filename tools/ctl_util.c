@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <sysexits.h>
 #include <time.h>
+#include <glib.h>
 
 #include "log.h"
 #include "pagefile.h"
@@ -24,7 +25,7 @@ ctl_store_open(struct ctl *c, enum store_mode mode, int *rc)
 		fprintf(c->err, "pullmailctl: store %s: %s\n",
 		    c->cfg->store_dir != NULL ? c->cfg->store_dir : "(none)",
 		    err != NULL ? err : "cannot open");
-		free(err);
+		g_free(err);
 		*rc = (e == EACCES || e == EPERM) ? EX_NOPERM : EX_CONFIG;
 		return NULL;
 	}

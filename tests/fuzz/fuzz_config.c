@@ -52,7 +52,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* Every failure says which file it is about. */
 		if (err == NULL || strncmp(err, path, strlen(path)) != 0)
 			abort();
-		free(err);
+		g_free(err);
 	}
 	close(fd);
 	return 0;

@@ -60,7 +60,7 @@ expect_error(const char *text, const char *expected_tail)
 	ck_assert_ptr_nonnull(err);
 	ck_assert_str_eq(err, want);
 	g_free(want);
-	free(err);
+	g_free(err);
 }
 
 static const char full_file[] =
@@ -381,7 +381,7 @@ START_TEST(test_urls)
 		cfg = load_text(text, &err);
 		ck_assert_msg(cfg == NULL, "%s accepted", bad[i]);
 		ck_assert_ptr_nonnull(strstr(err, "[milter] BaseURL = "));
-		free(err);
+		g_free(err);
 	}
 	/* Absent BaseURL is fine for config_load (the retriever needs
 	 * none); the milter checks for it itself. */
@@ -433,11 +433,11 @@ START_TEST(test_malformed_files)
 	cfg = load_text("StoreDir = /srv\n", &err);
 	ck_assert_ptr_null(cfg);
 	ck_assert(g_str_has_prefix(err, conf_path));
-	free(err);
+	g_free(err);
 	cfg = load_text("[milter\nLogWhy = yes\n", &err);
 	ck_assert_ptr_null(cfg);
 	ck_assert(g_str_has_prefix(err, conf_path));
-	free(err);
+	g_free(err);
 
 	/* Not UTF-8: Latin-1 "ção" in a value on line 3. */
 	cfg = load_text("[milter]\n# ok\nSocketGroup = gr\xe7\xe3o\n", &err);
@@ -445,7 +445,7 @@ START_TEST(test_malformed_files)
 	text = g_strdup_printf("%s: line 3: not valid UTF-8", conf_path);
 	ck_assert_str_eq(err, text);
 	g_free(text);
-	free(err);
+	g_free(err);
 
 	/* A NUL byte. */
 	write_file("[milter]\nLogWhy = y\0es\n", 23);
@@ -454,7 +454,7 @@ START_TEST(test_malformed_files)
 	text = g_strdup_printf("%s: line 2: contains a NUL byte", conf_path);
 	ck_assert_str_eq(err, text);
 	g_free(text);
-	free(err);
+	g_free(err);
 
 	/* A 1 MB line as a value: refused, the message quotes only the
 	 * start of it. */
@@ -467,7 +467,7 @@ START_TEST(test_malformed_files)
 	ck_assert_ptr_nonnull(strstr(err, "[milter] LocalDomains = aaaa"));
 	ck_assert_ptr_nonnull(strstr(err, "...: expected a comma-separated"));
 	ck_assert_uint_lt(strlen(err), 300);
-	free(err);
+	g_free(err);
 	/* The same line, valid: one 1 MB domain. */
 	memcpy(text + i + big, "\n", 2);
 	cfg = load_text(text, &err);
@@ -486,7 +486,7 @@ START_TEST(test_malformed_files)
 	memcpy(text + big, " = 1\n", 6);
 	cfg = load_text(text, &err);
 	ck_assert_ptr_null(cfg);
-	free(err);
+	g_free(err);
 	g_free(text);
 }
 END_TEST
@@ -499,19 +499,19 @@ START_TEST(test_missing_file)
 	ck_assert_ptr_null(config_load("/nonexistent/pullmail.conf", &err));
 	ck_assert(g_str_has_prefix(err, "/nonexistent/pullmail.conf: "
 	    "cannot read: "));
-	free(err);
+	g_free(err);
 	/* err may be NULL when the caller does not want the message. */
 	ck_assert_ptr_null(config_load("/nonexistent/pullmail.conf", NULL));
 	/* An endless device is refused after a bounded read. */
 	ck_assert_ptr_null(config_load("/dev/zero", &err));
 	ck_assert_str_eq(err, "/dev/zero: larger than 16777216 bytes");
-	free(err);
+	g_free(err);
 	/* A directory. */
 	ck_assert_ptr_null(config_load(tmpdir, &err));
 	want = g_strdup_printf("%s: cannot read: ", tmpdir);
 	ck_assert(g_str_has_prefix(err, want));
 	g_free(want);
-	free(err);
+	g_free(err);
 }
 END_TEST
 

@@ -535,20 +535,20 @@ START_TEST(open_checks_storedir)
 	cfg->store_dir = missing;
 	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
 	ck_assert_ptr_nonnull(strstr(err, "missing"));
-	free(err);
+	g_free(err);
 
 	char *file = g_strdup_printf("%s/file", dir);
 	g_file_set_contents(file, "x", 1, NULL);
 	cfg->store_dir = file;
 	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
 	ck_assert_ptr_nonnull(strcasestr(err, "not a directory"));
-	free(err);
+	g_free(err);
 
 	cfg->store_dir = dir;
 	chmod(dir, 0777);
 	ck_assert_ptr_null(store_open(cfg, STORE_READ_ONLY, &err));
 	ck_assert_ptr_nonnull(strstr(err, "world-writable"));
-	free(err);
+	g_free(err);
 	chmod(dir, 0750);
 	cfg->store_dir = g_strdup(dir);
 	g_free(missing);
