@@ -3,8 +3,8 @@
  * destination directory) against a bare crypto_secretstream encryption plus
  * write/fsync/rename of the same bytes written here (the comparison issue 2
  * sets the 1.3x target for), and against that bare path plus the fsync of
- * the destination directory that DESIGN.md requires of a commit and the
- * plain bare path leaves out. Runs interleave the three paths; medians are
+ * the destination directory that a commit requires (doc/ARCHITECTURE.md:
+ * the store format) and the plain bare path leaves out. Runs interleave the three paths; medians are
  * printed. The store is new and opened for writing first, which creates its
  * fan-out directories, as any store has them after its first messages.
  * Usage: bench_seal DIR [RUNS_SMALL RUNS_LARGE] */
@@ -125,7 +125,7 @@ main(int argc, char **argv)
 	unsigned char *cipher = malloc(65536 + 64);
 	printf("bare: secretstream + write/fsync/rename (issue 2's comparison); "
 	    "bare+dir: the same plus the\nfsync of the destination directory "
-	    "that a commit does (DESIGN.md); medians, us per message\n");
+	    "that a commit does (doc/ARCHITECTURE.md); medians, us per message\n");
 	printf("%-7s %5s %10s %7s %10s %7s %6s %-9s %10s %7s %6s %s\n",
 	    "size", "runs", "pullmail", "MB/s", "bare", "MB/s", "ratio",
 	    "<=1.30", "bare+dir", "MB/s", "ratio", "<=1.30");

@@ -1,4 +1,5 @@
-/* The sealed original, store format version 1 (DESIGN.md).
+/* The sealed original, store format version 1 (doc/ARCHITECTURE.md: the
+ * store format).
  *
  * Layout, integers big-endian:
  *   0  magic "PULLMAIL"                 8

@@ -1,5 +1,5 @@
-/* Tokens, storage ids and message keys (DESIGN.md: the link, the token and
- * the keys). */
+/* Tokens, storage ids and message keys (doc/ARCHITECTURE.md: the link, the
+ * token and the keys). */
 #include <pthread.h>
 #include <stdint.h>
 #include <string.h>

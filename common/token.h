@@ -1,5 +1,5 @@
-/* The link token and what is derived from it (DESIGN.md: the link, the token
- * and the keys). A token and a message key are secrets: they live in
+/* The link token and what is derived from it (doc/ARCHITECTURE.md: the
+ * link, the token and the keys). A token and a message key are secrets: they live in
  * sodium_malloc memory and are wiped when freed. */
 #ifndef PULLMAIL_TOKEN_H
 #define PULLMAIL_TOKEN_H

@@ -437,7 +437,8 @@ cb_header(SMFICTX *ctx, char *name, char *value)
 		v++;
 	/* X-Pull and every X-Pull-* field are the sender's: read where they
 	 * may steer (X-Pull: no, X-Pull-Expires) or tell a loop (X-Pull-URL),
-	 * never delivered as they came (DESIGN.md: the milter). */
+	 * never delivered as they came (doc/ARCHITECTURE.md: the milter's
+	 * decisions). */
 	if (g_ascii_strcasecmp(name, "X-Pull") == 0) {
 		mark_remove(m, name, REMOVE_PULL);
 		char *t = g_strstrip(g_strdup(v));

@@ -1,5 +1,5 @@
 /* pullmail-milter start-up: options, configuration, store, privileges,
- * socket, then smfi_main (CONVENTIONS.md: start-up of a daemon). */
+ * socket, then smfi_main (doc/ARCHITECTURE.md: how the code is written). */
 #include <errno.h>
 #include <getopt.h>
 #include <grp.h>

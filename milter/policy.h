@@ -1,4 +1,5 @@
-/* Whether a message is pulled, and why not (DESIGN.md: the milter). */
+/* Whether a message is pulled, and why not (doc/ARCHITECTURE.md: the
+ * milter's decisions). */
 #ifndef PULLMAIL_MILTER_POLICY_H
 #define PULLMAIL_MILTER_POLICY_H
 
