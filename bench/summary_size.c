@@ -1,8 +1,9 @@
 /* Sizes of the summary body (both parts, as delivered) for 0 to 5
- * attachments, in every shipped language, with short names and with names
- * long enough to be shortened; prints one line per case and the median and
- * largest. With -w DIR, also writes each case's parts, decoded, as
- * DIR/LANG-N-short.txt and .html (and -long), to look at in a browser.
+ * attachments, in every shipped language, with short names, with names
+ * long enough to be shortened, and with long accented ones (as the 2 KB case
+ * of tests/unit/test_summary.c); prints one line per case and the median
+ * and largest. With -w DIR, also writes each case's parts, decoded, as
+ * DIR/LANG-N-STYLE.txt and .html, to look at in a browser.
  *
  *   summary_size [-t TEMPLATEDIR] [-w DIR]
  */
@@ -18,7 +19,12 @@
 
 #define MAX_ATT 5
 
-static const struct { const char *name, *type; uint64_t size; } att[2][MAX_ATT] = {
+#define OOXML "application/vnd.openxmlformats-officedocument."
+#define STYLES 3
+
+/* Short names; long ones (shortened, types shown); long accented ones with
+ * types their extensions imply (as tests/unit/test_summary.c's 2 KB case). */
+static const struct { const char *name, *type; uint64_t size; } att[STYLES][MAX_ATT] = {
 	{ { "report-2026-Q3.pdf", "application/pdf", 248000 },
 	  { "site-photo.jpg", "image/jpeg", 2400000 },
 	  { "budget.xlsx", "application/vnd.openxmlformats-officedocument."
@@ -38,7 +44,18 @@ static const struct { const char *name, *type; uint64_t size; } att[2][MAX_ATT] 
 	  { "Quarterly-financial-report-2026-Q3-final-board-version-4.pptx",
 	    "application/vnd.openxmlformats-officedocument."
 	    "presentationml.presentation", 5100000 } },
+	{ { "Relatório-financeiro-trimestral-2026-T3-versão-final-0.docx",
+	    OOXML "wordprocessingml.document", 248000 },
+	  { "Relatório-financeiro-trimestral-2026-T3-versão-final-1.xlsx",
+	    OOXML "spreadsheetml.sheet", 2400000 },
+	  { "Relatório-financeiro-trimestral-2026-T3-versão-final-2.pptx",
+	    OOXML "presentationml.presentation", 38500 },
+	  { "Relatório-financeiro-trimestral-2026-T3-versão-final-3.docx",
+	    OOXML "wordprocessingml.document", 12000000 },
+	  { "Relatório-financeiro-trimestral-2026-T3-versão-final-4.xlsx",
+	    OOXML "spreadsheetml.sheet", 5100000 } },
 };
+static const char *const style_name[STYLES] = { "short", "long", "accent" };
 
 /* Part i of the summary (0 text/plain, 1 text/html), decoded. */
 static char *
@@ -77,7 +94,7 @@ int
 main(int argc, char **argv)
 {
 	const char *tdir = "templates", *wdir = NULL;
-	size_t sizes[64], n = 0;
+	size_t sizes[128], n = 0;
 	int c;
 
 	while ((c = getopt(argc, argv, "t:w:")) != -1) {
@@ -89,17 +106,22 @@ main(int argc, char **argv)
 			return 2;
 	}
 	g_mime_init();
-	printf("%-6s %3s %6s %6s\n", "lang", "att", "short", "long");
+	printf("%-6s %3s %6s %6s %6s\n", "lang", "att", "short", "long",
+	    "accent");
 	for (size_t l = 0; l < lang_count(); l++) {
 		const char *tag = lang_at(l)->tag;
 		for (int k = 0; k <= MAX_ATT; k++) {
 			printf("%-6s %3d", tag, k);
-			for (int style = 0; style < 2; style++) {
+			for (int style = 0; style < STYLES; style++) {
 				struct mimescan s;
 				memset(&s, 0, sizeof s);
-				s.from = "Alice Sender <alice.sender@finance."
+				s.from = style == 2 ? "João Magalhães <joao."
+				    "magalhaes@financeiro.example.com.br>" :
+				    "Alice Sender <alice.sender@finance."
 				    "example.org>";
-				s.subject = style ? "Quarterly reports and "
+				s.subject = style == 2 ? "Relatórios "
+				    "trimestrais para a reunião do conselho" :
+				    style ? "Quarterly reports and "
 				    "presentations for the board meeting" :
 				    "Site report for March";
 				s.date = "Sun, 22 Nov 2026 10:00:00 +0000";
@@ -127,7 +149,7 @@ main(int argc, char **argv)
 						char *h = part_text(&sum, i);
 						char *path = g_strdup_printf(
 						    "%s/%s-%d-%s.%s", wdir, tag,
-						    k, style ? "long" : "short",
+						    k, style_name[style],
 						    i ? "html" : "txt");
 						if (h == NULL || !g_file_set_contents(
 						    path, h, -1, NULL))

@@ -6,33 +6,41 @@
 #include <sodium.h>
 #include "headers.h"
 
-/* Readable from 320 px up, system fonts, contrast above 7:1. */
+/* Readable from 320 px up, system fonts, text contrast 6.9:1 or more. The
+ * look of the summary (templates/LANG/summary.html): one bordered card for
+ * the header, the same blue (#15c) for the button and links; a dark scheme
+ * for readers who ask for one. */
 const char page_css[] =
+    ":root{color-scheme:light dark}"
     "body{margin:0;font:16px/1.5 system-ui,sans-serif;color:#1a1a1a;"
     "background:#fff}"
     "main{max-width:50em;margin:0 auto;padding:1em}"
-    "h1{font-size:1.4em;margin:.2em 0 .6em;overflow-wrap:anywhere}"
+    ".card{border:1px solid #888;padding:1em;margin-bottom:1.4em}"
+    "h1{font-size:1.4em;margin:0 0 .6em;overflow-wrap:anywhere}"
     "h2{font-size:1.1em;margin:1.4em 0 .4em}"
     "dl.hdr{display:grid;grid-template-columns:max-content 1fr;gap:.2em .8em;"
     "margin:0}"
     "dl.hdr dt{font-weight:bold}dl.hdr dd{margin:0;overflow-wrap:anywhere}"
     ".text{white-space:pre-wrap;overflow-wrap:anywhere;font-family:"
-    "ui-monospace,monospace;font-size:.95em;background:#f6f6f6;"
+    "ui-monospace,monospace;font-size:.95em;background:#f4f4f4;"
     "padding:.8em;border-radius:4px}"
-    "iframe{width:100%;height:32em;border:1px solid #767676;"
-    "border-radius:4px}"
-    "a{color:#0645ad}"
-    ".exp{background:#fff8e1;border:1px solid #8a6d00;padding:.6em;"
-    "border-radius:4px}"
-    ".exp p{margin:0 0 .5em}.exp form{margin:0}"
+    "iframe{width:100%;height:32em;border:1px solid #888;background:#fff}"
+    "a{color:#15c}"
+    ".exp{margin-top:1em;padding-top:1em;border-top:1px solid #888}"
+    ".exp p{margin:0 0 .6em}.exp form{margin:0}"
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;"
     "clip:rect(0 0 0 0);white-space:nowrap}"
-    "button{font:inherit;padding:.4em .9em;border:1px solid #1a1a1a;"
-    "border-radius:4px;background:#e8e8e8;color:#1a1a1a;cursor:pointer}"
+    "button{font:inherit;padding:10px 20px;border:0;border-radius:6px;"
+    "background:#15c;color:#fff;cursor:pointer}"
+    "button:focus-visible,a:focus-visible{outline:3px solid #15c;"
+    "outline-offset:2px}"
     "ul.att{padding-left:1.2em}ul.att li{margin:.3em 0;overflow-wrap:anywhere}"
-    ".meta{color:#4d4d4d}"
+    ".meta{color:#555}"
     "img.inl{max-width:100%;height:auto;display:block;margin:.5em 0;"
-    "border:1px solid #ccc}";
+    "border:1px solid #ccc}"
+    "@media(prefers-color-scheme:dark){body{color:#e8e8e8;background:#181818}"
+    ".text{background:#262626}a{color:#9cc0ff}.meta{color:#bbb}"
+    "button:focus-visible,a:focus-visible{outline-color:#9cc0ff}}";
 
 void
 web_style_hash(char out[WEB_STYLE_HASH_MAX])

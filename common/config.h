@@ -79,7 +79,7 @@ struct config {
 	char *page_cache_dir;     /* PageCacheDir (empty: none) */
 
 	/* [summary] */
-	char *language;           /* Language = en (en or pt-BR) */
+	char *language;           /* Language = en (a tag of lang.h) */
 	char *template_dir;       /* TemplateDir (empty: shipped templates) */
 };
 

@@ -10,7 +10,7 @@
 #include "lang.h"
 #include "summary.h"
 
-#define SUMMARY_BOUNDARY_BYTES 6
+#define SUMMARY_BOUNDARY_BYTES 4
 /* File names longer than this many characters are shortened in the middle
  * (the whole name is on the retriever's page): the summary stays small. */
 #define SUMMARY_NAME_MAX 28

@@ -6,7 +6,8 @@
  * incomplete.txt, incomplete.html (the line that says the message has parts
  * the summary could not list; built-in words when absent);
  * placeholders {{from}} {{subject}} {{date}} {{attachments}} {{inline}}
- * {{link}} {{expires}}, {{name}} {{type}} {{size}} {{details}} in the item
+ * {{link}} {{expires}} {{host}} (the link's host, the sender's own server),
+ * {{name}} {{type}} {{size}} {{details}} in the item
  * templates, {{images}} in the inline ones). Inline images are listed apart
  * from the attachments; long names and header values are shortened so that
  * five attachments stay under 2 KB. */
@@ -21,7 +22,7 @@
 #define SUMMARY_SHIPPED_DIR PULLMAIL_DATADIR "/templates"
 
 struct summary_input {
-	const char *lang;          /* "en" or "pt-BR" */
+	const char *lang;          /* a tag of lang.h; NULL: LANG_DEFAULT */
 	const char *template_dir;  /* NULL or "": the shipped templates */
 	const struct mimescan *scan;
 	const char *link;          /* secret: never logged */
@@ -41,9 +42,9 @@ int summary_build(const struct summary_input *in, struct summary *out,
     char **err);
 void summary_free(struct summary *s);
 
-/* Whether every template of lang (NULL: "en") can be read from template_dir
- * (NULL or "": the shipped ones) as UTF-8: 0, or -1 with *err (g_free(),
- * log.h). */
+/* Whether every template of lang (NULL: LANG_DEFAULT) can be read from
+ * template_dir (NULL or "": the shipped ones) as UTF-8: 0, or -1 with *err
+ * (g_free(), log.h). */
 int summary_check_templates(const char *template_dir, const char *lang,
     char **err);
 

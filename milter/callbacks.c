@@ -12,6 +12,7 @@
 #include <sodium.h>
 
 #include "callbacks.h"
+#include "lang.h"
 #include "log.h"
 #include "mimescan.h"
 #include "policy.h"
@@ -659,7 +660,7 @@ rewrite(SMFICTX *ctx, struct conn *c, struct msg *m)
 	sodium_memzero(tok, sizeof(tok));
 	g_free(prefix);
 	memset(&in, 0, sizeof(in));
-	in.lang = c->cfg->language != NULL ? c->cfg->language : "en";
+	in.lang = c->cfg->language != NULL ? c->cfg->language : LANG_DEFAULT;
 	in.template_dir = c->cfg->template_dir;
 	in.scan = m->scan;
 	in.link = link;

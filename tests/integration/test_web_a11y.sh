@@ -2,8 +2,9 @@
 # Accessibility and phone-size layout of the pages pullmail-web serves, in
 # Debian's Chromium driven by playwright-core (tests/a11y/check.js), behind
 # nginx on loopback port 18110 (FastCGI on a unix socket): the message page
-# of tests/data/web_sample.eml (HTML, inline image, attachments) in English
-# and Brazilian Portuguese, a plain-text message, and the 404 and 410 pages.
+# of tests/data/web_sample.eml (HTML, inline image, attachments) in English,
+# Brazilian Portuguese and Spanish, a plain-text message, and the 404 and
+# 410 pages.
 # For each: no axe-core WCAG 2.0/2.1/2.2 A/AA violation at 360x800 and at
 # desktop size; at 360 px no horizontal scrolling and no text wider than the
 # screen; one h1; the right lang; the same content with JavaScript off in the
@@ -78,12 +79,15 @@ check "nginx and pullmail-web started" '[ -s "$RUN/nginx.pid" ] && [ -S "$RUN/we
 U=http://127.0.0.1:$PORT/m
 KEEP_EN='Keep it longer'
 KEEP_PT='Guardar por mais tempo'
+KEEP_ES='Conservarlo más tiempo'
 cat > "$RUN/plan.json" <<EOJ
 { "chromium": "$CHROMIUM", "run": "$RUN", "pages": [
  { "name": "sample-en", "url": "$U/$T_SAMPLE", "acceptLanguage": "en",
    "lang": "en", "status": 200, "keep": "$KEEP_EN" },
  { "name": "sample-pt", "url": "$U/$T_SAMPLE", "acceptLanguage": "pt-BR,pt;q=0.9",
    "lang": "pt-BR", "status": 200, "keep": "$KEEP_PT" },
+ { "name": "sample-es", "url": "$U/$T_SAMPLE", "acceptLanguage": "es-ES,es;q=0.9",
+   "lang": "es", "status": 200, "keep": "$KEEP_ES" },
  { "name": "keep-en", "url": "$U/$T_KEEP", "acceptLanguage": "en",
    "lang": "en", "status": 200, "keep": "$KEEP_EN", "tryKeep": true },
  { "name": "plain-en", "url": "$U/$T_PLAIN", "acceptLanguage": "en-GB,en;q=0.8",
@@ -92,6 +96,8 @@ cat > "$RUN/plan.json" <<EOJ
    "lang": "en", "status": 404, "keep": null },
  { "name": "404-pt", "url": "$U/$T_NONE", "acceptLanguage": "pt-BR",
    "lang": "pt-BR", "status": 404, "keep": null },
+ { "name": "404-es", "url": "$U/$T_NONE", "acceptLanguage": "es",
+   "lang": "es", "status": 404, "keep": null },
  { "name": "410-expired-en", "url": "$U/$T_EXP", "acceptLanguage": "en",
    "lang": "en", "status": 410, "keep": null },
  { "name": "410-revoked-pt", "url": "$U/$T_REV", "acceptLanguage": "pt-BR",
@@ -107,7 +113,7 @@ relay_tap "$RUN/check.out"
 check "the browser checks ended normally (exit $rc)" \
     '[ "$rc" = 0 ] || { [ "$rc" = 1 ] && grep -q "^not ok - " "$RUN/check.out"; }'
 shots() {
-	for p in sample-en sample-pt plain-en 404-en 410-expired-en; do
+	for p in sample-en sample-pt sample-es plain-en 404-en 410-expired-en; do
 		[ -s "$RUN/shots/$p-360.png" ] && [ -s "$RUN/shots/$p-desktop.png" ] ||
 			return 1
 	done

@@ -286,9 +286,21 @@ START_TEST(test_bad_values)
 	    "[milter] OnError = bounce: expected one of accept, tempfail or "
 	    "reject");
 	expect_error("[summary]\nLanguage = de\n",
-	    "[summary] Language = de: expected one of en or pt-BR");
+	    "[summary] Language = de: expected one of en, pt-BR or es");
 	expect_error("[web]\nDefaultLanguage = pt_BR\n",
-	    "[web] DefaultLanguage = pt_BR: expected one of en or pt-BR");
+	    "[web] DefaultLanguage = pt_BR: expected one of en, pt-BR or es");
+	/* A tag exactly as the catalogue spells it: it names templates/TAG. */
+	expect_error("[summary]\nLanguage = ES\n",
+	    "[summary] Language = ES: expected one of en, pt-BR or es");
+	{
+		char *err = NULL;
+		struct config *cfg = load_text("[summary]\nLanguage = es\n"
+		    "[web]\nDefaultLanguage = es\n", &err);
+		ck_assert_msg(cfg != NULL, "%s", err ? err : "");
+		ck_assert_str_eq(cfg->language, "es");
+		ck_assert_str_eq(cfg->default_language, "es");
+		config_unref(cfg);
+	}
 	expect_error("[log]\nFacility = kern\n",
 	    "[log] Facility = kern: expected one of mail, daemon, user, auth, "
 	    "authpriv, local0, local1, local2, local3, local4, local5, "
