@@ -276,3 +276,7 @@ clean:
 	rm -f $(PROGS) $(UNIT_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(FRONT_SHARED)
 
 -include $(shell find $(O) -name '*.d' -not -path '*/run/*' 2>/dev/null)
+
+.PHONY: soak
+soak: all
+	O=$(O) sh tests/soak/soak.sh
