@@ -17,6 +17,7 @@
 #include "sealed.h"
 #include "store.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 static char store_dir[] = "/tmp/pullmail-test-milter-XXXXXX";
 static struct config *cfg;
@@ -886,10 +887,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("milter_callbacks");
-	TCase *tc = tcase_create("callbacks");
-	SRunner *sr;
-	int nf;
+	TCase *tc;
+	Suite *s = check_suite("milter_callbacks", "callbacks", &tc);
 
 	g_mime_init();
 	token_init();
@@ -923,10 +922,5 @@ main(void)
 	tcase_add_test(tc, no_reply_steps);
 	tcase_add_test(tc, steps_answer_without_no_reply);
 	tcase_add_test(tc, silent_step_failure_answered_at_end);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include "config.h"
 #include "milter/policy.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 static struct config *cfg;
 
@@ -167,10 +168,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("milter_policy");
-	TCase *tc = tcase_create("policy");
-	SRunner *sr;
-	int nf;
+	TCase *tc;
+	Suite *s = check_suite("milter_policy", "policy", &tc);
 
 	token_init();
 	tcase_add_checked_fixture(tc, setup, teardown);
@@ -179,10 +178,5 @@ main(void)
 	tcase_add_test(tc, local_domains);
 	tcase_add_test(tc, expiry);
 	tcase_add_test(tc, link_is_ours);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "milter/protocol.h"
+#include "tests/lib/check_main.h"
 
 #define OK(lit) ck_assert(milter_macros_wellformed(lit, sizeof(lit) - 1))
 #define BAD(lit) ck_assert(!milter_macros_wellformed(lit, sizeof(lit) - 1))
@@ -31,16 +32,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("milter_protocol");
-	TCase *tc = tcase_create("protocol");
-	SRunner *sr;
-	int nf;
+	TCase *tc;
+	Suite *s = check_suite("milter_protocol", "protocol", &tc);
 
 	tcase_add_test(tc, macro_lists);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "tests/lib/check_main.h"
 
 static char tmpdir[] = "/tmp/pullmail-test-config-XXXXXX";
 static char conf_path[sizeof(tmpdir) + 32];
@@ -708,11 +709,5 @@ config_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(config_suite());
-	int failed;
-
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(config_suite());
 }

@@ -26,6 +26,7 @@
 
 #include "log.h"
 #include "tools/ctl.h"
+#include "tests/lib/check_main.h"
 
 #define DAY CTL_DAY
 #define RETENTION (90 * DAY)
@@ -990,8 +991,6 @@ main(int argc, char **argv)
 {
 	Suite *s;
 	TCase *tc;
-	SRunner *sr;
-	int failed;
 
 	if (token_init() < 0)
 		return EX_SOFTWARE;
@@ -1016,9 +1015,5 @@ main(int argc, char **argv)
 	tcase_add_test(tc, list_and_stats);
 	tcase_add_test(tc, command_line);
 	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }

@@ -7,6 +7,7 @@
 #include <sodium.h>
 #include "envelope.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 struct membuf {
 	unsigned char *data;
@@ -490,9 +491,5 @@ envelope_suite(void)
 int
 main(void)
 {
-	SRunner *sr = srunner_create(envelope_suite());
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(envelope_suite());
 }

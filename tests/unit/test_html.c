@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "html.h"
+#include "tests/lib/check_main.h"
 
 typedef void (*escape_fn)(GString *, const char *, gssize);
 
@@ -171,18 +172,14 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("html");
-	TCase *tc = tcase_create("escape");
+	TCase *tc;
+	Suite *s = check_suite("html", "escape", &tc);
+
 	tcase_add_test(tc, text_and_attr_escape_markup);
 	tcase_add_test(tc, controls_invalid_utf8_and_nul);
 	tcase_add_test(tc, bidi_controls_replaced_where_shown);
 	tcase_add_test(tc, plain_text_for_the_summary);
 	tcase_add_test(tc, url_and_headers);
 	tcase_add_test(tc, text_escape_matches_the_plain_rules);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -11,6 +11,7 @@
 
 #include "log.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 static char capture_path[] = "/tmp/pullmail-test-log-XXXXXX";
 static int saved_stderr = -1;
@@ -150,19 +151,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("log");
-	TCase *tc = tcase_create("log");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("log", "log", &tc);
 
 	tcase_add_test(tc, test_log_message_format);
 	tcase_add_test(tc, test_levels);
 	tcase_add_test(tc, test_control_characters);
 	tcase_add_test(tc, test_long_line);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

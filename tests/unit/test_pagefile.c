@@ -21,6 +21,7 @@
 #include "pagefile.h"
 #include "store.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 #define EXPIRES ((int64_t)1900000000)
 
@@ -1488,8 +1489,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("pagefile");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = check_suite("pagefile", "core", &tc);
+
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, round_trip);
@@ -1516,10 +1518,5 @@ main(void)
 	tcase_add_test(tc, get_refuses_other_owner);
 	tcase_add_test(tc, put_refuses_dir);
 	tcase_add_test(tc, sweep_forget_refuse_link);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

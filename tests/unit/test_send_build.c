@@ -6,6 +6,7 @@
 #include <sysexits.h>
 
 #include "tools/send.h"
+#include "tests/lib/check_main.h"
 
 static const guint8 png_bytes[] = {
 	0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n', 0, 0, 0, 13, 'I', 'H',
@@ -490,10 +491,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("send_build");
-	TCase *tc = tcase_create("build");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("send_build", "build", &tc);
+
 	size_t i;
 
 	/* Deterministic "random" bytes that look like nothing. */
@@ -508,10 +508,5 @@ main(void)
 	tcase_add_test(tc, test_line_ends);
 	tcase_add_test(tc, test_content_type_guess);
 	tcase_add_test(tc, test_bad_input);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

@@ -9,6 +9,7 @@
 #include <sysexits.h>
 
 #include "tools/send.h"
+#include "tests/lib/check_main.h"
 
 /* base64("\0alice\0s3cret") and base64("alice"), base64("s3cret") */
 #define PLAIN_IR "AGFsaWNlAHMzY3JldA=="
@@ -435,10 +436,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("send_transcript");
-	TCase *tc = tcase_create("transcript");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("send_transcript", "transcript", &tc);
 
 	tcase_add_test(tc, test_auth_plain_redacted_and_summary);
 	tcase_add_test(tc, test_auth_login_redacted);
@@ -448,10 +447,5 @@ main(void)
 	tcase_add_test(tc, test_parse_server);
 	tcase_add_test(tc, test_defaults);
 	tcase_add_test(tc, test_no_auth_without_tls);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? 1 : 0;
+	return check_run(s);
 }

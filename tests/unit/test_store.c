@@ -23,6 +23,7 @@
 #include "config.h"
 #include "sealed.h"
 #include "store.h"
+#include "tests/lib/check_main.h"
 
 static char *dir;
 static struct config *cfg;
@@ -621,8 +622,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("store");
-	TCase *tc = tcase_create("fs");
+	TCase *tc;
+	Suite *s = check_suite("store", "fs", &tc);
+
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, aborted_write_leaves_nothing);
@@ -637,10 +639,5 @@ main(void)
 	tcase_add_test(tc, scan_heads_sizes_parts_delete);
 	tcase_add_test(tc, scan_stops_and_keeps_atime);
 	tcase_add_test(tc, sealed_lifecycle);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <glib.h>
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 static void
 setup(void)
@@ -208,8 +209,9 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("token");
-	TCase *tc = tcase_create("core");
+	TCase *tc;
+	Suite *s = check_suite("token", "core", &tc);
+
 	tcase_add_unchecked_fixture(tc, setup, NULL);
 	tcase_set_timeout(tc, 300);
 	tcase_add_test(tc, encode_decode_round_trip);
@@ -219,10 +221,5 @@ main(void)
 	tcase_add_test(tc, from_link);
 	tcase_add_test(tc, many_secrets_alive);
 	tcase_add_test(tc, threads_never_share_a_secret);
-	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return check_run(s);
 }

@@ -7,6 +7,7 @@
 
 #include "lang.h"
 #include "units.h"
+#include "tests/lib/check_main.h"
 
 START_TEST(test_parse_size)
 {
@@ -188,19 +189,12 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("units");
-	TCase *tc = tcase_create("units");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("units", "units", &tc);
 
 	tcase_add_test(tc, test_parse_size);
 	tcase_add_test(tc, test_parse_duration);
 	tcase_add_test(tc, test_format_size);
 	tcase_add_test(tc, test_format_dates);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+	return check_run(s);
 }

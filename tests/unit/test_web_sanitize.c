@@ -7,6 +7,7 @@
 #include <libxml/HTMLparser.h>
 
 #include "cgi/sanitize.h"
+#include "tests/lib/check_main.h"
 
 static const char *const allowed[] = {
 	"html", "head", "body", "meta", "a", "abbr", "address", "b", "bdi",
@@ -284,10 +285,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("web_sanitize");
-	TCase *tc = tcase_create("sanitize");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("web_sanitize", "sanitize", &tc);
 
 	tcase_add_test(tc, xss_vectors);
 	tcase_add_test(tc, remote_images_only_when_asked);
@@ -296,10 +295,5 @@ main(void)
 	tcase_add_test(tc, broken_and_deep_markup);
 	tcase_add_test(tc, url_check);
 	tcase_set_timeout(tc, 60);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }
