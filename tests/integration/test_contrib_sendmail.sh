@@ -24,11 +24,7 @@ CFM4=/usr/share/sendmail/cf/m4/cf.m4
 . "$TOP/tests/lib/harness.sh"
 MILTER_PID=
 SMDIR=
-cleanup() {
-	stop_pid "$MILTER_PID"
-	[ -n "$SMDIR" ] && rm -rf "$SMDIR"
-	return 0
-}
+stop_on_exit MILTER_PID
 
 if [ "$(id -u)" != 0 ]; then
 	fail "test_contrib_sendmail needs root (sendmail -C, namespaces)"
@@ -47,6 +43,7 @@ chmod 755 "$RUN"
 # The socket and the queue: Sendmail refuses a socket or queue whose path
 # has a group- or world-writable directory (as /tmp is, for an O under it).
 SMDIR=$(mktemp -d /run/pullmail-sendmail-test.XXXXXX)
+remove_on_exit "$SMDIR"
 chmod 755 "$SMDIR"
 mkdir -m 700 "$SMDIR/queue"
 

@@ -37,12 +37,7 @@ MILTER_PID=
 DOVECOT_PID=
 PF_TOP=$TOP
 . "$TOP/tests/lib/postfix.sh"
-cleanup() {
-	stop_pid "$MILTER_PID"
-	stop_pid "$MASTER_PID"
-	stop_pid "$DOVECOT_PID"
-	stop_pid "$SIGNER_PID"
-}
+stop_on_exit MILTER_PID MASTER_PID DOVECOT_PID SIGNER_PID
 
 if [ "$(id -u)" != 0 ]; then
 	fail "test_milter_postfix needs root (a private Postfix master)"

@@ -14,9 +14,7 @@ RUN=$BUILD/run/milter-reload
 MILTER=$BUILD/milter/pullmail-milter
 . "$TOP/tests/lib/harness.sh"
 MILTER_PID=
-cleanup() {
-	stop_pid "$MILTER_PID"
-}
+stop_on_exit MILTER_PID
 
 if [ ! -x "$MILTER" ]; then
 	fail "pullmail-milter is built ($MILTER)"

@@ -1,11 +1,21 @@
-# Sourced by integration tests: counting, the closing line, stopping by PID.
-# The caller sets RUN (its run directory) before calling finish and defines
-# cleanup (called on exit; the default stops every PID in $PIDS).
+# Sourced by integration tests: counting, the closing line, stopping by PID,
+# and the teardown on exit. The caller sets RUN (its run directory) before
+# calling finish.
 #   ok MSG / fail MSG   count one check
 #   finish              a sanitizer report in any log under $RUN is one more
 #                       failure; prints "N passed, N failed" and exits
 #   stop_pid PID        SIGTERM, up to 10 s, then SIGKILL; reaps a child;
 #                       then the same for the children it had
+# Teardown: on exit (or INT, TERM) cleanup stops, by PID, every process the
+# test registered, in this order, and removes what it registered:
+#   PIDS="$PIDS $!"         a process whose PID never changes
+#   stop_on_exit VAR...     the process whose PID the variable VAR holds at
+#                           exit (it may be set, changed or emptied later)
+#   stop_pidfiles_on_exit DIR
+#                           the processes named by DIR/*.pid at exit
+#   remove_on_exit PATH...  paths removed (rm -rf) at exit, after the
+#                           processes are stopped
+# A test does not define cleanup itself.
 # Programs the test links with libpullmail.a get the sanitizers it was
 # built with (tests/run.sh exports CC so; a direct run may not).
 if [ -n "${SANITIZE:-}" ]; then
@@ -14,6 +24,9 @@ fi
 passed=0
 failed=0
 PIDS=
+STOP_VARS=
+STOP_PIDFILE_DIRS=
+REMOVE_PATHS=
 
 ok() { echo "ok - $1"; passed=$((passed + 1)); }
 fail() { echo "not ok - $1"; failed=$((failed + 1)); }
@@ -56,8 +69,18 @@ stop_pid() {
 	stop_one "$1"
 	for k in $kids; do stop_one "$k"; done
 }
+stop_on_exit() { STOP_VARS="$STOP_VARS $*"; }
+stop_pidfiles_on_exit() { STOP_PIDFILE_DIRS="$STOP_PIDFILE_DIRS $1"; }
+remove_on_exit() { REMOVE_PATHS="$REMOVE_PATHS $*"; }
 cleanup() {
 	for p in $PIDS; do stop_pid "$p"; done
+	for v in $STOP_VARS; do eval "stop_pid \"\${$v:-}\""; done
+	for d in $STOP_PIDFILE_DIRS; do
+		for f in "$d"/*.pid; do
+			[ -f "$f" ] && stop_pid "$(cat "$f")"
+		done
+	done
+	for r in $REMOVE_PATHS; do [ -n "$r" ] && rm -rf "$r"; done
 	return 0
 }
 trap cleanup EXIT

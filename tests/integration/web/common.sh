@@ -11,13 +11,7 @@ LIB=$B/common/libpullmail.a
 . "$TOP/tests/lib/harness.sh"
 check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
 pid_of_file() { [ -s "$1" ] && cat "$1"; }
-cleanup() {
-	for p in $PIDS; do stop_pid "$p"; done
-	for f in "$RUN"/*.pid; do
-		[ -f "$f" ] && stop_pid "$(cat "$f")"
-	done
-	return 0
-}
+stop_pidfiles_on_exit "$RUN"
 
 if [ ! -x "$WEB" ] || [ ! -f "$LIB" ]; then
 	fail "pullmail-web is built ($WEB)"
