@@ -11,6 +11,7 @@
 #include "mimescan.h"
 #include "summary.h"
 #include "units.h"
+#include "tests/lib/check_main.h"
 
 #define MSG \
 	"From: =?UTF-8?B?Sm/Do28=?= <joao@example.org>\r\n" \
@@ -878,10 +879,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("summary");
-	TCase *tc = tcase_create("summary");
-	SRunner *sr;
-	int nf;
+	TCase *tc;
+	Suite *s = check_suite("summary", "summary", &tc);
 
 	g_mime_init();
 	tcase_add_test(tc, scan_attachments_any_chunking);
@@ -900,10 +899,5 @@ main(void)
 	tcase_add_test(tc, scan_says_what_it_could_not_read);
 	tcase_add_test(tc, summary_says_parts_could_not_be_listed);
 	tcase_add_test(tc, summary_speaks_each_language_and_names_the_host);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	nf = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return nf == 0 ? 0 : 1;
+	return check_run(s);
 }

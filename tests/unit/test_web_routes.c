@@ -16,6 +16,7 @@
 #include "html.h"
 #include "log.h"
 #include "token.h"
+#include "tests/lib/check_main.h"
 
 #define NOW 1800000000
 #define DAY 86400
@@ -1402,10 +1403,8 @@ END_TEST
 int
 main(void)
 {
-	Suite *s = suite_create("web_routes");
-	TCase *tc = tcase_create("routes");
-	SRunner *sr;
-	int failed;
+	TCase *tc;
+	Suite *s = check_suite("web_routes", "routes", &tc);
 
 	if (token_init() != 0)
 		return 1;
@@ -1427,10 +1426,5 @@ main(void)
 	tcase_add_test(tc, linkify_matches_the_plain_rules);
 	tcase_add_test(tc, page_cache_in_handler);
 	tcase_add_test(tc, page_cache_bounds);
-	suite_add_tcase(s, tc);
-	sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed == 0 ? 0 : 1;
+	return check_run(s);
 }
