@@ -12,7 +12,7 @@
  * it), holds only allowed elements and attributes, every link passes
  * sanitize_url_ok and every image source is a part, a raster data: URL or
  * (when asked for) http(s); the page holds no script, no event handler
- * attribute and no javascript: URL. */
+ * attribute and no javascript: URL in an attribute that holds a URL. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -105,6 +105,13 @@ static const char *const allowed_attrs[] = {
 	"href", "src", "style", "target", "rel", "charset", NULL,
 };
 
+/* Attributes a browser loads or follows as a URL (alt="javascript:" is
+ * only text). */
+static const char *const url_attrs[] = {
+	"href", "src", "action", "formaction", "background", "poster",
+	"data", "srcset", "xlink:href", "lowsrc", "dynsrc", "longdesc", NULL,
+};
+
 static bool
 in_list(const char *const *list, const char *name)
 {
@@ -153,8 +160,9 @@ check_node(xmlNode *n, bool sanitized, bool remote, const GString *doc)
 			if (g_ascii_strncasecmp(an, "on", 2) == 0 ||
 			    (sanitized && !in_list(allowed_attrs, an)))
 				fail("attribute", an, vs, doc);
-			if (strstr(sq, "javascript:") == sq ||
-			    strstr(sq, "vbscript:") == sq)
+			if (in_list(url_attrs, an) &&
+			    (g_str_has_prefix(sq, "javascript:") ||
+			    g_str_has_prefix(sq, "vbscript:")))
 				fail("script URL", an, vs, doc);
 			if (sanitized && g_ascii_strcasecmp(an, "href") == 0 &&
 			    !sanitize_url_ok(vs))

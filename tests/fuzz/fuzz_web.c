@@ -235,18 +235,12 @@ read_body_impl(void *ctx, void *buf, size_t len)
 	return (long)n;
 }
 
-/* The read_body callback gained a timeout argument with the slow-body
- * fix (web.h defines WEB_BODY_TIMEOUT_MS since then). */
-#ifdef WEB_BODY_TIMEOUT_MS
 static long
 read_body(void *ctx, void *buf, size_t len, int timeout_ms)
 {
-	(void)timeout_ms;
+	(void)timeout_ms;       /* the input is all there */
 	return read_body_impl(ctx, buf, len);
 }
-#else
-#define read_body read_body_impl
-#endif
 
 /* The URI with "$N", "$x", "$r", "$d" replaced by tokens. */
 static char *
