@@ -512,7 +512,7 @@ def final(run, mode, maxsize, port, conf, ctlpath, user, wall, restart_sec,
     maxwin = 0
     for i, t in enumerate(starts):
         maxwin = max(maxwin, len([s for s in starts[i:]
-                                  if s < t + float(limit_interval)]))
+                                  if s <= t + float(limit_interval)]))
     refused73 = len([e for e in exits if e[2] == "73"])
 
     rounds = wrk_rounds(run)
