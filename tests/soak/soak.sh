@@ -133,7 +133,20 @@ fi
 setup() {
 	mode=$1
 	RUN=$RUNBASE/$mode
+	# A store left mounted by a run that died (one mount or several on
+	# top of each other) is unmounted before its directory is removed.
+	i=0
+	while mountpoint -q "$RUN/storefs" 2>/dev/null && [ $i -lt 10 ]; do
+		say "$mode: unmounting a store left mounted by an earlier run"
+		chmod -R u+rwX "$RUN/storefs" 2>/dev/null
+		umount "$RUN/storefs" || umount -l "$RUN/storefs"
+		i=$((i + 1))
+	done
 	rm -rf "$RUN"
+	if [ -e "$RUN" ]; then
+		echo "cannot remove $RUN"
+		return 1
+	fi
 	mkdir -p "$RUN/pf/conf" "$RUN/pf/queue" "$RUN/pf/data" "$RUN/mail" \
 		"$RUN/storefs" "$RUN/nginx/tmp" "$RUN/nginx/logs" "$RUN/web"
 	chmod 755 "$RUN" "$RUN/web"
@@ -272,7 +285,8 @@ supervise() {
 		if "$MILTER" -n -c "$CONF" >> "$RUN/milter.log" 2>&1; then
 			"$MILTER" -f -c "$CONF" >> "$RUN/milter.log" 2>&1 &
 			echo $! > "$RUN/milter.pid"
-			wait $!
+			# The shell's "Killed" for each kill -9 goes nowhere.
+			wait $! 2>/dev/null
 			rc=$?
 		else
 			rc=$?
@@ -381,7 +395,7 @@ run_mode() {
 	i=0; while kill -0 "$WATCH_PID" 2>/dev/null && [ $i -lt 1200 ]; do sleep 0.5; i=$((i + 1)); done
 	stop_pid "$WATCH_PID"; WATCH_PID=
 	stop_pid "$GC_PID"; GC_PID=
-	last_kill=$(sed -n 's/^\([0-9]*\)[.0-9]* kill9 .*/\1/p' "$RUN/faults.log" | tail -n 1)
+	last_kill=$(sed -n 's/^\([0-9]*\)[.0-9]* \(kill9\|unwritable_store\) .*/\1/p' "$RUN/faults.log" | tail -n 1)
 	[ -n "$last_kill" ] && while [ $(($(date +%s) - last_kill)) -lt 65 ]; do sleep 1; done
 	runuser -u "$MUSER" -- "$CTL" -c "$CONF" gc >> "$RUN/gc.log" 2>&1
 	echo "gc exit $? (final)" >> "$RUN/gc.log"
