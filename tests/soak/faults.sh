@@ -8,8 +8,9 @@
 #   kill9        again (a second kill per round)
 #   hup_broken   SIGHUP with an unknown key in the file: refused, the
 #                running configuration kept, the milter still there
-#   unwritable   the fan-out directories unwritable (commits fail at the
-#                rename), then StoreDir and tmp/ too and the milter killed:
+#   unwritable   the fan-out directories unwritable until a commit has
+#                failed at the rename (logged with its cause; at least 4 s,
+#                at most 60), then StoreDir and tmp/ too and the milter killed:
 #                its restarts fail (exit 73) until the modes are restored,
 #                then it comes back by itself
 #   full         the store's tmpfs filled with expired objects (gc paused),
@@ -21,6 +22,7 @@ FAULT_GAP=${SOAK_FAULT_GAP:-2}
 HOLD_FULL=${SOAK_HOLD_FULL:-6}
 HOLD_UNWRITABLE=${SOAK_HOLD_UNWRITABLE:-12}
 HOLD_PF_STOP=${SOAK_HOLD_PF_STOP:-5}
+UNWRITABLE_WAIT=${SOAK_UNWRITABLE_WAIT:-60}
 
 note() {
 	line="$(date +%s.%N | cut -c1-14) $*"
@@ -107,8 +109,17 @@ fault_unwritable() {
 	r0=$(grep -c 'rename into place' "$RUN/milter.log")
 	chmod 0550 "$STORE"/??
 	note "unwritable fan-out directories 0550 (commits fail at the rename)"
-	sleep 4
-	r1=$(grep -c 'rename into place' "$RUN/milter.log")
+	# Held until a message has really hit it: at least 4 s, and until a
+	# commit failure is logged (at most UNWRITABLE_WAIT s).
+	t0=$(date +%s)
+	r1=$r0
+	while [ $(($(date +%s) - t0)) -lt "$UNWRITABLE_WAIT" ]; do
+		r1=$(grep -c 'rename into place' "$RUN/milter.log")
+		[ "$r1" -gt "$r0" ] && [ $(($(date +%s) - t0)) -ge 4 ] && break
+		sleep 0.2
+	done
+	[ "$r1" -gt "$r0" ] ||
+		note "unwritable_failed no commit reached the unwritable directories in $UNWRITABLE_WAIT s"
 	chmod 0550 "$STORE" "$STORE/tmp"
 	pid=$(milter_pid)
 	kill -9 "$pid"
@@ -160,12 +171,23 @@ fault_pf_stop() {
 	# listening socket, on which the kernel then queues some of the new
 	# connections until its smtpd_timeout (seen: clients waiting 300 s):
 	# what a stop that waits for its processes would end is ended here.
+	# All of them at once: SIGTERM, up to 5 s, then SIGKILL (one by one,
+	# some ignore SIGTERM and cost 10 s each).
 	sleep 2
-	left=0
+	left=0 live=
 	for k in $kids; do
 		kill -0 "$k" 2>/dev/null || continue
-		left=$((left + 1)); stop_pid "$k"
+		left=$((left + 1)); live="$live $k"
 	done
+	[ -n "$live" ] && kill $live 2>/dev/null
+	i=0
+	while [ $i -lt 50 ]; do
+		still=
+		for k in $live; do kill -0 "$k" 2>/dev/null && still="$still $k"; done
+		[ -z "$still" ] && break
+		sleep 0.1; i=$((i + 1))
+	done
+	[ -n "$still" ] && kill -9 $still 2>/dev/null
 	note "pf_stop postfix stop (master $mp gone: $(kill -0 "$mp" 2>/dev/null && echo no || echo yes); $left idle process(es) of it stopped by pid)"
 	sleep "$HOLD_PF_STOP"
 	if start_master "$C" "$RUN/pf/master.out" $P_SMTP $P_AUTH; then

@@ -28,7 +28,8 @@
 #   the table, and a non-zero exit on any lost, duplicated or dangling
 #   message.
 # Environment: SOAK_MESSAGES (10000), SOAK_MODES ("tempfail accept"),
-# SOAK_SESSIONS (10), SOAK_MAX_SIZE (bytes, 5 MiB), SOAK_RATE (messages a
+# SOAK_SESSIONS (10), SOAK_SESSION_MESSAGES (messages per SMTP session
+# before a new one, 5), SOAK_MAX_SIZE (bytes, 5 MiB), SOAK_RATE (messages a
 # second the submitter aims at; by default the load lasts about
 # SOAK_LOAD_SECONDS), SOAK_FAULT_ROUNDS (each fault kind this many times;
 # 1 up to 2,000 messages, else 3), SOAK_STORE_MB (the tmpfs), SOAK_P_SMTP,

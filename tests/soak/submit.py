@@ -9,10 +9,16 @@
 #   ambiguous the connection failed after the end of data was sent: Postfix
 #             may or may not have queued it; resolved after the queue drains
 #             (resolve mode: sent again only if it was not delivered)
+# A session sends at most SOAK_SESSION_MESSAGES (5) messages, then QUIT and
+# a new one, as mail clients and MTAs do: Postfix keeps one milter
+# connection per SMTP session, so sessions held open for the whole run
+# would let one milter kill decide the fate of all their later messages.
+# Each accepted event carries the time its session was opened (sess_t).
 # Bounded: it gives up at DEADLINE (unix time) and says how many were left.
 #   submit.py run  OUT PLAIN_PORT AUTH_PORT USER PASS COUNT SESSIONS RATE SEED MAXSIZE DEADLINE
 #   submit.py send OUT PLAIN_PORT AUTH_PORT USER PASS SEED MAXSIZE DEADLINE N...
 import json
+import os
 import re
 import smtplib
 import socket
@@ -24,6 +30,7 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import soakmsg  # noqa: E402
 
 lock = threading.Lock()
+PER_SESSION = max(int(os.environ.get("SOAK_SESSION_MESSAGES", "5")), 1)
 
 
 class Out:
@@ -40,8 +47,12 @@ class Session:
     def __init__(self, cfg):
         self.cfg = cfg
         self.conn = {}
+        self.used = {}
+        self.opened = {}
 
     def drop(self, auth):
+        self.used.pop(auth, None)
+        self.opened.pop(auth, None)
         s = self.conn.pop(auth, None)
         if s is not None:
             try:
@@ -51,6 +62,13 @@ class Session:
 
     def get(self, auth):
         s = self.conn.get(auth)
+        if s is not None and self.used.get(auth, 0) >= PER_SESSION:
+            try:
+                s.quit()
+            except Exception:
+                pass
+            self.drop(auth)
+            s = None
         if s is not None:
             return s
         port = self.cfg["auth_port"] if auth else self.cfg["plain_port"]
@@ -59,6 +77,8 @@ class Session:
         # drop(): a connection left open would keep its smtpd (and, across
         # postfix stop, the old master's listening socket) alive.
         self.conn[auth] = s
+        self.used[auth] = 0
+        self.opened[auth] = round(time.time(), 3)
         s.connect("127.0.0.1", port)
         code, msg = s.ehlo("submitter.example.org")
         if code != 250:
@@ -68,7 +88,8 @@ class Session:
         return s
 
     def send(self, n):
-        """('accepted', qid) | ('refused', code, text) | ('ambiguous', why)"""
+        """('accepted', qid, sess_t) | ('refused', code, text) |
+        ('ambiguous', why)"""
         p = soakmsg.plan(n, self.cfg["seed"], self.cfg["maxsize"])
         auth = p["kind"].startswith("auth_")
         data = soakmsg.build(n, self.cfg["seed"], self.cfg["maxsize"])
@@ -80,6 +101,8 @@ class Session:
         except (OSError, smtplib.SMTPException) as e:
             self.drop(auth)
             return ("refused", 0, "connect: %s" % e)
+        self.used[auth] += 1
+        opened = self.opened[auth]
         stage = "mail"
         try:
             code, msg = s.mail(soakmsg.SENDER)
@@ -112,7 +135,7 @@ class Session:
         text = msg.decode(errors="replace")
         if code == 250:
             m = re.search(r"queued as (\S+)", text)
-            return ("accepted", m.group(1) if m else "")
+            return ("accepted", m.group(1) if m else "", opened)
         # Sent again on a new connection, as an MTA retries: Postfix
         # applies milter_default_action to the rest of a session whose
         # milter connection failed.
@@ -136,7 +159,7 @@ def worker(cfg, out, todo, stats):
                 continue
         r = ses.send(n)
         if r[0] == "accepted":
-            out.rec(ev="accepted", id=n, qid=r[1])
+            out.rec(ev="accepted", id=n, qid=r[1], sess_t=r[2])
             with lock:
                 stats["accepted"] += 1
         elif r[0] == "ambiguous":
