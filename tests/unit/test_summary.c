@@ -200,7 +200,7 @@ START_TEST(summary_missing_template_is_an_error)
 	    .scan = &s, .link = "https://x/m/t", .expires = 0 };
 	ck_assert_int_eq(summary_build(&in, &sum, &err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "templates/xx/summary.txt"));
-	free(err);
+	g_free(err);
 	mimescan_clear(&s);
 }
 END_TEST
@@ -227,7 +227,7 @@ START_TEST(summary_escapes_html)
 }
 END_TEST
 
-/* DESIGN.md: the summary is small. Five attachments with ordinary names
+/* doc/ARCHITECTURE.md: the summary is small. Five attachments with ordinary names
  * and types stay under 2 KB. */
 START_TEST(summary_under_2k_with_five_attachments)
 {
@@ -557,7 +557,7 @@ START_TEST(inline_images_only)
 	ck_assert_int_eq(unlink(gone), 0);
 	ck_assert_int_eq(summary_check_templates(dir, "en", &err), -1);
 	ck_assert_ptr_nonnull(strstr(err, "item.txt"));
-	free(err);
+	g_free(err);
 	for (size_t i = 0; i < G_N_ELEMENTS(names); i++) {
 		char *f = g_build_filename(sub, names[i], NULL);
 		unlink(f);
