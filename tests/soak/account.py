@@ -15,7 +15,11 @@
 #       every message in one state: (a) a summary once per recipient whose
 #       link returns the original, (b) delivered once unchanged with the
 #       log line that says why, (c) refused at submission (then sent again
-#       until delivered); lost, duplicates, dangling links, orphan objects,
+#       until delivered), (d) with accept only, delivered once half
+#       rewritten by a milter killed during its end-of-message edits (the
+#       original's body under some of the edits, accepted just after a
+#       kill, its link if it got one returning the original); lost,
+#       duplicates, dangling links, orphan objects,
 #       plaintext, temporary files; the retriever's load; the table; "ok -"
 #       and "not ok -" lines. Exit 1 on any lost, duplicated or dangling
 #       message.
@@ -63,6 +67,68 @@ def same_original(got, orig, strip_ok=False):
         if g.endswith(want) and only_header_lines(g[:len(g) - len(want)]):
             return True
     return False
+
+
+PREPENDED = {b"return-path", b"x-original-to", b"delivered-to", b"received"}
+ADDED = [b"mime-version", b"content-type", b"x-pull-url", b"x-pull-expires"]
+
+
+def fields(head):
+    """A header block as a list of (lower-case name, field with its folded
+    lines)."""
+    out = []
+    for line in head.split(b"\r\n"):
+        if line[:1] in (b" ", b"\t") and out:
+            out[-1] = (out[-1][0], out[-1][1] + b"\r\n" + line)
+        else:
+            out.append((line.split(b":", 1)[0].strip().lower(), line))
+    return out
+
+
+def removable(name):
+    return name.startswith(b"content-") or name == b"mime-version" or \
+        name == b"x-pull" or name.startswith(b"x-pull-")
+
+
+def half_rewritten(got, orig):
+    """The milter killed in the middle of its end-of-message edits, Postfix
+    applying those it had received (milter_default_action = accept): got
+    is orig's body unchanged under orig's header fields less some of those
+    the rewrite removes (Content-*, MIME-Version, X-Pull*), followed by the
+    first of those it adds (MIME-Version, Content-Type, X-Pull-URL,
+    X-Pull-Expires), in that order. None if not; else the X-Pull-URL added
+    (or "")."""
+    gh, sep, gb = canon(got).partition(b"\r\n\r\n")
+    oh, _, ob = orig.partition(b"\r\n\r\n")
+    if not sep or gb != ob:
+        return None
+    G, O = fields(gh), fields(oh)
+    i = 0
+    while i < len(G) and G[i] != O[0]:
+        if G[i][0] not in PREPENDED:
+            return None
+        i += 1
+    G = G[i:]
+    pos = changed = 0
+    for f in O:
+        if pos < len(G) and G[pos] == f:
+            pos += 1
+        elif removable(f[0]):
+            changed += 1
+        else:
+            return None
+    added = G[pos:]
+    if [a[0] for a in added] != ADDED[:len(added)]:
+        return None
+    if added and added[0][1].split(b":", 1)[1].strip() != b"1.0":
+        return None
+    if not changed and not added:
+        return None
+    url = ""
+    for name, line in added:
+        if name == b"x-pull-url":
+            url = line.split(b":", 1)[1].strip().decode()
+    return url
 
 
 def storage_id(token):
@@ -443,9 +509,16 @@ def final(run, mode, maxsize, port, conf, ctlpath, user, wall, restart_sec,
                     return True
         return False
 
-    state = {"a": 0, "b_policy": 0, "b_onerror": 0, "b_milter_down": 0}
+    def killed_at(recs):
+        """Accepted (250) within 10 s after a kill of the milter."""
+        return any(k - 1 <= r["t"] <= k + 10 for r in recs
+                   for k, _ in outages)
+
+    state = {"a": 0, "b_policy": 0, "b_onerror": 0, "b_milter_down": 0,
+             "d": 0}
     lost, dups, dangling, bad, unlogged, wrong_kind = [], [], [], [], [], []
     unexplained_bypass = []
+    half = []
     expired_ok = revoked_ok = 0
     tokens = set()
     for n in range(N):
@@ -467,6 +540,31 @@ def final(run, mode, maxsize, port, conf, ctlpath, user, wall, restart_sec,
         url = urls.pop()
         orig = soakmsg.build(n, mode, maxsize)
         qids = [r["qid"] for r in acc.get(n, [])]
+        # Not the original (X-Pull* removed as the milter does), not a
+        # summary (no original text in it): half rewritten?
+        hr = [None]
+        if not all(same_original(c[2], orig, True) for c in got) and \
+                (not url or any(MARK in c[2] for c in got)):
+            hr = [half_rewritten(c[2], orig) for c in got]
+        if all(h is not None for h in hr):
+            # (d) neither the original nor a summary: half rewritten.
+            if mode != "accept":
+                bad.append((n, "half rewritten, with OnError = tempfail"))
+                continue
+            if not killed_at(acc.get(n, [])):
+                bad.append((n, "half rewritten, but no milter kill then"))
+                continue
+            link = hr[0]
+            if link:
+                tok = link.rsplit("/", 1)[1]
+                tokens.add(tok)
+                code, body = get(base + "/m/%s/eml" % tok)
+                if code != 200 or not same_original(body, orig):
+                    dangling.append((n, "half rewritten, link %d" % code))
+                    continue
+            half.append((n, "link" if link else "no link"))
+            state["d"] += 1
+            continue
         if url:
             tok = url.rsplit("/", 1)[1]
             tokens.add(tok)
@@ -668,6 +766,9 @@ def final(run, mode, maxsize, port, conf, ctlpath, user, wall, restart_sec,
     print("| (c) refused at submission, then sent again | %d messages "
           "(%d refusals; %d ambiguous ends) |" % (n_refused, n_refusals,
                                                   len(amb)))
+    print("| (d) half rewritten: the milter killed during its "
+          "end-of-message edits, Postfix applied those it had received "
+          "(accept only) | %d %s |" % (state["d"], half[:5]))
     print("| lost / duplicates / dangling | %d / %d / %d |"
           % (len(lost), len(dups), len(dangling)))
     print("| objects no summary names | %d (a commit the MTA never "
