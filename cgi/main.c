@@ -305,6 +305,61 @@ input_at_end(FCGX_Request *req, bool body_announced)
 	return FCGX_GetChar(req->in) == EOF;
 }
 
+/* The start of libfcgi's private state of a stream (FCGX_Stream_Data in
+ * fcgiapp.c, the same from 2.4.0 to 2.4.7; fcgiapp.h only has a void
+ * pointer to it): where its buffer is. */
+struct fcgx_stream_buffer {
+	unsigned char *buff;		/* malloc'd, aligned to 8 */
+	int bufflen;			/* what buff holds */
+	unsigned char *mBuff;		/* as malloc returned it */
+	unsigned char *buffStop;	/* reader: the end of the last read */
+};
+
+static bool
+within(const unsigned char *p, const unsigned char *lo,
+    const unsigned char *hi)
+{
+	return p >= lo && p <= hi;
+}
+
+/* The whole buffer of libfcgi's reader, wiped before libfcgi frees it: it
+ * holds the raw FCGI_PARAMS record (REQUEST_URI, SCRIPT_NAME and
+ * SCRIPT_FILENAME spell the token). Each read(2) libfcgi does starts again
+ * at the buffer's start, so the bytes of an earlier read outlive a shorter
+ * later one: when the web server's empty record that ends the parameters
+ * arrives in a read of its own (mod_proxy_fcgi writes it separately, and a
+ * loaded machine lets the responder run in between), the record holding
+ * the parameters stays whole behind it, out of reach of the stream fields
+ * fcgiapp.h documents (stopUnget is then past rdNext). So the buffer is
+ * found in the private state, checked against those fields; a layout that
+ * does not fit is reported once, and the consumed part of the last read
+ * is all that is wiped then. Nothing reads the stream afterwards. */
+static void
+wipe_fcgi_input(FCGX_Stream *in)
+{
+	static bool reported;
+	const struct fcgx_stream_buffer *d = in->data;
+
+	if (d != NULL && d->buff != NULL && d->mBuff != NULL &&
+	    d->buff >= d->mBuff && d->buff - d->mBuff < 8 &&
+	    d->bufflen >= 32 && d->bufflen <= 65536 &&
+	    within(d->buffStop, d->buff, d->buff + d->bufflen) &&
+	    within(in->rdNext, d->buff, d->buffStop) &&
+	    within(in->stop, d->buff, d->buffStop) &&
+	    within(in->stopUnget, d->buff, d->buff + d->bufflen)) {
+		sodium_memzero(d->buff, (size_t)d->bufflen);
+		return;
+	}
+	if (!reported) {
+		log_msg(LOG_WARNING, "libfcgi's input buffer is not where "
+		    "this program expects it: it is not wiped whole");
+		reported = true;
+	}
+	if (in->stopUnget != NULL && in->rdNext >= in->stopUnget &&
+	    in->rdNext - in->stopUnget <= 65536 + 16)
+		sodium_memzero(in->stopUnget, (size_t)(in->rdNext - in->stopUnget));
+}
+
 /* Ends a FastCGI request. libfcgi's close shuts down the sending side and
  * then waits (up to two seconds) until the web server has closed its end,
  * reading whatever it still sends: data arriving at a closed TCP socket
@@ -320,26 +375,23 @@ finish_fcgi(FCGX_Request *req, bool body_announced)
 	if (req->in != NULL && !req->keepConnection &&
 	    input_at_end(req, body_announced) && FCGX_GetError(req->in) == 0)
 		FCGX_Detach(req);
+	if (req->in != NULL)
+		wipe_fcgi_input(req->in);
 	FCGX_Finish_r(req);
 }
 
 /* What libfcgi keeps of a request after it ends, in memory it frees
  * without wiping: the parameters (REQUEST_URI, DOCUMENT_URI, SCRIPT_NAME
- * hold the token), the raw records they came in, and the last part of the
- * response (the page links to its parts by the token). Wiped here, once
- * the response is out of the output buffer. Only the stream fields of
- * fcgiapp.h are used: a reader's stopUnget is the start of its buffer and
- * everything before rdNext has been consumed; a flushed writer's buffer
- * is free from wrNext to stop. */
+ * hold the token) and the last part of the response (the page links to
+ * its parts by the token). Wiped here, once the response is out of the
+ * output buffer; the raw records the parameters came in are wiped by
+ * finish_fcgi, after its last read. A flushed writer's buffer is free
+ * from wrNext to stop (fcgiapp.h). */
 static void
 wipe_fcgi(FCGX_Request *req)
 {
 	for (char **p = req->envp; p != NULL && *p != NULL; p++)
 		sodium_memzero(*p, strlen(*p));
-	FCGX_Stream *in = req->in;
-	if (in != NULL && in->stopUnget != NULL && in->rdNext >= in->stopUnget &&
-	    in->rdNext - in->stopUnget <= 65536 + 16)
-		sodium_memzero(in->stopUnget, (size_t)(in->rdNext - in->stopUnget));
 	FCGX_Stream *out = req->out;
 	if (out != NULL && FCGX_FFlush(out) == 0 && out->wrNext <= out->stop &&
 	    out->stop - out->wrNext <= 65536 + 16)
