@@ -24,6 +24,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static int conf_fd = -1;
 static struct token *slot;
+/* REQUEST_URI, put into the environment once and rewritten in place:
+ * setenv for every input would leak its strings (glibc keeps them). */
+#define URI_MAX 8192
+static char uri_env[sizeof "REQUEST_URI=" + URI_MAX] = "REQUEST_URI=";
 
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
@@ -41,6 +45,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	snprintf(path, sizeof path, "/proc/self/fd/%d", conf_fd);
 	setenv(CONFIG_ENV, path, 1);
 	setenv("REQUEST_METHOD", "GET", 1);
+	putenv(uri_env);
 	return 0;
 }
 
@@ -84,7 +89,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (ftruncate(conf_fd, 0) != 0 || pwrite(conf_fd, data, clen, 0) !=
 	    (ssize_t)clen)
 		abort();
-	setenv("REQUEST_URI", uri, 1);
+	snprintf(uri_env + sizeof "REQUEST_URI=" - 1, URI_MAX + 1, "%s", uri);
 	if (serve_kept_page(slot, "/nonexistent/pullmail-web-render") == 0) {
 		fprintf(stderr, "fuzz_frontconf: a page answered from "
 		    "nowhere\n");
