@@ -406,6 +406,10 @@ b64_direct_window(GMimeStream *s, size_t *len)
 	if (!GMIME_IS_STREAM_MEM(s) || GMIME_STREAM_MEM(s)->buffer == NULL)
 		return NULL;
 	GByteArray *a = GMIME_STREAM_MEM(s)->buffer;
+	/* An empty array has no data at all: nothing to read in place (and
+	 * NULL + 0 is undefined). */
+	if (a->data == NULL)
+		return NULL;
 	gint64 from = s->bound_start, to = s->bound_end;
 	if (to < 0 || to > (gint64)a->len)
 		to = a->len;

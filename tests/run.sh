@@ -93,6 +93,10 @@ if [ "$FUZZ_SECONDS" -gt 0 ]; then
 			-artifact_prefix="$work/" "$work" > "$log" 2>&1
 		rc=$?
 		tail -n 3 "$log"
+		# UBSan reports and goes on: a report fails the target too.
+		if grep -m 3 'runtime error:' "$log"; then
+			rc=1
+		fi
 		if [ $rc = 0 ]; then
 			passed=$((passed + 1))
 		else
