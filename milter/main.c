@@ -258,7 +258,7 @@ int
 main(int argc, char **argv)
 {
 	struct config *cfg;
-	struct store *st;
+	struct store *st = NULL;
 	char *err = NULL;
 	int c, rc;
 
@@ -304,7 +304,7 @@ main(int argc, char **argv)
 	if ((rc = check_config(cfg, &err)) != 0) {
 		fprintf(stderr, "pullmail-milter: %s\n", err);
 		g_free(err);
-		return rc;
+		goto out;
 	}
 	g_mime_init();
 	log_init("pullmail-milter", opt_foreground || opt_check,
@@ -317,13 +317,18 @@ main(int argc, char **argv)
 	/* libmilter opens the socket only for a registered filter. */
 	if (!opt_check && smfi_register(callbacks_desc) == MI_FAILURE) {
 		log_msg(LOG_ERR, "smfi_register failed");
-		return EX_SOFTWARE;
+		rc = EX_SOFTWARE;
+		goto out;
 	}
-	if (!opt_check && setup_socket(cfg) != 0)
-		return EX_UNAVAILABLE;
+	if (!opt_check && setup_socket(cfg) != 0) {
+		rc = EX_UNAVAILABLE;
+		goto out;
+	}
 	/* -n checks the store as the daemon will use it: as UserID. */
-	if (drop_privileges(cfg->user_id) != 0)
-		return EX_NOUSER;
+	if (drop_privileges(cfg->user_id) != 0) {
+		rc = EX_NOUSER;
+		goto out;
+	}
 	prctl(PR_SET_DUMPABLE, 0);
 	/* Start-up read the file before dropping privileges; a reload reads it
 	 * as UserID, so say now if that will be refused. */
@@ -334,25 +339,27 @@ main(int argc, char **argv)
 	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
 		g_free(err);
-		return EX_CANTCREAT;
+		rc = EX_CANTCREAT;
+		goto out;
 	}
 	if (opt_check) {
 		printf("pullmail-milter: %s: configuration and store are "
 		    "usable\n", opt_config);
-		store_close(st);
-		config_unref(cfg);
-		return EX_OK;
+		rc = EX_OK;
+		goto out;
 	}
 	if (!opt_foreground && daemon(0, 0) != 0) {
 		log_msg(LOG_ERR, "daemon: %s", strerror(errno));
-		return EX_OSERR;
+		rc = EX_OSERR;
+		goto out;
 	}
 	if (cfg->pid_file != NULL && *cfg->pid_file) {
 		FILE *pf = fopen(cfg->pid_file, "w");
 		if (pf == NULL) {
 			log_msg(LOG_ERR, "PidFile %s: %s", cfg->pid_file,
 			    strerror(errno));
-			return EX_CANTCREAT;
+			rc = EX_CANTCREAT;
+			goto out;
 		}
 		fprintf(pf, "%ld\n", (long)getpid());
 		fclose(pf);
@@ -365,6 +372,14 @@ main(int argc, char **argv)
 	log_msg(LOG_INFO, "stopping");
 	if (cfg->pid_file != NULL && *cfg->pid_file)
 		unlink(cfg->pid_file);
+	rc = rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	st = NULL;	/* the callbacks' store, as before: not closed here */
+out:
+	/* Every exit after the configuration was loaded frees it: a start
+	 * refused for an unwritable store is an ordinary event under a
+	 * supervisor that restarts the milter. */
+	if (st != NULL)
+		store_close(st);
 	config_unref(cfg);
-	return rc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	return rc;
 }
