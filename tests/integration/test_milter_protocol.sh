@@ -13,48 +13,8 @@ case $O in /*) BUILD=$O ;; *) BUILD=$TOP/$O ;; esac
 RUN=$BUILD/run/milter-protocol
 MILTER=${PULLMAIL_MILTER:-$BUILD/milter/pullmail-milter}
 . "$TOP/tests/lib/harness.sh"
-MILTER_PID=
-stop_on_exit MILTER_PID
-
-if [ ! -x "$MILTER" ]; then
-	fail "pullmail-milter is built ($MILTER)"
-	finish
-fi
-rm -rf "$RUN"
-mkdir -p "$RUN/store"
-chmod 750 "$RUN/store"
-SOCK=$RUN/milter.sock
-CONF=$RUN/pullmail.conf
-LOG=$RUN/milter.log
-
-cat > "$CONF" <<CONFEOF
-[store]
-StoreDir = $RUN/store
-
-[milter]
-Socket = unix:$SOCK
-UserID = $(id -un)
-BaseURL = https://pull.example.org/
-LogWhy = yes
-
-[summary]
-TemplateDir = $TOP/templates
-CONFEOF
-
-"$MILTER" -f -c "$CONF" > "$LOG" 2>&1 &
-MILTER_PID=$!
-i=0
-while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do
-	kill -0 "$MILTER_PID" 2>/dev/null || break
-	sleep 0.1; i=$((i + 1))
-done
-if [ -S "$SOCK" ]; then
-	ok "pullmail-milter listens on $SOCK"
-else
-	fail "pullmail-milter started"
-	cat "$LOG"
-	finish
-fi
+. "$TOP/tests/lib/milter_daemon.sh"
+start_milter https://pull.example.org/
 
 timeout 300 python3 "$TOP/tests/integration/milter/hostile_peer.py" \
 	"$SOCK" "$MILTER_PID" "$LOG" > "$RUN/peer.out" 2>&1
