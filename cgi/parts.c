@@ -183,7 +183,9 @@ web_message_scan(const unsigned char *plain, size_t len,
     unsigned max_entities, size_t *cut, size_t *left_out)
 {
 	struct scan *sc = g_new0(struct scan, 1);
-	const char *start = (const char *)plain, *p = start, *end = p + len;
+	/* An empty message may come as NULL, and NULL + 0 is undefined. */
+	const char *start = (const char *)plain, *p = start,
+	    *end = len > 0 ? p + len : p;
 	bool headers = true;
 
 	sc->plain = plain;
