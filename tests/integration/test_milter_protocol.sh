@@ -23,18 +23,11 @@ relay_tap "$RUN/peer.out"
 [ $rc = 0 ] || { fail "hostile_peer.py ran to its end (rc $rc)"; tail -5 "$RUN/peer.out"; tail -5 "$LOG"; }
 
 if kill -0 "$MILTER_PID" 2>/dev/null; then
-	kill -TERM "$MILTER_PID"
-	i=0
-	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
-		sleep 0.1; i=$((i + 1))
-	done
-	if kill -0 "$MILTER_PID" 2>/dev/null; then
-		fail "SIGTERM ends pullmail-milter after the hostile peer"
-	else
-		wait "$MILTER_PID"
+	if term_milter; then
 		ok "SIGTERM ends pullmail-milter after the hostile peer"
+	else
+		fail "SIGTERM ends pullmail-milter after the hostile peer"
 	fi
-	MILTER_PID=
 else
 	fail "pullmail-milter still runs after the hostile peer"
 	tail -5 "$LOG"

@@ -270,17 +270,10 @@ if ! kill -0 "$MILTER_PID" 2>/dev/null; then
 	tail -5 "$LOG"
 	finish
 fi
-kill -TERM "$MILTER_PID"
-i=0
-while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
-	sleep 0.1; i=$((i + 1))
-done
-if kill -0 "$MILTER_PID" 2>/dev/null; then
+if ! term_milter; then
 	fail "SIGTERM ends the milter within 10 s"
 else
-	wait "$MILTER_PID"
-	st=$?
-	MILTER_PID=
+	st=$MILTER_STATUS
 	if [ "$st" = 0 ] && grep -q "stopping" "$LOG"; then
 		ok "SIGTERM ends the milter cleanly (exit 0, \"stopping\" logged)"
 	else

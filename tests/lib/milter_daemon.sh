@@ -48,3 +48,19 @@ CONFEOF
 		finish
 	fi
 }
+
+# term_milter: SIGTERM to the daemon, then up to 10 s for it to end. Returns
+# 0 with its exit status in MILTER_STATUS (and MILTER_PID emptied) when it
+# ended, 1 when it is still running.
+term_milter() {
+	kill -TERM "$MILTER_PID"
+	i=0
+	while kill -0 "$MILTER_PID" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1; i=$((i + 1))
+	done
+	kill -0 "$MILTER_PID" 2>/dev/null && return 1
+	wait "$MILTER_PID"
+	MILTER_STATUS=$?
+	MILTER_PID=
+	return 0
+}
