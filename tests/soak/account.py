@@ -161,6 +161,24 @@ def get(url, method="GET", headers=None, timeout=120):
         return 0, str(e).encode()
 
 
+# The watcher reads this much of a delivered file to find its header
+# fields, and verifies at most WATCH_BATCH deliveries between two looks at
+# the Maildirs.
+WATCH_HEAD_MAX = 65536
+WATCH_BATCH = 20
+
+
+def expires_at(fields):
+    """The delivered summary's X-Pull-Expires as a time stamp (infinity
+    without one), for the watcher's order."""
+    import email.utils
+    try:
+        return email.utils.parsedate_to_datetime(
+            fields["x-pull-expires"]).timestamp()
+    except (KeyError, TypeError, ValueError):
+        return float("inf")
+
+
 def expired(fields):
     import email.utils
     try:
@@ -190,19 +208,23 @@ def milter_down_logged(lines, qid):
     pids = set()
     for i in _qidx[1].get(qid, []):
         line = lines[i]
-        if True:
-            if "milter" in line.lower():
-                return True
-            m = re.search(r"postfix/(smtpd|cleanup)\[(\d+)\]", line)
-            if m:
-                pids.add(m.group(0))
-                if first is None:
-                    first = i
+        if "milter" in line.lower():
+            return True
+        m = re.search(r"postfix/(smtpd|cleanup)\[(\d+)\]", line)
+        if m:
+            pids.add(m.group(0))
+            if first is None:
+                first = i
     if first is None:
         return False
+    # cleanup logs the milter's failure after the message's own lines and
+    # before the queue manager takes the message; on a busy log that can be
+    # more than a few lines further.
+    queued = [i for i in _qidx[1][qid] if "postfix/qmgr" in lines[i]]
+    end = max(first + 50, queued[0] if queued else first + 50)
     for p in pids:
         seen = 0
-        for line in reversed(lines[:first + 50]):
+        for line in reversed(lines[:end]):
             if p not in line:
                 continue
             if "milter" in line.lower() and "warning" in line:
@@ -302,13 +324,19 @@ def watch(run, mode, maxsize, port, conf, ctlpath, user):
     n_pulled = 0
     last_sample = last_rss = 0
     quiet = 0
+    # Deliveries wait in "pending" and are verified soonest-expiring first,
+    # a bounded batch per pass: a message sent with a short expiry must be
+    # read before it expires even when the watcher is behind (on a loaded
+    # machine it can be minutes behind the deliveries).
+    pending = []
     while True:
         done = os.path.exists(run + "/deliveries.done")
         new = [f for f in mail_files(run) if os.path.basename(f) not in seen]
         for path in new:
             seen.add(os.path.basename(path))
             try:
-                raw = open(path, "rb").read()
+                with open(path, "rb") as fh:
+                    raw = fh.read(WATCH_HEAD_MAX)
             except OSError:
                 continue
             f = head_fields(raw)
@@ -316,6 +344,10 @@ def watch(run, mode, maxsize, port, conf, ctlpath, user):
             sid = f.get("x-soak-id")
             if not url or not sid:
                 continue
+            pending.append((expires_at(f), path, url, sid))
+        pending.sort(key=lambda e: e[0])
+        batch, pending = pending[:WATCH_BATCH], pending[WATCH_BATCH:]
+        for _, path, url, sid in batch:
             tok = url.rsplit("/", 1)[1]
             n = n_of(sid)
             code, body = get(base + "/m/%s/eml" % tok)
@@ -366,13 +398,13 @@ def watch(run, mode, maxsize, port, conf, ctlpath, user):
                 pass
             with open(run + "/rss.json", "w") as f:
                 json.dump(rss, f)
-        if done and not new:
+        if done and not new and not pending:
             quiet += 1
             if quiet >= 3:
                 break
         else:
             quiet = 0
-        if not new:
+        if not new and not pending:
             time.sleep(1)
 
 
