@@ -5,7 +5,7 @@
 #include "config.h"
 #include "store_backend.h"
 
-static const struct store_ops *const backends[] = { &store_fs_ops };
+static const struct store_ops *const backends[] = { &store_fs_ops, &store_s3_ops };
 
 struct store *
 store_open(const struct config *cfg, enum store_mode mode, char **err)

@@ -54,5 +54,6 @@ struct store_entry {
 };
 
 extern const struct store_ops store_fs_ops;
+extern const struct store_ops store_s3_ops;
 
 #endif
