@@ -19,13 +19,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include "config.h"
 #include "lang.h"
-#include "pagefile.h"
 #include "units.h"
 
-_Static_assert(CONFIG_DIGEST_BYTES == PAGEFILE_DIGEST_BYTES,
-    "cfg->digest is filled by pagefile_config_digest");
 
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_MAX_FILE_SIZE (16u * 1024 * 1024)
@@ -1078,7 +1076,10 @@ config_load(const char *path, char **err)
 		goto fail;
 	}
 	cfg = config_defaults();
-	pagefile_config_digest(data, len, cfg->digest);
+	/* As pagefile_config_digest computes it (pagefile.h): config does not
+	 * depend on the page cache. */
+	crypto_generichash(cfg->digest, CONFIG_DIGEST_BYTES,
+	    (const unsigned char *)data, len, NULL, 0);
 	g_free(data);
 	cfg->path = g_strdup(path);
 	msg = apply_keyfile(cfg, path, kf);

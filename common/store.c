@@ -92,6 +92,14 @@ store_read_head(struct store *st, const struct storage_id *id, void *buf,
 }
 
 enum store_status
+store_object_version(struct store *st, const struct storage_id *id,
+    unsigned char *head, size_t head_len, char version[STORE_VERSION_MAX])
+{
+	memset(version, 0, STORE_VERSION_MAX);
+	return st->ops->object_version(st, id, head, head_len, version);
+}
+
+enum store_status
 store_patch(struct store *st, const struct storage_id *id, uint64_t off,
     const void *buf, size_t len)
 {

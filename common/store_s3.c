@@ -1191,6 +1191,54 @@ s3_read_close(struct store_reader *rr)
 	free(r);
 }
 
+/* The ETag of the object (from the ranged GET of its head) and of its
+ * patched header ("-" when it has none). */
+static enum store_status
+s3_object_version(struct store *s, const struct storage_id *id,
+    unsigned char *buf, size_t len, char version[STORE_VERSION_MAX])
+{
+	struct s3_store *st = (struct s3_store *)s;
+	char key[S3_KEY_MAX];
+	unsigned char head[S3_PATCH_MAX];
+	struct request rq;
+	struct answer a = { .buf = buf, .cap = len };
+	char range[64];
+
+	if (len == 0 || len > S3_PATCH_MAX) {
+		set_error("version: header length out of range");
+		return STORE_IO;
+	}
+	full_key(st, id, S3_OBJECT_SUFFIX, key);
+	request_init(&rq, "GET", key);
+	snprintf(range, sizeof range, "0-%zu", len - 1);
+	rq.range = range;
+	enum store_status rc = send_request(st, &rq, &a, "read object");
+	answer_done(&a);
+	if (rc != STORE_OK)
+		return rc;
+	if (a.len != len || a.etag[0] == '\0') {
+		set_error("read object: shorter than its header, or no ETag");
+		return STORE_IO;
+	}
+	char obj_etag[sizeof a.etag];
+	memcpy(obj_etag, a.etag, sizeof obj_etag);
+
+	struct answer h = { .buf = head, .cap = S3_PATCH_MAX };
+	full_key(st, id, S3_HEAD_SUFFIX, key);
+	request_init(&rq, "GET", key);
+	rc = send_request(st, &rq, &h, "read header");
+	answer_done(&h);
+	if (rc == STORE_NOT_FOUND) {
+		h.len = 0;
+		strcpy(h.etag, "-");
+	} else if (rc != STORE_OK) {
+		return rc;
+	}
+	overlay(head, h.len, 0, buf, len);
+	snprintf(version, STORE_VERSION_MAX, "s3:%s:%s", obj_etag, h.etag);
+	return STORE_OK;
+}
+
 static enum store_status
 s3_read_head(struct store *s, const struct storage_id *id, void *buf,
     size_t len, size_t *got)
@@ -1537,4 +1585,5 @@ const struct store_ops store_s3_ops = {
 	.scan = s3_scan,
 	.entry_size = s3_entry_size,
 	.entry_delete = s3_entry_delete,
+	.object_version = s3_object_version,
 };

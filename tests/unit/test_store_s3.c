@@ -319,8 +319,24 @@ START_TEST(patch_is_seen_by_every_reader)
 	random_id(&id);
 	randombytes_buf(data, sizeof data);
 	ck_assert_int_eq(put(st, &id, data, sizeof data), STORE_OK);
+	char v1[STORE_VERSION_MAX], v2[STORE_VERSION_MAX], v3[STORE_VERSION_MAX];
+	unsigned char h1[56];
+	ck_assert_int_eq(store_object_version(st, &id, h1, sizeof h1, v1),
+	    STORE_OK);
+	ck_assert(memcmp(h1, data, sizeof h1) == 0);
+	ck_assert_int_eq(store_object_version(st, &id, h1, sizeof h1, v2),
+	    STORE_OK);
+	ck_assert_str_eq(v1, v2);
 	ck_assert_int_eq(store_patch(st, &id, 48, "EXPIRES!", 8), STORE_OK);
+	ck_assert_int_eq(store_object_version(st, &id, h1, sizeof h1, v2),
+	    STORE_OK);
+	ck_assert_str_ne(v1, v2);
+	ck_assert(memcmp(h1 + 48, "EXPIRES!", 8) == 0);
 	ck_assert_int_eq(store_patch(st, &id, 0, "TOMB", 4), STORE_OK);
+	ck_assert_int_eq(store_object_version(st, &id, h1, sizeof h1, v3),
+	    STORE_OK);
+	ck_assert_str_ne(v2, v3);
+	ck_assert_str_ne(v1, v3);
 	memcpy(data + 48, "EXPIRES!", 8);
 	memcpy(data, "TOMB", 4);
 	ck_assert_int_eq(store_read_head(st, &id, head, sizeof head, &got),
