@@ -378,7 +378,6 @@ perform(struct s3_store *st, CURL *c, struct request *rq, struct answer *a)
 		curl_easy_setopt(c, CURLOPT_CUSTOMREQUEST, "DELETE");
 	}
 	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
-	if (getenv("PMDEBUG")) curl_easy_setopt(c, CURLOPT_VERBOSE, 1L);
 	rq->curl_error[0] = '\0';
 	rq->status = 0;
 	rq->cc = curl_easy_perform(c);

@@ -62,6 +62,16 @@ s3() {  # s3 METHOD PATH [curl args]: the HTTP status of a signed request
 	    -H "x-amz-content-sha256: $EMPTY" "$@" "$S3_ENDPOINT$p"
 }
 check "bucket created" '[ "$(s3 PUT /pullmail)" = 200 ]'
+# The shipped lifecycle backstop is accepted by the gateway as it is.
+LC=$TOP/contrib/s3/lifecycle.xml
+code=$(curl -s -o "$RUN/lc.out" -w '%{http_code}' --aws-sigv4 "aws:amz:$S3_REGION:s3" \
+    --user "$S3_ACCESS_KEY:$S3_SECRET_KEY" -T "$LC" \
+    -H "Content-MD5: $(openssl md5 -binary "$LC" | base64)" \
+    -H "x-amz-content-sha256: $(sha256sum "$LC" | cut -d' ' -f1)" \
+    "$S3_ENDPOINT/pullmail?lifecycle=")
+check "contrib/s3/lifecycle.xml is accepted by radosgw" '[ "$code" = 200 ]' || cat "$RUN/lc.out"
+s3 GET "/pullmail?lifecycle=" > /dev/null
+check "the bucket has both lifecycle rules" 'grep -q pullmail-expire-backstop "$RUN/s3.out" && grep -q pullmail-abort-stale-uploads "$RUN/s3.out"'
 
 # The milter runs as this user after start-up: it reads the credentials
 # and writes the spool.
