@@ -293,6 +293,14 @@ ctl_check(struct ctl *c)
 	if (c->cfg->store_backend == NULL ||
 	    strcmp(c->cfg->store_backend, "fs") == 0)
 		check_store_dir(&r);
+	else if (strcmp(c->cfg->store_backend, "s3") == 0)
+		check_say(&r, EX_OK, "backend s3: endpoint %s, bucket %s, "
+		    "prefix \"%s\", credentials %s",
+		    c->cfg->s3_endpoint ? c->cfg->s3_endpoint : "(none)",
+		    c->cfg->s3_bucket ? c->cfg->s3_bucket : "(none)",
+		    c->cfg->s3_prefix ? c->cfg->s3_prefix : "",
+		    c->cfg->s3_credentials_file ? c->cfg->s3_credentials_file :
+		    "(none)");
 	else
 		check_say(&r, -1, "backend %s: owner and mode checks apply to "
 		    "the fs backend only", c->cfg->store_backend);

@@ -219,6 +219,38 @@ done < "$RUN/objects"
 check "no token in any pullmailctl output" '[ "$leaked" = 0 ]'
 check "no secret in any pullmailctl output" '! grep -qF -- "$S3_SECRET_KEY" "$ALL"'
 
+# An endpoint that always answers 503 SlowDown, and one that never answers
+# in time: a fake (tests/integration/s3/fake_s3.py), since radosgw cannot be
+# made to do either on demand.
+P_FAKE=$((P_S3 + 15))
+fake_endpoint() {  # fake_endpoint MODE: starts it, FAKE_PID; counts in $RUN/fake.count
+	: > "$RUN/fake.count"
+	python3 "$TOP/tests/integration/s3/fake_s3.py" "$P_FAKE" "$1" "$RUN/fake.count" \
+	    > "$RUN/fake.log" 2>&1 &
+	FAKE_PID=$!
+	wait_port "$P_FAKE"
+}
+FAKE_PID=
+stop_on_exit FAKE_PID
+fake_conf() {  # fake_conf EXTRA_LINE > file
+	store_section pullmail "$CREDS" | sed "s|^Endpoint = .*|Endpoint = http://127.0.0.1:$P_FAKE|"
+	echo "$1"
+}
+fake_endpoint slowdown
+fake_conf "RequestTimeout = 10s" > "$RUN/slowdown.conf"
+run 74 "check against an endpoint in 503 SlowDown" -c "$RUN/slowdown.conf" check
+has "$OUT" "HTTP 503 SlowDown" "503 SlowDown: says so"
+check "503: the write was tried 1 + Retries (2) times" '[ "$(grep -c PUT "$RUN/fake.count")" = 3 ]'
+stop_pid "$FAKE_PID"; FAKE_PID=
+fake_endpoint slow
+fake_conf "RequestTimeout = 2s" | sed 's/^Retries = .*/Retries = 0/' > "$RUN/slow.conf"
+start=$(date +%s)
+run 74 "check against an endpoint that never answers in time" -c "$RUN/slow.conf" check
+took=$(( $(date +%s) - start ))
+has "$OUT" "timed out" "slow endpoint: says it timed out"
+check "slow endpoint: given up after RequestTimeout ($took s)" '[ "$took" -lt 10 ]'
+stop_pid "$FAKE_PID"; FAKE_PID=
+
 # ---- 2. the milter behind Postfix ----
 C=$RUN/pf/conf
 chown 65534:65534 "$RUN/mail"
