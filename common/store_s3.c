@@ -1029,8 +1029,10 @@ commit_multipart(struct s3_writer *w, const char *key)
 	request_init(&rq, "POST", key);
 	rq.query = "uploads=";
 	s = send_request(st, &rq, &a, "start multipart upload");
-	if (s != STORE_OK)
+	if (s != STORE_OK) {
+		answer_done(&a);
 		return s;
+	}
 	char *upload_id = xml_take(a.text->str, NULL, "UploadId");
 	answer_done(&a);
 	if (upload_id == NULL) {
@@ -1428,8 +1430,10 @@ s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 		g_string_free(q, TRUE);
 		g_free(token);
 		token = NULL;
-		if (rc != STORE_OK)
+		if (rc != STORE_OK) {
+			answer_done(&a);
 			break;
+		}
 		const char *p = a.text->str;
 		char *c;
 		while (rc == STORE_OK &&
@@ -1524,8 +1528,10 @@ s3_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
 		rq.query = q->str;
 		rc = send_request(st, &rq, &a, "list uploads");
 		g_string_free(q, TRUE);
-		if (rc != STORE_OK)
+		if (rc != STORE_OK) {
+			answer_done(&a);
 			break;
+		}
 		const char *p = a.text->str;
 		char *u;
 		while (rc == STORE_OK &&
