@@ -125,7 +125,6 @@ milter_protocol = 6
 milter_default_action = tempfail
 smtp_destination_concurrency_limit = 20
 default_process_limit = 100
-maillog_file = $RUN/pf/maillog
 EOF
 cat > "$C/master.cf" <<EOF
 127.0.0.1:$P_NONE inet n - n - - smtpd
@@ -136,6 +135,7 @@ cat > "$C/master.cf" <<EOF
 EOF
 postfix_daemons >> "$C/master.cf"
 postfix -c "$C" check > "$RUN/pf/check.log" 2>&1 || { cat "$RUN/pf/check.log" >&2; exit 1; }
+printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' "$RUN/pf/maillog" "$RUN" >> "$C/main.cf"
 (cd / && exec "$(postconf -c "$C" -h daemon_directory)/master" -c "$C" -d) \
 	> "$RUN/pf/master.out" 2>&1 &
 MASTER_PID=$!
