@@ -103,6 +103,7 @@ struct s3_entry {
 	struct s3_store *st;
 	const struct storage_id *id;
 	uint64_t size;
+	bool has_head;          /* the listing showed its header object */
 };
 
 static __thread char s3_last_error[512];
@@ -1329,7 +1330,8 @@ s3_patch(struct store *s, const struct storage_id *id, uint64_t off,
 }
 
 static enum store_status
-remove_id(struct s3_store *st, const struct storage_id *id, bool check)
+remove_id(struct s3_store *st, const struct storage_id *id, bool check,
+    bool head)
 {
 	char key[S3_KEY_MAX];
 	enum store_status rc;
@@ -1346,10 +1348,12 @@ remove_id(struct s3_store *st, const struct storage_id *id, bool check)
 	}
 	/* The header first: an object without its patched header would be
 	 * read with its original expiry. */
-	full_key(st, id, S3_HEAD_SUFFIX, key);
-	rc = delete_key(st, key, "delete header");
-	if (rc != STORE_OK && rc != STORE_NOT_FOUND)
-		return rc;
+	if (head) {
+		full_key(st, id, S3_HEAD_SUFFIX, key);
+		rc = delete_key(st, key, "delete header");
+		if (rc != STORE_OK && rc != STORE_NOT_FOUND)
+			return rc;
+	}
 	full_key(st, id, S3_OBJECT_SUFFIX, key);
 	return delete_key(st, key, "delete object");
 }
@@ -1359,7 +1363,7 @@ s3_remove(struct store *s, const struct storage_id *id)
 {
 	/* S3 answers 204 to the DELETE of a missing key: look first, so
 	 * that a missing object is STORE_NOT_FOUND as with fs. */
-	return remove_id((struct s3_store *)s, id, true);
+	return remove_id((struct s3_store *)s, id, true, true);
 }
 
 /* ---- listing ---- */
@@ -1375,7 +1379,10 @@ static enum store_status
 s3_entry_delete(struct store_entry *ee)
 {
 	struct s3_entry *e = (struct s3_entry *)ee;
-	return remove_id(e->st, e->id, false);
+	/* One request per object in gc unless the listing showed a header
+	 * object (kept or revoked): a header written by a keep after the
+	 * listing is left, and the lifecycle rule's backstop removes it. */
+	return remove_id(e->st, e->id, false, e->has_head);
 }
 
 /* The storage id a listed key names, with its kind: 1 object, 2 header,
@@ -1447,7 +1454,8 @@ s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 			if (kind == 1 && strtoul((char[3]){ id.hex[0], id.hex[1],
 			    0 }, NULL, 16) % nparts == part) {
 				struct s3_entry e = { { &store_s3_ops }, st, &id,
-				    sz != NULL ? g_ascii_strtoull(sz, NULL, 10) : 0 };
+				    sz != NULL ? g_ascii_strtoull(sz, NULL, 10) : 0,
+				    strcmp(with_head.hex, id.hex) == 0 };
 				size_t hl = 0;
 				enum store_status hs = STORE_OK;
 				if (head_max > 0) {

@@ -410,6 +410,17 @@ START_TEST(scan_pages_and_parts)
 	deleted = 0;
 	ck_assert_int_eq(store_scan(st, 0, delete_scan, &deleted), STORE_OK);
 	ck_assert_int_eq(deleted, 0);
+	/* No key left at all: the header objects went with their objects. */
+	char *cmd = g_strdup_printf("curl -s --aws-sigv4 aws:amz:us-east-1:s3 "
+	    "--user '%s:%s' -H 'x-amz-content-sha256: " EMPTY_SHA256 "' "
+	    "'%s/%s?list-type=2' | grep -c '<Key>'", access_key, secret_key,
+	    endpoint, cfg->s3_bucket);
+	FILE *p = popen(cmd, "r");
+	int keys = -1;
+	ck_assert_int_eq(fscanf(p, "%d", &keys), 1);
+	pclose(p);
+	g_free(cmd);
+	ck_assert_int_eq(keys, 0);
 	store_close(st);
 }
 END_TEST
