@@ -330,6 +330,47 @@ rc=$?
 check "the original from the bucket carries the 3 MB attachment unchanged" '[ $rc = 0 ]'
 check "the milter logged the storage in s3 without a secret" '! grep -qF -- "$S3_SECRET_KEY" "$RUN/milter.log"'
 
+# Wrong credentials and a missing bucket at run time: the milter is
+# started on each in turn; the message is refused with a 4xx (OnError =
+# tempfail) and the log says why, without the secret.
+restart_milter() {  # restart_milter CONF
+	stop_pid "$MILTER_PID"; MILTER_PID=
+	rm -f "$SOCK"
+	"$MILTER" -f -c "$1" >> "$RUN/milter.log" 2>&1 &
+	MILTER_PID=$!
+	i=0
+	while [ ! -S "$SOCK" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S "$SOCK" ]
+}
+for bad in wrong nobucket; do
+	sed -n '/^\[log\]/,$p' "$CONF" >> "$RUN/$bad.conf"
+	chmod 644 "$RUN/$bad.conf"
+	chown "$MUSER" "$RUN/wrong.credentials"
+	restart_milter "$RUN/$bad.conf"; rc=$?
+	check "$bad: the milter starts (the store is checked at the first message)" '[ $rc = 0 ]'
+	python3 - "$P_SMTP" <<'EOP' > "$RUN/smtp-$bad.log" 2>&1
+import smtplib, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "alice@example.org"; m["To"] = "bob@example.net"; m["Subject"] = "bad store"
+m.set_content("x")
+m.add_attachment(b"y" * 5000, maintype="application", subtype="octet-stream", filename="y.bin")
+try:
+    with smtplib.SMTP("127.0.0.1", int(sys.argv[1]), timeout=60) as s:
+        s.send_message(m)
+    sys.exit(0)
+except smtplib.SMTPResponseException as e:
+    sys.exit(4 if 400 <= e.smtp_code < 500 else 1)
+EOP
+	rc=$?
+	check "$bad: the message is refused with a 4xx (tempfail)" '[ $rc = 4 ]'
+done
+check "run time, wrong secret: the log says access denied" 'grep -q "access denied (HTTP 403 .*tempfail (OnError)" "$RUN/milter.log"'
+check "run time, missing bucket: the log says so" 'grep -q "bucket \"no-such-bucket\" does not exist.*tempfail (OnError)" "$RUN/milter.log"'
+check "run time: no secret in the milter's log" '! grep -qF -e "$S3_SECRET_KEY" -e WRONGwrong "$RUN/milter.log"'
+restart_milter "$CONF"; rc=$?
+check "the milter is back on the good configuration" '[ $rc = 0 ]'
+
 # ---- 3. pullmail-web: FastCGI and CGI over the bucket ----
 SEAL=$RUN/seal-fixture
 if ! ${CC:-cc} -std=gnu11 -I"$TOP" -I"$TOP/common" \
