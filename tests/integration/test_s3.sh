@@ -155,6 +155,7 @@ objects() {  # the number of keys under pm/ (objects and headers)
 run 0 "check on s3" -c "$CONF" check
 has "$OUT" "sealed, read back and verified a test object" "check: round trip through the bucket"
 has "$OUT" "deleted the test object" "check: test object deleted"
+has "$OUT" "the endpoint refuses to overwrite an object (If-None-Match)" "check: radosgw refuses an overwrite"
 check "check leaves no key in the bucket" '[ "$(objects)" = 0 ]'
 # Wrong secret, missing bucket, loose credentials file: clear errors.
 printf 'AccessKey = %s\nSecretKey = WRONGwrongWRONGwrongWRONGwrongWRONGwrong\n' \
@@ -249,6 +250,14 @@ run 74 "check against an endpoint that never answers in time" -c "$RUN/slow.conf
 took=$(( $(date +%s) - start ))
 has "$OUT" "timed out" "slow endpoint: says it timed out"
 check "slow endpoint: given up after RequestTimeout ($took s)" '[ "$took" -lt 10 ]'
+stop_pid "$FAKE_PID"; FAKE_PID=
+# A server that ignores If-None-Match: check says the object could be
+# overwritten (radosgw, above, refused: "refuses to overwrite").
+fake_endpoint lax
+fake_conf "RequestTimeout = 10s" > "$RUN/lax.conf"
+run 70 "check against an endpoint that ignores If-None-Match" -c "$RUN/lax.conf" check
+has "$OUT" "sealed, read back and verified a test object" "lax endpoint: the round trip itself works"
+has "$OUT" "overwrote the test object despite If-None-Match" "lax endpoint: check says it overwrites"
 stop_pid "$FAKE_PID"; FAKE_PID=
 
 # ---- 2. the milter behind Postfix ----
