@@ -1408,6 +1408,13 @@ key_id(const struct s3_store *st, const char *key, struct storage_id *id)
 	return 0;
 }
 
+/* ListObjectsV2 a thousand keys a page (memory: one page), with a ranged
+ * GET of each object's head. Each of nparts parts lists the whole prefix
+ * and keeps the ids whose first byte falls to it (gc's workers then fetch
+ * heads and delete in parallel); a listing costs one request per thousand
+ * keys, small beside the per-object requests. Deletes are one request per
+ * object (two with a header object), not DeleteObjects batches: the
+ * callback learns each one's result. */
 static enum store_status
 s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
     store_scan_fn fn, void *ctx)
