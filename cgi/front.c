@@ -38,6 +38,7 @@
 #include "envelope.h"
 #include "headers.h"
 #include "pagefile.h"
+#include "store_fs_peek.h"
 #include "sealed.h"
 #include "token.h"
 #include "units.h"
@@ -195,7 +196,9 @@ readable(const char *store_dir, const struct storage_id *id,
 {
 	struct envelope_meta meta;
 
-	if (pagefile_object_read(store_dir, id, o) != 0 ||
+	memset(o, 0, sizeof *o);
+	if (store_fs_peek(store_dir, id, o->head, sizeof o->head,
+	    o->version) != 0 ||
 	    envelope_parse_meta(o->head, sizeof o->head, &meta) != ENVELOPE_OK ||
 	    sealed_meta_state(&meta, max_retention, now) != SEALED_OK)
 		return false;

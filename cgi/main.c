@@ -152,6 +152,7 @@ write_cgi_response(const struct web_response *rs, GString *head)
 
 struct disk_pages {
 	struct pagefile_scope scope;
+	struct store *st;       /* the object's version comes from here */
 	uint64_t budget;        /* [web] PageCache */
 	bool written;           /* the response is out already */
 };
@@ -218,7 +219,8 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 	struct envelope_meta meta;
 	memset(&obj, 0, sizeof obj);
 	if (!worth_keeping(rq) ||
-	    pagefile_object_read(dp->scope.store_dir, id, &obj) != 0 ||
+	    store_object_version(dp->st, id, obj.head, sizeof obj.head,
+	    obj.version) != STORE_OK ||
 	    envelope_parse_meta(obj.head, sizeof obj.head, &meta) !=
 	    ENVELOPE_OK ||
 	    sealed_meta_state(&meta, dp->scope.max_retention, 0) != SEALED_OK ||
@@ -234,7 +236,8 @@ keep_on_disk(const struct web_env *env, const struct token *t,
 		 * removed the entries before this one existed: look again. */
 		struct pagefile_object now;
 		memset(&now, 0, sizeof now);
-		if (pagefile_object_read(dp->scope.store_dir, id, &now) != 0 ||
+		if (store_object_version(dp->st, id, now.head, sizeof now.head,
+		    now.version) != STORE_OK ||
 		    memcmp(&now, &obj, sizeof now) != 0)
 			(void)pagefile_forget(dp->scope.dir, id);
 	}
@@ -248,8 +251,12 @@ out:
 	g_string_free(head, TRUE);
 }
 
+_Static_assert(CONFIG_DIGEST_BYTES == PAGEFILE_DIGEST_BYTES,
+    "cfg->digest is the page caches' configuration digest");
+
 static void
-serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
+serve_cgi(struct web_env *env, struct store *st, const struct config *cfg,
+    bool broken)
 {
 	extern char **environ;
 	struct web_request rq;
@@ -258,6 +265,12 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 	GString *head = g_string_new(NULL);
 
 	struct disk_pages dp;
+	/* Which store the pages come from: StoreDir, or the bucket. */
+	char *store_name = cfg->store_backend != NULL &&
+	    strcmp(cfg->store_backend, "s3") == 0 ?
+	    g_strdup_printf("s3:%s/%s/%s", cfg->s3_endpoint ? cfg->s3_endpoint :
+	    "", cfg->s3_bucket ? cfg->s3_bucket : "", cfg->s3_prefix ?
+	    cfg->s3_prefix : "") : g_strdup(cfg->store_dir);
 
 	fill_request(&rq, environ, &uri);
 	rq.read_body = read_stdin;
@@ -266,7 +279,8 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 		dp.scope.dir = cfg->page_cache_dir;
 		memcpy(dp.scope.config_digest, cfg->digest,
 		    sizeof dp.scope.config_digest);
-		dp.scope.store_dir = cfg->store_dir;
+		dp.st = st;
+		dp.scope.store_dir = store_name;
 		dp.scope.max_retention = cfg->max_retention;
 		dp.scope.path_prefix = cfg->path_prefix;
 		dp.budget = cfg->page_cache;
@@ -288,6 +302,7 @@ serve_cgi(struct web_env *env, const struct config *cfg, bool broken)
 	free_request(uri);
 	env->page_rendered = NULL;
 	env->page_rendered_ctx = NULL;
+	g_free(store_name);
 }
 
 /* Whether the request's standard input has been read to its end. A
@@ -483,7 +498,7 @@ serve(struct web_env *env, struct store *st, const struct config *cfg,
 	    (env->page_cache = page_cache_new((size_t)cfg->page_cache)) == NULL)
 		log_msg(LOG_WARNING, "out of memory: no page cache");
 	if (cgi)
-		serve_cgi(env, cfg, broken);
+		serve_cgi(env, st, cfg, broken);
 	else
 		rc = serve_fcgi(env, broken);
 	page_cache_free(env->page_cache);

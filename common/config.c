@@ -19,13 +19,11 @@
 #include <syslog.h>
 #include <unistd.h>
 
+#include <sodium.h>
 #include "config.h"
 #include "lang.h"
-#include "pagefile.h"
 #include "units.h"
 
-_Static_assert(CONFIG_DIGEST_BYTES == PAGEFILE_DIGEST_BYTES,
-    "cfg->digest is filled by pagefile_config_digest");
 
 /* A configuration file larger than this is refused before parsing. */
 #define CONFIG_MAX_FILE_SIZE (16u * 1024 * 1024)
@@ -78,6 +76,13 @@ static const struct choice on_error_choices[] = {
 
 static const struct choice backend_choices[] = {
 	{ "fs", 0 },
+	{ "s3", 0 },
+	{ NULL, 0 },
+};
+
+static const struct choice addressing_choices[] = {
+	{ "path", CONFIG_S3_PATH },
+	{ "virtual", CONFIG_S3_VIRTUAL },
 	{ NULL, 0 },
 };
 
@@ -115,6 +120,38 @@ static const struct option options[] = {
 	  backend_choices },
 	{ "store", "StoreDir", OPT_PATH, CONFIG_DEFAULT_STORE_DIR,
 	  "directory of the fs backend", F(store_dir), 0, NULL },
+	{ "store", "Endpoint", OPT_URL, "",
+	  "URL of the S3 service, without a path (s3 backend)",
+	  F(s3_endpoint), OPT_EMPTY_OK, NULL },
+	{ "store", "Bucket", OPT_STRING, "",
+	  "bucket that holds the objects (s3 backend)", F(s3_bucket),
+	  OPT_EMPTY_OK, NULL },
+	{ "store", "Region", OPT_STRING, "us-east-1",
+	  "region in the request signature (s3 backend)", F(s3_region), 0,
+	  NULL },
+	{ "store", "Prefix", OPT_STRING, "",
+	  "beginning of every key, such as pullmail/ (s3 backend)",
+	  F(s3_prefix), OPT_EMPTY_OK, NULL },
+	{ "store", "Addressing", OPT_ENUM, "path",
+	  "path (endpoint/bucket/key) or virtual (bucket.endpoint/key)",
+	  F(s3_addressing), 0, addressing_choices },
+	{ "store", "CredentialsFile", OPT_PATH, "",
+	  "file with AccessKey and SecretKey, readable by its owner only "
+	  "(s3 backend)", F(s3_credentials_file), OPT_EMPTY_OK, NULL },
+	{ "store", "CAFile", OPT_PATH, "",
+	  "certificate authorities for an https endpoint (empty: the "
+	  "system's)", F(s3_ca_file), OPT_EMPTY_OK, NULL },
+	{ "store", "ConnectTimeout", OPT_DURATION, "10s",
+	  "longest wait for a connection to the endpoint", F(s3_connect_timeout),
+	  0, NULL },
+	{ "store", "RequestTimeout", OPT_DURATION, "120s",
+	  "longest time one request may take", F(s3_request_timeout), 0, NULL },
+	{ "store", "Retries", OPT_INTEGER, "3",
+	  "times a failed request (5xx, SlowDown, connection) is tried again",
+	  F(s3_retries), 0, NULL },
+	{ "store", "SpoolDir", OPT_PATH, "/var/tmp",
+	  "where a writer keeps an object's ciphertext until commit "
+	  "(s3 backend)", F(s3_spool_dir), 0, NULL },
 	{ "store", "MaxRetention", OPT_DURATION, CONFIG_DEFAULT_MAX_RETENTION,
 	  "longest time any message may be kept; every reader enforces it",
 	  F(max_retention), 0, NULL },
@@ -1039,7 +1076,10 @@ config_load(const char *path, char **err)
 		goto fail;
 	}
 	cfg = config_defaults();
-	pagefile_config_digest(data, len, cfg->digest);
+	/* As pagefile_config_digest computes it (pagefile.h): config does not
+	 * depend on the page cache. */
+	crypto_generichash(cfg->digest, CONFIG_DIGEST_BYTES,
+	    (const unsigned char *)data, len, NULL, 0);
 	g_free(data);
 	cfg->path = g_strdup(path);
 	msg = apply_keyfile(cfg, path, kf);

@@ -21,6 +21,7 @@
 #define CONFIG_DIGEST_BYTES 32
 
 enum config_on_error { ON_ERROR_ACCEPT, ON_ERROR_TEMPFAIL, ON_ERROR_REJECT };
+enum config_s3_addressing { CONFIG_S3_PATH, CONFIG_S3_VIRTUAL };
 
 struct cidr {
 	int family;              /* AF_INET or AF_INET6 */
@@ -46,6 +47,18 @@ struct config {
 	/* [store] */
 	char *store_backend;      /* Backend = fs */
 	char *store_dir;          /* StoreDir = /var/lib/pullmail/store */
+	/* Backend = s3 (store_s3.c) */
+	char *s3_endpoint;        /* Endpoint (URL, no path) */
+	char *s3_bucket;          /* Bucket */
+	char *s3_region;          /* Region = us-east-1 */
+	char *s3_prefix;          /* Prefix (empty: none) */
+	int s3_addressing;        /* Addressing = path (CONFIG_S3_PATH...) */
+	char *s3_credentials_file; /* CredentialsFile */
+	char *s3_ca_file;         /* CAFile (empty: the system's) */
+	int64_t s3_connect_timeout; /* ConnectTimeout = 10s */
+	int64_t s3_request_timeout; /* RequestTimeout = 120s */
+	int s3_retries;           /* Retries = 3 */
+	char *s3_spool_dir;       /* SpoolDir = /var/tmp */
 	int64_t max_retention;    /* MaxRetention = 90d (seconds); every reader
 	                           * caps expires at created + this */
 

@@ -14,7 +14,6 @@
 #include <unistd.h>
 #include <sodium.h>
 #include "pagefile.h"
-#include "store.h"
 
 #define PAGEFILE_MAGIC "PMPAGE1\n"
 #define MAGIC_LEN 8
@@ -79,43 +78,7 @@ hash_object(crypto_generichash_state *h, const struct pagefile_object *o)
 		return;
 	}
 	hash_field(h, o->head, sizeof o->head);
-	hash_int(h, (int64_t)o->ino);
-	hash_int(h, (int64_t)o->size);
-	hash_int(h, o->mtime_sec);
-	hash_int(h, o->mtime_nsec);
-}
-
-int
-pagefile_object_read(const char *store_dir, const struct storage_id *id,
-    struct pagefile_object *o)
-{
-	char rel[STORE_FS_PATH_MAX];
-	struct stat sb;
-	int rc = -1;
-
-	int dirfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dirfd < 0)
-		return -1;
-	if (fstat(dirfd, &sb) != 0 || (sb.st_mode & S_IWOTH)) {
-		close(dirfd);
-		return -1;
-	}
-	store_fs_object_path(id, rel);
-	int fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
-	    O_NONBLOCK);
-	close(dirfd);
-	if (fd < 0)
-		return -1;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    pread(fd, o->head, sizeof o->head, 0) == (ssize_t)sizeof o->head) {
-		o->ino = (uint64_t)sb.st_ino;
-		o->size = (uint64_t)sb.st_size;
-		o->mtime_sec = (int64_t)sb.st_mtim.tv_sec;
-		o->mtime_nsec = (int64_t)sb.st_mtim.tv_nsec;
-		rc = 0;
-	}
-	close(fd);
-	return rc;
+	hash_field(h, o->version, strnlen(o->version, sizeof o->version));
 }
 
 int

@@ -13,7 +13,8 @@
  * binds the entry to the object (storage id, header, file status), its
  * effective expiry (a kept message misses), the request (what follows the token, the query string,
  * Accept-Language, byte for byte), the configuration file's digest and the
- * values the renderer read from it (StoreDir, MaxRetention, PathPrefix),
+ * values the renderer read from it (the store's name: StoreDir, or the s3
+ * endpoint, bucket and prefix; MaxRetention, PathPrefix),
  * and the renderer program's identity. A reader of an entry that disagrees with the
  * renderer on any of them finds no entry. The caller checks the object's
  * header (revoked, expired, gone) before every lookup.
@@ -27,6 +28,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "envelope.h"
+#include "store_version.h"
 #include "token.h"
 
 #define PAGEFILE_DIGEST_BYTES 32
@@ -46,21 +48,18 @@ struct pagefile_scope {
 	/* The digest of the head the reader writes before the body (the
 	 * renderer's and the reader's headers.c must agree). */
 	unsigned char head_id[PAGEFILE_DIGEST_BYTES];
-	const char *store_dir;
+	const char *store_dir;         /* which store: StoreDir, or s3:... */
 	int64_t max_retention;
 	const char *path_prefix;
 };
 
-/* The stored object as the entry was made from it: its header and the
- * file's identity, size and modification time, so that an object changed
- * in any way since (kept, revoked, restored, damaged by a writer) finds no
- * entry. */
+/* The stored object as the entry was made from it: its header and its
+ * version (store_object_version, or store_fs_peek in the CGI front), so
+ * that an object changed in any way since (kept, revoked, restored,
+ * damaged by a writer) finds no entry. Zero-filled before it is set. */
 struct pagefile_object {
 	unsigned char head[ENVELOPE_META_SIZE];
-	uint64_t ino;
-	uint64_t size;
-	int64_t mtime_sec;
-	int64_t mtime_nsec;
+	char version[STORE_VERSION_MAX];
 };
 
 /* What the response depends on besides the object's expiry. */
@@ -70,12 +69,6 @@ struct pagefile_request {
 	const char *accept_language;  /* NULL as "" */
 	const struct pagefile_object *object; /* NULL: not bound (tests) */
 };
-
-/* Reads the object's header and file status from the fs store at
- * store_dir, refusing a world-writable store_dir as the store does. 0, or
- * -1 (no such object, shorter than a header, not a regular file). */
-int pagefile_object_read(const char *store_dir, const struct storage_id *id,
-    struct pagefile_object *o);
 
 /* Identifies the program at path (device, inode, size, modification
  * time): a rebuilt or reinstalled program gets another. 0 or -1. */

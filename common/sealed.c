@@ -270,12 +270,27 @@ sealed_keep(struct store *st, const struct storage_id *id,
 	return s;
 }
 
+static enum store_status
+write_tombstone(struct store *st, const struct storage_id *id,
+    const unsigned char head[ENVELOPE_META_SIZE])
+{
+	struct store_writer *w;
+	enum store_status ss = store_write_begin(st, id, &w);
+	if (ss != STORE_OK)
+		return ss;
+	ss = store_write(w, head, ENVELOPE_META_SIZE);
+	if (ss != STORE_OK) {
+		store_write_abort(w);
+		return ss;
+	}
+	return store_write_commit(w);
+}
+
 enum sealed_status
 sealed_revoke(struct store *st, const struct storage_id *id, int64_t now)
 {
 	unsigned char head[ENVELOPE_META_SIZE];
 	struct envelope_meta meta;
-	struct store_writer *w;
 	size_t got;
 
 	enum store_status ss = store_read_head(st, id, head, sizeof head, &got);
@@ -292,13 +307,19 @@ sealed_revoke(struct store *st, const struct storage_id *id, int64_t now)
 	if (now < meta.created)
 		now = meta.created;
 	envelope_encode_expires(now, head + ENVELOPE_EXPIRES_OFFSET);
-	ss = store_write_begin(st, id, &w);
+	ss = write_tombstone(st, id, head);
+	if (ss != STORE_EXISTS)
+		return from_store(ss);
+	/* A backend that never overwrites (s3): the tombstone's header is
+	 * laid over the object first, so that every reader answers "revoked"
+	 * at once; then the object goes and the tombstone takes its place.
+	 * A crash in between leaves no object (not found), never the
+	 * ciphertext readable. */
+	ss = store_patch(st, id, 0, head, sizeof head);
 	if (ss != STORE_OK)
 		return from_store(ss);
-	ss = store_write(w, head, sizeof head);
-	if (ss != STORE_OK) {
-		store_write_abort(w);
+	ss = store_delete(st, id);
+	if (ss != STORE_OK && ss != STORE_NOT_FOUND)
 		return from_store(ss);
-	}
-	return from_store(store_write_commit(w));
+	return from_store(write_tombstone(st, id, head));
 }

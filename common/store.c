@@ -5,7 +5,7 @@
 #include "config.h"
 #include "store_backend.h"
 
-static const struct store_ops *const backends[] = { &store_fs_ops };
+static const struct store_ops *const backends[] = { &store_fs_ops, &store_s3_ops };
 
 struct store *
 store_open(const struct config *cfg, enum store_mode mode, char **err)
@@ -89,6 +89,14 @@ store_read_head(struct store *st, const struct storage_id *id, void *buf,
     size_t len, size_t *got)
 {
 	return st->ops->read_head(st, id, buf, len, got);
+}
+
+enum store_status
+store_object_version(struct store *st, const struct storage_id *id,
+    unsigned char *head, size_t head_len, char version[STORE_VERSION_MAX])
+{
+	memset(version, 0, STORE_VERSION_MAX);
+	return st->ops->object_version(st, id, head, head_len, version);
 }
 
 enum store_status

@@ -10,17 +10,8 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include "store_version.h"
 #include "token.h"
-
-/* Where the fs backend keeps an object under StoreDir ("ab/abcdef....pull");
- * pullmail-web's CGI front reads a header there without opening a store. */
-#define STORE_FS_PATH_MAX 64
-#define STORE_FS_OBJECT_SUFFIX ".pull"
-static inline void
-store_fs_object_path(const struct storage_id *id, char buf[STORE_FS_PATH_MAX])
-{
-	snprintf(buf, STORE_FS_PATH_MAX, "%.2s/%s" STORE_FS_OBJECT_SUFFIX, id->hex, id->hex);
-}
 
 struct config;
 
@@ -82,6 +73,14 @@ void store_read_close(struct store_reader *r);
  * whole object); *got is what was read. */
 enum store_status store_read_head(struct store *st,
     const struct storage_id *id, void *buf, size_t len, size_t *got);
+
+/* The first head_len bytes of the object, as store_read_head reads them,
+ * and its version (store_version.h), for a cache that must miss once the
+ * object changed (kept, revoked, replaced). STORE_NOT_FOUND, or STORE_IO
+ * when shorter than head_len. */
+enum store_status store_object_version(struct store *st,
+    const struct storage_id *id, unsigned char *head, size_t head_len,
+    char version[STORE_VERSION_MAX]);
 
 /* Overwrites len bytes at off in a committed object, durably. */
 enum store_status store_patch(struct store *st, const struct storage_id *id,

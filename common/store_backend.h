@@ -37,6 +37,9 @@ struct store_ops {
 	    unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
 	enum store_status (*entry_size)(struct store_entry *e, uint64_t *size);
 	enum store_status (*entry_delete)(struct store_entry *e);
+	enum store_status (*object_version)(struct store *st,
+	    const struct storage_id *id, unsigned char *head, size_t head_len,
+	    char version[STORE_VERSION_MAX]);
 };
 
 /* Every backend's struct store, writer, reader and entry begin with this. */
@@ -54,5 +57,6 @@ struct store_entry {
 };
 
 extern const struct store_ops store_fs_ops;
+extern const struct store_ops store_s3_ops;
 
 #endif

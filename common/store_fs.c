@@ -18,6 +18,7 @@
 #include <sodium.h>
 #include "config.h"
 #include "store_backend.h"
+#include "store_fs_peek.h"
 
 #define DIR_MODE 0750
 #define OBJECT_SUFFIX STORE_FS_OBJECT_SUFFIX
@@ -424,6 +425,36 @@ fs_read_close(struct store_reader *rr)
 static ssize_t pread_head(int fd, unsigned char *buf, size_t len);
 
 static enum store_status
+fs_object_version(struct store *s, const struct storage_id *id,
+    unsigned char *head, size_t head_len, char version[STORE_VERSION_MAX])
+{
+	struct fs_store *st = (struct fs_store *)s;
+	char path[STORE_FS_PATH_MAX];
+	struct stat sb;
+
+	store_fs_object_path(id, path);
+	int fd = openat(st->dirfd, path,
+	    O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+	if (fd < 0) {
+		set_error(st, "open object", errno);
+		return errno_status(errno);
+	}
+	enum store_status rc = STORE_IO;
+	if (fstat(fd, &sb) != 0)
+		set_error(st, "stat object", errno);
+	else if (!S_ISREG(sb.st_mode))
+		set_error(st, "object", EINVAL);
+	else if (pread_head(fd, head, head_len) != (ssize_t)head_len)
+		set_error(st, "read object", EIO);
+	else {
+		store_fs_version(&sb, version);
+		rc = STORE_OK;
+	}
+	close(fd);
+	return rc;
+}
+
+static enum store_status
 fs_read_head(struct store *s, const struct storage_id *id, void *buf,
     size_t len, size_t *got)
 {
@@ -782,4 +813,5 @@ const struct store_ops store_fs_ops = {
 	.scan = fs_scan,
 	.entry_size = fs_entry_size,
 	.entry_delete = fs_entry_delete,
+	.object_version = fs_object_version,
 };

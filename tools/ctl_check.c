@@ -190,6 +190,32 @@ check_store_dir(struct check_run *r)
 		    "in %s", bad_subdirs - 3, dir);
 }
 
+/* The s3 backend never overwrites an object: it sends If-None-Match: *,
+ * which not every S3-compatible server honours. A second write of the test
+ * object must be refused. */
+static void
+check_no_overwrite(struct check_run *r, struct store *st,
+    const struct storage_id *id)
+{
+	struct store_writer *w;
+	enum store_status s = store_write_begin(st, id, &w);
+
+	if (s == STORE_OK && (s = store_write(w, "x", 1)) != STORE_OK)
+		store_write_abort(w);
+	else if (s == STORE_OK)
+		s = store_write_commit(w);
+	if (s == STORE_EXISTS)
+		check_say(r, EX_OK, "the endpoint refuses to overwrite an "
+		    "object (If-None-Match)");
+	else if (s == STORE_OK)
+		check_say(r, EX_SOFTWARE, "the endpoint overwrote the test "
+		    "object despite If-None-Match: *: a second writer of an "
+		    "id would not be refused");
+	else
+		check_say(r, EX_IOERR, "writing the test object again failed: "
+		    "%s", store_error(st));
+}
+
 /* Seals a test object, reads it back through its token, compares, deletes. */
 static void
 check_round_trip(struct check_run *r)
@@ -257,6 +283,9 @@ check_round_trip(struct check_run *r)
 		    "object (%d bytes, id %s)", CHECK_TEST_BYTES, id.hex);
 	if (plain != NULL)
 		envelope_plain_free(plain, plain_len);
+	if (c->cfg->store_backend != NULL &&
+	    strcmp(c->cfg->store_backend, "s3") == 0)
+		check_no_overwrite(r, st, &id);
 	if (store_delete(st, &id) != STORE_OK)
 		check_say(r, EX_IOERR, "deleting the test object %s failed: "
 		    "%s", id.hex, store_error(st));
@@ -293,6 +322,14 @@ ctl_check(struct ctl *c)
 	if (c->cfg->store_backend == NULL ||
 	    strcmp(c->cfg->store_backend, "fs") == 0)
 		check_store_dir(&r);
+	else if (strcmp(c->cfg->store_backend, "s3") == 0)
+		check_say(&r, EX_OK, "backend s3: endpoint %s, bucket %s, "
+		    "prefix \"%s\", credentials %s",
+		    c->cfg->s3_endpoint ? c->cfg->s3_endpoint : "(none)",
+		    c->cfg->s3_bucket ? c->cfg->s3_bucket : "(none)",
+		    c->cfg->s3_prefix ? c->cfg->s3_prefix : "",
+		    c->cfg->s3_credentials_file ? c->cfg->s3_credentials_file :
+		    "(none)");
 	else
 		check_say(&r, -1, "backend %s: owner and mode checks apply to "
 		    "the fs backend only", c->cfg->store_backend);

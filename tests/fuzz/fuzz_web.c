@@ -34,6 +34,7 @@
 #include "log.h"
 #include "sealed.h"
 #include "store.h"
+#include "store_fs_peek.h"
 #include "token.h"
 
 #ifndef PULLMAIL_FUZZ_SRCDIR

@@ -282,7 +282,7 @@ START_TEST(test_bad_values)
 	    "[store] StoreDir = : expected an absolute path such as "
 	    "/var/lib/pullmail/store");
 	expect_error("[store]\nBackend = s4\n",
-	    "[store] Backend = s4: expected one of fs");
+	    "[store] Backend = s4: expected one of fs or s3");
 	expect_error("[milter]\nOnError = bounce\n",
 	    "[milter] OnError = bounce: expected one of accept, tempfail or "
 	    "reject");
