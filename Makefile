@@ -280,3 +280,14 @@ clean:
 .PHONY: soak
 soak: all
 	O=$(O) sh tests/soak/soak.sh
+
+# Debian packages (debian/): make deb builds them with dpkg-buildpackage
+# from the committed tree and collects the .deb files in $(O)/deb/, with
+# lintian's report there; make deb-test installs them on a new Debian 12
+# (../shared/fresh-machine) and runs mail through them. Neither is part of
+# make check.
+.PHONY: deb deb-test
+deb:
+	O=$(O) sh mk/deb.sh
+deb-test:
+	O=$(O) sh tests/package/test_deb.sh
