@@ -3,15 +3,20 @@
 # `dpkg-buildpackage -us -uc -b` and collects them in $O/deb/.
 #
 # dpkg-buildpackage builds in the source tree and writes the packages to its
-# parent directory, so it runs on a copy: $O/deb/src/pullmail-VERSION/,
-# made of the checkout's tracked files (git ls-files: as they are in the
-# work tree, without any build product), the packages land in $O/deb/.
+# parent directory, so it runs on a copy, DIR/pullmail-VERSION/ in a new
+# directory under $TMPDIR (/var/tmp), made of the checkout's tracked files
+# (git ls-files: as they are in the work tree, without any build product);
+# the packages are then moved to $O/deb/ and the copy removed (kept, and
+# named, when the build fails). It is not under $O, where the Makefile reads
+# every *.d it finds.
 # As root, missing build dependencies are installed first (apt-get
 # build-dep); otherwise dpkg-buildpackage names them. Then lintian, when it
 # is installed, checks the packages at its default level; its report is
 # $O/deb/lintian.txt and an error or a warning fails the build.
 #
 #   PULLMAIL_DEB_LINTIAN=0   skip lintian (the fresh-machine test does)
+#   DEB_BUILD_OPTIONS=nocheck   skip the Check suites that the build runs
+#                               (make unit-check)
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
@@ -27,9 +32,9 @@ case $version in
    exit 1 ;;
 esac
 
-src=$out/src/pullmail-$version
-rm -rf "$out/src"
 rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo "$out"/lintian.txt
+work=$(mktemp -d "${TMPDIR:-/var/tmp}/pullmail-deb.XXXXXX")
+src=$work/pullmail-$version
 mkdir -p "$src"
 if git -C "$top" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
 	(cd "$top" && git ls-files -z | xargs -0 tar -cf - --no-recursion) |
@@ -53,9 +58,12 @@ start=$(date +%s)
 echo "deb: dpkg-buildpackage -us -uc -b in $src (log: $out/build.log)"
 if ! (cd "$src" && dpkg-buildpackage -us -uc -b) >"$out/build.log" 2>&1; then
 	tail -n 30 "$out/build.log" >&2
-	echo "deb: dpkg-buildpackage failed; its output is in $out/build.log" >&2
+	echo "deb: dpkg-buildpackage failed; its output is in $out/build.log, the tree in $src" >&2
 	exit 1
 fi
+# dpkg-buildpackage wrote them next to the tree.
+mv "$work"/*.deb "$work"/*.changes "$work"/*.buildinfo "$out"/
+rm -rf "$work"
 echo "deb: built in $(($(date +%s) - start)) s:"
 ls "$out"/*.deb | sed 's/^/  /'
 
