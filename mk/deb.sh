@@ -32,7 +32,7 @@ case $version in
    exit 1 ;;
 esac
 
-rm -f "$out"/*.deb "$out"/*.changes "$out"/*.buildinfo "$out"/lintian.txt
+rm -f "$out"/*.deb "$out"/dbgsym/*.deb "$out"/*.changes "$out"/*.buildinfo "$out"/lintian.txt
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/pullmail-deb.XXXXXX")
 src=$work/pullmail-$version
 mkdir -p "$src"
@@ -67,11 +67,21 @@ rm -rf "$work"
 echo "deb: built in $(($(date +%s) - start)) s:"
 ls "$out"/*.deb | sed 's/^/  /'
 
+# The debug symbols go to dbgsym/ (after lintian, which finds them next to
+# the .changes), so that `apt install ./deb/*.deb` installs the packages.
+dbgsym() {
+	mkdir -p "$out/dbgsym"
+	rm -f "$out"/dbgsym/*.deb
+	mv "$out"/*-dbgsym_*.deb "$out/dbgsym/"
+}
+
 if [ "${PULLMAIL_DEB_LINTIAN:-1}" = 0 ]; then
+	dbgsym
 	exit 0
 fi
 if ! command -v lintian >/dev/null 2>&1; then
 	echo "deb: lintian is not installed (apt-get install lintian); packages not checked"
+	dbgsym
 	exit 0
 fi
 changes=$(ls "$out"/pullmail_*.changes)
@@ -84,3 +94,4 @@ if [ $rc != 0 ]; then
 	exit 1
 fi
 echo "deb: lintian: no error, no warning ($out/lintian.txt)"
+dbgsym
