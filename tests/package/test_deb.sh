@@ -12,7 +12,9 @@
 # dependencies are purged again so that the install shows apt resolving the
 # packages' own dependencies. Then, on that machine:
 #
-#   - Debian's postfix and nginx are installed (without starting them);
+#   - Debian's postfix and nginx are installed (without starting them), and
+#     man-db (a standard server has it; systemd-analyze verify reads the
+#     units' Documentation= with man);
 #     apt-get install ./pullmail*.deb; the user and group pullmail, the
 #     store, the configuration (a conffile, root:pullmail 0640), /run/pullmail,
 #     the units enabled the Debian way (no systemd runs there: the links),
@@ -123,7 +125,7 @@ echo "postfix postfix/main_mailer_type select Local only" | debconf-set-selectio
 echo "postfix postfix/mailname string pullmail-fresh" | debconf-set-selections
 printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
 chmod 755 /usr/sbin/policy-rc.d
-if apt-get install -y --no-install-recommends postfix nginx python3 curl \
+if apt-get install -y --no-install-recommends postfix nginx python3 curl man-db \
     > "$W/deps.log" 2>&1; then
 	ok "Debian's postfix and nginx installed"
 else
@@ -140,6 +142,7 @@ snapshot() {
 		-path /var/cache -prune -o -path /var/log -prune -o \
 		-path /var/mail -prune -o -path /var/spool -prune -o \
 		-path /var/lib/postfix -prune -o -path /var/lib/nginx -prune -o \
+		-path /run/systemd -prune -o \
 		-print | sort
 }
 snapshot > "$W/before.list"
@@ -332,7 +335,7 @@ cron_run() {
 mkdir -p /run/systemd/system
 cron_run > "$W/cron1.out" 2>&1
 rc1=$?
-rmdir /run/systemd/system /run/systemd 2>/dev/null
+rmdir /run/systemd/system
 check "the cron line under systemd does nothing (exit $rc1, the stale file kept)" \
 	'[ $rc1 = 0 ] && [ ! -s "$W/cron1.out" ] && [ -f "$stale" ]'
 cron_run > "$W/cron2.out" 2>&1
@@ -363,7 +366,10 @@ check "after remove: dpkg lists pullmail-common as config-files (rc)" \
 	'dpkg -l pullmail-common | grep -q "^rc"'
 
 # --- purge ------------------------------------------------------------------
-if apt-get purge -y --autoremove $PKGS > "$W/purge.log" 2>&1; then
+# apt knows only the packages dpkg still keeps configuration files of.
+RC=$(dpkg-query -W -f='${db:Status-Abbrev} ${Package}\n' $PKGS 2>/dev/null |
+	awk '$1 == "rc" {print $2}')
+if apt-get purge -y --autoremove $RC > "$W/purge.log" 2>&1; then
 	ok "apt-get purge --autoremove"
 else
 	no "apt-get purge: $(tail -n 10 "$W/purge.log")"
