@@ -32,7 +32,8 @@ case $version in
    exit 1 ;;
 esac
 
-rm -f "$out"/*.deb "$out"/dbgsym/*.deb "$out"/*.changes "$out"/*.buildinfo "$out"/lintian.txt
+rm -f "$out"/*.deb "$out"/dbgsym/*.deb "$out"/*.changes "$out"/*.buildinfo \
+	"$out"/lintian.txt "$out"/build.log "$out"/build-dep.log
 work=$(mktemp -d "${TMPDIR:-/var/tmp}/pullmail-deb.XXXXXX")
 src=$work/pullmail-$version
 mkdir -p "$src"
