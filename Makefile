@@ -275,7 +275,7 @@ clean:
 		\( -name '*.o' -o -name '*.d' -o -name '*.a' \) -delete 2>/dev/null || true
 	rm -f $(PROGS) $(UNIT_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(FRONT_SHARED)
 
--include $(shell find $(O) -name '*.d' -type f -not -path '*/run/*' 2>/dev/null)
+-include $(shell find $(O) -name '*.d' -type f -not -path '*/run/*' -not -path '$(O)/debian/*' 2>/dev/null)
 
 .PHONY: soak
 soak: all
