@@ -275,7 +275,10 @@ clean:
 		\( -name '*.o' -o -name '*.d' -o -name '*.a' \) -delete 2>/dev/null || true
 	rm -f $(PROGS) $(UNIT_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(FRONT_SHARED)
 
--include $(shell find $(O) -name '*.d' -type f -not -path '*/run/*' -not -path '$(O)/debian/*' 2>/dev/null)
+# The dependency files, only where objects are built: anything else under
+# $(O) named *.d (a packaging tree's tmpfiles.d, debian/*.cron.d) is not one.
+-include $(shell find $(addprefix $(O)/,common milter cgi tools tests bench fuzzobj) \
+	-name '*.d' -type f -not -path '*/run/*' 2>/dev/null)
 
 .PHONY: soak
 soak: all
