@@ -275,8 +275,22 @@ clean:
 		\( -name '*.o' -o -name '*.d' -o -name '*.a' \) -delete 2>/dev/null || true
 	rm -f $(PROGS) $(UNIT_BINS) $(BENCH_BINS) $(FUZZ_BINS) $(FRONT_SHARED)
 
--include $(shell find $(O) -name '*.d' -not -path '*/run/*' 2>/dev/null)
+# The dependency files, only where objects are built: anything else under
+# $(O) named *.d (a packaging tree's tmpfiles.d, debian/*.cron.d) is not one.
+-include $(shell find $(addprefix $(O)/,common milter cgi tools tests bench fuzzobj) \
+	-name '*.d' -type f -not -path '*/run/*' 2>/dev/null)
 
 .PHONY: soak
 soak: all
 	O=$(O) sh tests/soak/soak.sh
+
+# Debian packages (debian/): make deb builds them with dpkg-buildpackage
+# from the committed tree and collects the .deb files in $(O)/deb/, with
+# lintian's report there; make deb-test installs them on a new Debian 12
+# (../shared/fresh-machine) and runs mail through them. Neither is part of
+# make check.
+.PHONY: deb deb-test
+deb:
+	O=$(O) sh mk/deb.sh
+deb-test:
+	O=$(O) sh tests/package/test_deb.sh
