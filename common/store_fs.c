@@ -762,6 +762,48 @@ fs_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
 	return STORE_OK;
 }
 
+/* The read state: a record file beside the object (readstate.c). */
+static enum store_status
+fs_readstate_get(struct store *s, const struct storage_id *id,
+    struct readstate *rs, bool *found)
+{
+	struct fs_store *st = (struct fs_store *)s;
+
+	if (readstate_fs_read(st->dirfd, id, rs, found) != 0) {
+		set_error(st, "read the read state", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+fs_readstate_update(struct store *s, const struct storage_id *id,
+    readstate_update_fn fn, void *ctx, bool durable, int *declined)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	int rc = readstate_fs_update(st->dirfd, id, fn, ctx, durable);
+
+	*declined = 0;
+	if (rc < 0) {
+		set_error(st, "update the read state", errno);
+		return errno_status(errno);
+	}
+	*declined = rc;
+	return STORE_OK;
+}
+
+static enum store_status
+fs_readstate_remove(struct store *s, const struct storage_id *id)
+{
+	struct fs_store *st = (struct fs_store *)s;
+
+	if (readstate_fs_remove(st->dirfd, id) != 0) {
+		set_error(st, "delete the read state", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;
+}
+
 const struct store_ops store_fs_ops = {
 	.name = "fs",
 	.open = fs_open,
@@ -782,4 +824,7 @@ const struct store_ops store_fs_ops = {
 	.scan = fs_scan,
 	.entry_size = fs_entry_size,
 	.entry_delete = fs_entry_delete,
+	.readstate_get = fs_readstate_get,
+	.readstate_update = fs_readstate_update,
+	.readstate_remove = fs_readstate_remove,
 };
