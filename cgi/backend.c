@@ -48,9 +48,15 @@ b_record(void *ctx, const struct storage_id *id, enum readstate_route route,
 {
 	struct web_sealed *ws = ctx;
 
-	if (store_readstate_record(ws->st, id, route, now) != STORE_OK)
+	/* A store the retriever may not write (group read access only)
+	 * fails every time: said once, not per request. */
+	if (store_readstate_record(ws->st, id, route, now) != STORE_OK &&
+	    !ws->record_failed) {
+		ws->record_failed = true;
 		log_message(LOG_WARNING, NULL, id,
-		    "cannot record the read state: %s", store_error(ws->st));
+		    "cannot record the read state: %s (said once)",
+		    store_error(ws->st));
+	}
 }
 
 static enum store_status
@@ -92,6 +98,8 @@ int
 web_backend_sealed(struct web_sealed *ws, struct store *st,
     int64_t max_retention)
 {
+	ws->record_failed = false;
+	ws->receipts_per_hour = 0;
 	ws->reader = envelope_reader_new(WEB_KEEP_BUFFER);
 	if (ws->reader == NULL)
 		return -1;

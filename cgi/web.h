@@ -38,7 +38,8 @@ struct web_backend {
 	void *ctx;
 	/* The read state (store.h, readstate.h); NULL: none is kept (a
 	 * test's backend, or a store without it). record counts one fetch;
-	 * a failure is logged, never shown to the reader. */
+	 * a failure is logged (once per process), never shown to the
+	 * reader. */
 	void (*record)(void *ctx, const struct storage_id *id,
 	    enum readstate_route route, int64_t now);
 	/* store_readstate_receipt_claim / _undo / _rate_take. */
@@ -134,6 +135,7 @@ struct web_sealed {
 	struct store *st;
 	int64_t max_retention;
 	uint64_t receipts_per_hour;
+	bool record_failed;         /* logged once */
 	struct envelope_reader *reader;
 };
 int web_backend_sealed(struct web_sealed *ws, struct store *st,
