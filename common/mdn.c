@@ -253,6 +253,9 @@ mdn_build(GMimeMessage *orig, const struct mdn_target *t,
 
 	g_mime_message_set_mime_part(m, GMIME_OBJECT(report));
 	g_object_unref(report);
+	/* 7-bit on the wire: a subject or a name outside ASCII in the human
+	 * part becomes quoted-printable, whatever the relay accepts. */
+	g_mime_object_encode(GMIME_OBJECT(m), GMIME_ENCODING_CONSTRAINT_7BIT);
 	char *out = g_mime_object_to_string(GMIME_OBJECT(m), NULL);
 	*len = strlen(out);
 	g_object_unref(m);
