@@ -301,8 +301,18 @@ mdn_send(char *const *argv, const char *to, const char *msg, size_t len,
 	args[argc + 2] = "<>";
 	args[argc + 3] = "--";
 	args[argc + 4] = to;
+	/* ep: the child writes exec's errno there; closed by a successful
+	 * exec (O_CLOEXEC), so that "cannot run" is told from "failed". */
+	int ep[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) != 0) {
 		*err = g_strdup_printf("socketpair: %s", g_strerror(errno));
+		g_free(args);
+		return -1;
+	}
+	if (pipe2(ep, O_CLOEXEC) != 0) {
+		*err = g_strdup_printf("pipe: %s", g_strerror(errno));
+		close(sv[0]);
+		close(sv[1]);
 		g_free(args);
 		return -1;
 	}
@@ -311,18 +321,35 @@ mdn_send(char *const *argv, const char *to, const char *msg, size_t len,
 		*err = g_strdup_printf("fork: %s", g_strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		close(ep[0]);
+		close(ep[1]);
 		g_free(args);
 		return -1;
 	}
 	if (pid == 0) {
 		int null = open("/dev/null", O_WRONLY);
-		if (dup2(sv[1], 0) < 0 || null < 0 || dup2(null, 1) < 0)
-			_exit(127);
-		execv(args[0], (char *const *)args);
+		if (dup2(sv[1], 0) >= 0 && null >= 0 && dup2(null, 1) >= 0)
+			execv(args[0], (char *const *)args);
+		int e = errno;
+		(void)!write(ep[1], &e, sizeof e);
 		_exit(127);
 	}
 	close(sv[1]);
+	close(ep[1]);
 	g_free(args);
+	int exec_errno = 0;
+	ssize_t en;
+	while ((en = read(ep[0], &exec_errno, sizeof exec_errno)) < 0 &&
+	    errno == EINTR)
+		;
+	close(ep[0]);
+	if (en == (ssize_t)sizeof exec_errno) {
+		close(sv[0]);
+		(void)waitpid(pid, NULL, 0);
+		*err = g_strdup_printf("cannot run %s: %s", argv[0],
+		    g_strerror(exec_errno));
+		return -1;
+	}
 	int wrote = send_all(sv[0], msg, len);
 	shutdown(sv[0], SHUT_WR);
 	close(sv[0]);
