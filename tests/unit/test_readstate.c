@@ -192,18 +192,22 @@ START_TEST(killed_writer_leaves_readable_state)
 {
 	for (int round = 0; round < 5; round++) {
 		int fds[2];
+		bool found;
+		/* The count before the writer starts. */
+		struct store *st = open_store();
+		struct readstate before = get_state(st, &id1, &found);
 		ck_assert_int_eq(pipe(fds), 0);
 		pid_t pid = fork();
 		ck_assert_int_ge(pid, 0);
 		if (pid == 0) {
 			close(fds[0]);
 			char *err = NULL;
-			struct store *st = store_open(cfg, STORE_READ_ONLY,
+			struct store *cst = store_open(cfg, STORE_READ_ONLY,
 			    &err);
-			if (st == NULL)
+			if (cst == NULL)
 				_exit(1);
 			for (uint32_t n = 1;; n++) {
-				if (store_readstate_record(st, &id1,
+				if (store_readstate_record(cst, &id1,
 				    READSTATE_PAGE, T0) != STORE_OK)
 					_exit(1);
 				if (write(fds[1], &n, sizeof n) != sizeof n)
@@ -211,9 +215,6 @@ START_TEST(killed_writer_leaves_readable_state)
 			}
 		}
 		close(fds[1]);
-		struct store *st = open_store();
-		bool found;
-		struct readstate before = get_state(st, &id1, &found);
 		struct timespec ts = { 0, (20 + round * 7) * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
