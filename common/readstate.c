@@ -13,8 +13,11 @@
 #define _GNU_SOURCE     /* O_NOFOLLOW */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -304,4 +307,161 @@ readstate_fs_remove(int dirfd, const struct storage_id *id)
 	if (unlinkat(dirfd, path, 0) != 0 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+struct cache_entry {
+	struct storage_id id;
+	int fd;                 /* -1: free */
+	unsigned char *map;     /* READSTATE_FILE_SIZE bytes, shared */
+	uint64_t used;          /* for least recently used */
+};
+
+struct readstate_cache {
+	unsigned max;
+	uint64_t clock;
+	struct cache_entry e[];
+};
+
+struct readstate_cache *
+readstate_cache_new(unsigned max)
+{
+	struct readstate_cache *c = calloc(1, sizeof *c +
+	    (size_t)max * sizeof c->e[0]);
+
+	if (c == NULL)
+		return NULL;
+	c->max = max;
+	for (unsigned i = 0; i < max; i++)
+		c->e[i].fd = -1;
+	return c;
+}
+
+static void
+entry_drop(struct cache_entry *e)
+{
+	if (e->fd < 0)
+		return;
+	munmap(e->map, READSTATE_FILE_SIZE);
+	close(e->fd);
+	e->fd = -1;
+	e->map = NULL;
+}
+
+void
+readstate_cache_free(struct readstate_cache *c)
+{
+	if (c == NULL)
+		return;
+	for (unsigned i = 0; i < c->max; i++)
+		entry_drop(&c->e[i]);
+	free(c);
+}
+
+/* Opens and maps id's record into e (the file made whole first: a record
+ * is never cut short by its writers, only extended). 0 or -1 (errno). */
+static int
+entry_open(struct cache_entry *e, int dirfd, const struct storage_id *id)
+{
+	char path[READSTATE_FS_PATH_MAX];
+	struct stat sb;
+
+	readstate_fs_path(id, path);
+	int fd = openat(dirfd, path, O_RDWR | O_CREAT | O_CLOEXEC |
+	    O_NOFOLLOW | O_NONBLOCK, RS_FILE_MODE);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
+		goto fail;
+	if (sb.st_size < READSTATE_FILE_SIZE) {
+		if (flock(fd, LOCK_EX) != 0)
+			goto fail;
+		/* Again under the lock: another process may have extended
+		 * it and written meanwhile. */
+		if (fstat(fd, &sb) != 0 || (sb.st_size < READSTATE_FILE_SIZE &&
+		    ftruncate(fd, READSTATE_FILE_SIZE) != 0))
+			goto fail;
+		flock(fd, LOCK_UN);
+	}
+	void *m = mmap(NULL, READSTATE_FILE_SIZE, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0);
+	if (m == MAP_FAILED)
+		goto fail;
+	e->id = *id;
+	e->fd = fd;
+	e->map = m;
+	return 0;
+fail:
+	{
+		int err = errno;
+		close(fd);
+		errno = err;
+	}
+	return -1;
+}
+
+/* The entry of id, opened if need be (the least recently used one given
+ * up for it); NULL with errno. */
+static struct cache_entry *
+cache_get(struct readstate_cache *c, int dirfd, const struct storage_id *id)
+{
+	struct cache_entry *victim = NULL;
+
+	for (unsigned i = 0; i < c->max; i++) {
+		struct cache_entry *e = &c->e[i];
+		if (e->fd >= 0 && memcmp(e->id.hex, id->hex,
+		    sizeof id->hex) == 0)
+			return e;
+		if (victim == NULL || e->fd < 0 ||
+		    (victim->fd >= 0 && e->used < victim->used))
+			victim = e;
+	}
+	if (victim == NULL) {
+		errno = EINVAL;
+		return NULL;
+	}
+	entry_drop(victim);
+	if (entry_open(victim, dirfd, id) != 0)
+		return NULL;
+	return victim;
+}
+
+int
+readstate_cache_update(struct readstate_cache *c, int dirfd,
+    const struct storage_id *id, readstate_update_fn fn, void *ctx)
+{
+	unsigned char slot[READSTATE_SLOT_SIZE];
+	struct readstate rs;
+	struct stat sb;
+	uint64_t seq;
+	unsigned which;
+	int rc;
+
+	for (int attempt = 0; attempt < 2; attempt++) {
+		struct cache_entry *e = cache_get(c, dirfd, id);
+		if (e == NULL)
+			return -1;
+		e->used = ++c->clock;
+		while (flock(e->fd, LOCK_EX) != 0)
+			if (errno != EINTR)
+				return -1;
+		/* Removed (gc) or cut short since it was mapped: a mapping
+		 * past the end of the file would fault. Reopen it once. */
+		if (fstat(e->fd, &sb) != 0 || sb.st_nlink == 0 ||
+		    sb.st_size < READSTATE_FILE_SIZE) {
+			flock(e->fd, LOCK_UN);
+			entry_drop(e);
+			continue;
+		}
+		readstate_pick(e->map, READSTATE_FILE_SIZE, &rs, &seq, &which);
+		rc = fn(&rs, ctx);
+		if (rc == 0) {
+			readstate_encode(&rs, seq + 1, slot);
+			memcpy(e->map + which * READSTATE_SLOT_SIZE, slot,
+			    sizeof slot);
+		}
+		flock(e->fd, LOCK_UN);
+		return rc;
+	}
+	errno = ESTALE;
+	return -1;
 }

@@ -107,4 +107,20 @@ int readstate_fs_update(int dirfd, const struct storage_id *id,
 /* Removes the file; 0 also when it was not there, -1 with errno. */
 int readstate_fs_remove(int dirfd, const struct storage_id *id);
 
+/* The records a long-lived process (a FastCGI responder) updates again
+ * and again, kept open and mapped: an update of a cached record is the
+ * lock, the change in the shared mapping and the unlock, without the
+ * open, read, write and close of readstate_fs_update (and without the
+ * journaled time stamp update each write(2) makes on ext4). Other
+ * processes' updates through readstate_fs_update see the same bytes (one
+ * page cache). At most max records, the least recently used closed
+ * first. Not for several threads at once (the caller locks). A cached
+ * record whose file was removed (gc) or cut short is reopened. */
+struct readstate_cache;
+struct readstate_cache *readstate_cache_new(unsigned max);
+void readstate_cache_free(struct readstate_cache *c);
+/* readstate_fs_update through the cache (never synced). */
+int readstate_cache_update(struct readstate_cache *c, int dirfd,
+    const struct storage_id *id, readstate_update_fn fn, void *ctx);
+
 #endif

@@ -14,6 +14,7 @@
 #include <time.h>
 #include <linux/fs.h>   /* FS_IOC_GETFLAGS, FS_TOPDIR_FL */
 #include <unistd.h>
+#include <pthread.h>
 #include <glib.h>
 #include <sodium.h>
 #include "config.h"
@@ -35,7 +36,17 @@ struct fs_store {
 	 * threads share one store. */
 	uint64_t tmp_seq;
 	int no_noatime;         /* O_NOATIME refused (not the files' owner) */
+	/* The read state records this process counts fetches in, kept open
+	 * and mapped (readstate.h), made at the first fetch; the lock makes
+	 * the cache safe for threads sharing the store. */
+	pthread_mutex_t rs_lock;
+	struct readstate_cache *rs_cache;
+	bool rs_cache_failed;
 };
+
+/* Records kept open by one process: a FastCGI responder counts the pages
+ * it serves again and again (its page cache's) at the cost of a lock. */
+#define FS_READSTATE_CACHE 32
 
 /* The last error of this thread's store calls: the milter's threads and
  * gc's workers share one store, and each logs its own failure. */
@@ -182,6 +193,7 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	}
 	st->base.ops = &store_fs_ops;
 	st->dirfd = fd;
+	pthread_mutex_init(&st->rs_lock, NULL);
 	randombytes_buf(&st->tmp_seq, sizeof st->tmp_seq);
 	st->tmp_seq >>= 16;     /* room to count up without wrapping */
 	if (mode == STORE_READ_WRITE) {
@@ -196,6 +208,8 @@ static void
 fs_close(struct store *s)
 {
 	struct fs_store *st = (struct fs_store *)s;
+	readstate_cache_free(st->rs_cache);
+	pthread_mutex_destroy(&st->rs_lock);
 	close(st->dirfd);
 	free(st->dir);
 	free(st);
@@ -781,8 +795,26 @@ fs_readstate_update(struct store *s, const struct storage_id *id,
     readstate_update_fn fn, void *ctx, bool durable, int *declined)
 {
 	struct fs_store *st = (struct fs_store *)s;
-	int rc = readstate_fs_update(st->dirfd, id, fn, ctx, durable);
+	int rc;
 
+	/* A count goes through the mapped records; a decision that must be
+	 * durable (a receipt) is written and synced. Both lock the file. */
+	if (!durable) {
+		pthread_mutex_lock(&st->rs_lock);
+		if (st->rs_cache == NULL && !st->rs_cache_failed &&
+		    (st->rs_cache = readstate_cache_new(FS_READSTATE_CACHE)) ==
+		    NULL)
+			st->rs_cache_failed = true;
+		if (st->rs_cache != NULL) {
+			rc = readstate_cache_update(st->rs_cache, st->dirfd, id,
+			    fn, ctx);
+			pthread_mutex_unlock(&st->rs_lock);
+			goto done;
+		}
+		pthread_mutex_unlock(&st->rs_lock);
+	}
+	rc = readstate_fs_update(st->dirfd, id, fn, ctx, durable);
+done:
 	*declined = 0;
 	if (rc < 0) {
 		set_error(st, "update the read state", errno);

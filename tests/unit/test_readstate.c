@@ -131,6 +131,27 @@ END_TEST
 #define THREADS 4
 #define PER_WORKER 400
 
+static int
+add_part(struct readstate *rs, void *ctx)
+{
+	readstate_add_fetch(rs, READSTATE_PART, *(int64_t *)ctx);
+	return 0;
+}
+
+/* The path of a process that keeps no record open (a CGI process, the
+ * CGI front): open, lock, read, write, close. */
+static void *
+thread_plain_updates(void *arg)
+{
+	int dirfd = *(int *)arg;
+	for (int i = 0; i < PER_WORKER; i++) {
+		int64_t t = T0 + i;
+		if (readstate_fs_update(dirfd, &id1, add_part, &t, false) != 0)
+			return (void *)1;
+	}
+	return NULL;
+}
+
 static void *
 thread_updates(void *arg)
 {
@@ -143,7 +164,8 @@ thread_updates(void *arg)
 }
 
 /* Several processes, each with threads of its own and a store of its
- * own, as FastCGI responders and CGI processes are: no update is lost. */
+ * own, as FastCGI responders (records kept mapped) and CGI processes
+ * (records opened each time) are: no update is lost. */
 START_TEST(concurrent_updates_exact_total)
 {
 	pid_t pids[PROCS];
@@ -157,9 +179,12 @@ START_TEST(concurrent_updates_exact_total)
 			    &err);
 			pthread_t th[THREADS];
 			int bad = st == NULL;
+			int dirfd = open(dir, O_RDONLY | O_DIRECTORY);
 			for (int t = 0; !bad && t < THREADS; t++)
-				bad |= pthread_create(&th[t], NULL,
-				    thread_updates, st) != 0;
+				bad |= (p % 2 == 0 ?
+				    pthread_create(&th[t], NULL, thread_updates,
+				    st) : pthread_create(&th[t], NULL,
+				    thread_plain_updates, &dirfd)) != 0;
 			for (int t = 0; !bad && t < THREADS; t++) {
 				void *r;
 				pthread_join(th[t], &r);
@@ -408,6 +433,49 @@ START_TEST(rate_limit_window)
 }
 END_TEST
 
+/* A record removed (gc) or cut short while this process keeps it mapped:
+ * the next count goes to the record as it now is, not to the old one. */
+START_TEST(kept_record_removed_or_cut)
+{
+	struct store *st = open_store();
+	bool found;
+
+	for (int i = 0; i < 3; i++)
+		ck_assert_int_eq(store_readstate_record(st, &id1,
+		    READSTATE_PAGE, T0), STORE_OK);
+	ck_assert_int_eq(store_readstate_remove(st, &id1), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &id1, READSTATE_PAGE,
+	    T0 + 5), STORE_OK);
+	struct readstate rs = get_state(st, &id1, &found);
+	ck_assert(found);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, 1);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].first, T0 + 5);
+	char *p = state_path(&id1);
+	ck_assert_int_eq(truncate(p, 0), 0);
+	ck_assert_int_eq(store_readstate_record(st, &id1, READSTATE_PAGE,
+	    T0 + 6), STORE_OK);
+	rs = get_state(st, &id1, &found);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, 1);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].first, T0 + 6);
+	/* More records than the process keeps open: every count lands. */
+	for (int round = 0; round < 2; round++)
+		for (int i = 0; i < 40; i++) {
+			struct storage_id other;
+			snprintf(other.hex, sizeof other.hex, "ab%030d", i);
+			ck_assert_int_eq(store_readstate_record(st, &other,
+			    READSTATE_EML, T0), STORE_OK);
+		}
+	for (int i = 0; i < 40; i++) {
+		struct storage_id other;
+		snprintf(other.hex, sizeof other.hex, "ab%030d", i);
+		rs = get_state(st, &other, &found);
+		ck_assert_uint_eq(rs.route[READSTATE_EML].count, 2);
+	}
+	g_free(p);
+	store_close(st);
+}
+END_TEST
+
 /* A backend without the read state ops records nothing and refuses
  * receipts (their once-only rule needs the record). */
 static const struct store_ops bare_ops = { .name = "bare" };
@@ -470,5 +538,6 @@ main(void)
 	tcase_add_test(tc, rate_limit_window);
 	tcase_add_test(tc, backend_without_state);
 	tcase_add_test(tc, symlink_refused);
+	tcase_add_test(tc, kept_record_removed_or_cut);
 	return check_run(s);
 }
