@@ -240,13 +240,17 @@ START_TEST(killed_writer_leaves_readable_state)
 			}
 		}
 		close(fds[1]);
+		/* Killed once it is under way (its first update reported),
+		 * at a different moment of its loop each round. */
+		uint32_t n, done = 0;
+		if (read(fds[0], &n, sizeof n) == sizeof n)
+			done = n;
 		struct timespec ts = { 0, (20 + round * 7) * 1000 * 1000 };
 		nanosleep(&ts, NULL);
 		kill(pid, SIGKILL);
 		int status;
 		waitpid(pid, &status, 0);
 		ck_assert(WIFSIGNALED(status));
-		uint32_t n, done = 0;
 		while (read(fds[0], &n, sizeof n) == sizeof n)
 			done = n;
 		close(fds[0]);
