@@ -110,7 +110,8 @@ $(O)/cgi/pullmail-web-render: $(O)/cgi/main.o $(LIBWEB_A) $(LIBPULLMAIL)
 # its libraries: libc and libsodium only, and the link fails if anything
 # it uses needs more.
 FRONT_OBJ = $(call obj,cgi/front.c cgi/headers.c common/token.c common/envelope.c \
-	common/lifetime.c common/pagefile.c common/store_fs_peek.c common/units.c)
+	common/lifetime.c common/pagefile.c common/readstate.c common/store_fs_peek.c \
+	common/units.c)
 $(O)/cgi/pullmail-web: $(FRONT_OBJ)
 # Linked statically (static-pie: still randomised, full RELRO), with
 # libsodium, so that a kept page costs no dynamic loading: perf stat /

@@ -11,8 +11,12 @@
  * arguments, environment and descriptors, to pullmail-web-render, which
  * answers it and keeps the page for next time.
  *
+ * A page answered here counts as a fetch in the message's read state
+ * (readstate.h, [web] RecordReads), as the renderer counts the pages it
+ * answers.
+ *
  * The configuration is read here by hand, not with GKeyFile (that would
- * load GLib, the cost this program exists to avoid): only the five keys it
+ * load GLib, the cost this program exists to avoid): only the six keys it
  * needs, with GKeyFile's rules for lines, groups and white space. Nothing
  * read wrongly can serve a wrong page: the renderer's own values of those
  * keys and the file's digest are in each entry's additional data, so an
@@ -26,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -39,6 +44,7 @@
 #include "headers.h"
 #include "pagefile.h"
 #include "store_fs_peek.h"
+#include "readstate.h"
 #include "sealed.h"
 #include "token.h"
 #include "units.h"
@@ -54,6 +60,7 @@ struct front_config {
 	const char *max_retention;
 	const char *path_prefix;
 	const char *page_cache_dir;
+	const char *record_reads;
 };
 
 /* libfcgi's test (FCGX_IsCGI): a listening socket on standard input is
@@ -172,6 +179,8 @@ parse_config(char *buf, struct front_config *fc)
 				rc = take(&fc->path_prefix, v);
 			else if (strcmp(key, "PageCacheDir") == 0)
 				rc = take(&fc->page_cache_dir, v);
+			else if (strcmp(key, "RecordReads") == 0)
+				rc = take(&fc->record_reads, v);
 		}
 		if (rc != 0)
 			return -1;
@@ -185,6 +194,54 @@ parse_config(char *buf, struct front_config *fc)
 	if (fc->path_prefix == NULL)
 		fc->path_prefix = CONFIG_DEFAULT_PATH_PREFIX;
 	return 0;
+}
+
+/* [web] RecordReads as the configuration reads it (config.c's yes/no
+ * words, ASCII case ignored); -1 for anything else (a doubt). */
+static int
+record_reads(const char *v, bool *on)
+{
+	static const char *const yes[] = { "yes", "true", "on", "1" };
+	static const char *const no[] = { "no", "false", "off", "0" };
+
+	if (v == NULL) {
+		*on = true;
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof yes / sizeof yes[0]; i++) {
+		if (strcasecmp(v, yes[i]) == 0) {
+			*on = true;
+			return 0;
+		}
+		if (strcasecmp(v, no[i]) == 0) {
+			*on = false;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+static int
+add_page_fetch(struct readstate *rs, void *ctx)
+{
+	readstate_add_fetch(rs, READSTATE_PAGE, *(const int64_t *)ctx);
+	return 0;
+}
+
+/* Counts the page answered here, as the renderer's fs store would. A
+ * failure changes nothing of the answer already sent. */
+static void
+record_page_fetch(const char *store_dir, const struct storage_id *id,
+    int64_t now)
+{
+	int dfd = open(store_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (dfd < 0)
+		return;
+	if (readstate_fs_update(dfd, id, add_page_fetch, &now, false) < 0)
+		fprintf(stderr, "pullmail-web: %.8s: cannot record the read "
+		    "state: %s\n", id->hex, strerror(errno));
+	close(dfd);
 }
 
 /* The object's header, checked as sealed_state checks it; o gets what the
@@ -218,9 +275,10 @@ serve_kept_page(struct token *tok, const char *renderer)
 	struct pagefile_request rq;
 	struct storage_id id;
 	struct pagefile_object obj;
-	int64_t max_retention, expires;
+	int64_t max_retention, expires, now = (int64_t)time(NULL);
 	size_t clen = 0;
 	int rc = -1;
+	bool record = true;
 
 	if (method == NULL || strcmp(method, "GET") != 0 || uri == NULL)
 		return -1;
@@ -232,7 +290,8 @@ serve_kept_page(struct token *tok, const char *renderer)
 	pagefile_config_digest(conf, clen, sc.config_digest);
 	if (parse_config(conf, &fc) != 0 || strcmp(fc.backend, "fs") != 0 ||
 	    fc.page_cache_dir == NULL || fc.page_cache_dir[0] != '/' ||
-	    units_parse_duration(fc.max_retention, &max_retention) != 0)
+	    units_parse_duration(fc.max_retention, &max_retention) != 0 ||
+	    record_reads(fc.record_reads, &record) != 0)
 		goto out;
 
 	/* PathPrefix, the token, then nothing or "/", then the query. */
@@ -247,8 +306,7 @@ serve_kept_page(struct token *tok, const char *renderer)
 	if (token_decode_into(uri + pl, TOKEN_TEXT_LEN, tok) != 0)
 		goto out;
 	token_storage_id(tok, &id);
-	if (!readable(fc.store_dir, &id, max_retention, (int64_t)time(NULL),
-	    &obj, &expires) ||
+	if (!readable(fc.store_dir, &id, max_retention, now, &obj, &expires) ||
 	    pagefile_program_id(renderer, sc.program_id) != 0)
 		goto out;
 	char style[WEB_STYLE_HASH_MAX], head[WEB_PAGE_HEAD_MAX];
@@ -274,6 +332,8 @@ serve_kept_page(struct token *tok, const char *renderer)
 		(void)pagefile_write_all(1, body, len);
 	pagefile_free(body, len);
 	rc = hl > 0 ? 0 : -1;
+	if (rc == 0 && record)
+		record_page_fetch(fc.store_dir, &id, now);
 out:
 	free(conf);
 	return rc;

@@ -28,6 +28,7 @@ const char page_css[] =
     "a{color:#15c}"
     ".exp{margin-top:1em;padding-top:1em;border-top:1px solid #888}"
     ".exp p{margin:0 0 .6em}.exp form{margin:0}"
+    ".rcpt form{display:inline-block;margin:0 .6em .4em 0}"
     ".sr{position:absolute;width:1px;height:1px;overflow:hidden;"
     "clip:rect(0 0 0 0);white-space:nowrap}"
     "button{font:inherit;padding:10px 20px;border:0;border-radius:6px;"

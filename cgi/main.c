@@ -489,6 +489,9 @@ serve(struct web_env *env, struct store *st, const struct config *cfg,
 			log_msg(LOG_ERR, "out of memory");
 			broken = true;
 		} else {
+			ws.receipts_per_hour = (uint64_t)cfg->receipts_per_hour;
+			if (!cfg->record_reads)
+				ws.backend.record = NULL;
 			env->backend = &ws.backend;
 		}
 	}
@@ -708,6 +711,11 @@ load_config_and_store(struct web_env *env, struct config **cfgp,
 	env->max_retention = cfg->max_retention;
 	env->allow_remote_images = cfg->allow_remote_images;
 	env->default_language = cfg->default_language;
+	env->receipts_per_hour = (uint64_t)cfg->receipts_per_hour;
+	if (cfg->sendmail != NULL && cfg->sendmail[0] != '\0' &&
+	    cfg->receipts_per_hour > 0 &&
+	    !g_shell_parse_argv(cfg->sendmail, NULL, &env->sendmail_argv, NULL))
+		env->sendmail_argv = NULL;
 	*stp = store_open(cfg, STORE_READ_WRITE, &err);
 	if (*stp == NULL) {
 		g_free(err);
@@ -762,5 +770,6 @@ main(int argc, char **argv)
 		store_close(st);
 	if (cfg != NULL)
 		config_unref(cfg);
+	g_strfreev(env.sendmail_argv);
 	return rc;
 }

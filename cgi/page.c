@@ -345,6 +345,42 @@ message_expiry(GString *out, const struct lang_page *s,
 	g_string_append(out, "</div>\n");
 }
 
+/* The read receipt's offer (two forms, no script) or the answer to it. */
+static void
+message_receipt(GString *out, const struct lang_page *s,
+    const struct page_view *v)
+{
+	const char *answer = NULL;
+
+	switch (v->receipt) {
+	case PAGE_RECEIPT_NONE: return;
+	case PAGE_RECEIPT_OFFER: break;
+	case PAGE_RECEIPT_SENT: answer = s->receipt_sent; break;
+	case PAGE_RECEIPT_REFUSED: answer = s->receipt_refused; break;
+	case PAGE_RECEIPT_DECIDED: answer = s->receipt_decided; break;
+	case PAGE_RECEIPT_FAILED: answer = s->receipt_failed; break;
+	}
+	g_string_append(out, "<div class=\"exp rcpt\">");
+	if (answer != NULL) {
+		g_string_append(out, "<p role=\"status\">");
+		html_text(out, answer, -1);
+		g_string_append(out, "</p></div>\n");
+		return;
+	}
+	g_string_append(out, "<p>");
+	html_text(out, s->receipt_ask, -1);
+	g_string_append(out, "</p><form method=\"post\" action=\"");
+	link_to(out, v->base, "receipt");
+	g_string_append(out, "\"><button type=\"submit\">");
+	html_text(out, s->receipt_send, -1);
+	g_string_append(out, "</button></form><form method=\"post\" "
+	    "action=\"");
+	link_to(out, v->base, "receipt/no");
+	g_string_append(out, "\"><button type=\"submit\">");
+	html_text(out, s->receipt_no, -1);
+	g_string_append(out, "</button></form></div>\n");
+}
+
 /* The text body and the sandboxed HTML body; whether there was either. */
 static bool
 message_bodies(GString *out, const struct lang_page *s,
@@ -502,6 +538,7 @@ page_message(GString *out, const struct page_view *v)
 	g_string_append(out, "<div class=\"card\">");
 	message_header(out, s, v, subject);
 	message_expiry(out, s, v);
+	message_receipt(out, s, v);
 	g_string_append(out, "</div>\n");
 	if (!message_bodies(out, s, v)) {
 		g_string_append(out, "<p>");

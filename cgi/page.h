@@ -25,6 +25,16 @@ const char *page_reason(int status);
 /* A small error page for status in lang. */
 void page_error(GString *out, int status, const char *lang);
 
+/* What the page says about a read receipt (RFC 8098, common/mdn.h). */
+enum page_receipt {
+	PAGE_RECEIPT_NONE = 0,  /* nothing: not asked for, denied, or off */
+	PAGE_RECEIPT_OFFER,     /* the question and its two buttons */
+	PAGE_RECEIPT_SENT,      /* answers to the POSTs */
+	PAGE_RECEIPT_REFUSED,
+	PAGE_RECEIPT_DECIDED,   /* sent or declined before */
+	PAGE_RECEIPT_FAILED,    /* could not be sent now */
+};
+
 struct page_view {
 	const struct web_message *m;
 	const struct envelope_meta *meta;
@@ -36,6 +46,7 @@ struct page_view {
 	bool remote_images;         /* the reader opted in for this view */
 	bool kept;                  /* answer to POST keep */
 	bool keep_capped;           /* the expiry is at created + MaxRetention */
+	enum page_receipt receipt;  /* the read receipt's offer or answer */
 };
 
 void page_message(GString *out, const struct page_view *v);

@@ -42,6 +42,11 @@
                              * length, object state, then the body, read
                              * last (request.c) */
 #define ROUTE_PARSE   0x10u /* the handler gets the parsed message (c->m) */
+/* A 200 answer to a GET counts as a fetch of the message (readstate.h):
+ * the page, the .eml, a part. HEAD and error answers count nothing. */
+#define ROUTE_READ_PAGE 0x20u
+#define ROUTE_READ_EML  0x40u
+#define ROUTE_READ_PART 0x80u
 
 /* One request on its way through the table. Everything in it is borrowed
  * or owned by routes.c, which wipes and frees it after the handler. */
@@ -86,6 +91,8 @@ void route_html(struct route_ctx *c);    /* route_html.c */
 void route_part(struct route_ctx *c);    /* route_part.c */
 void route_eml(struct route_ctx *c);     /* route_eml.c */
 void route_keep(struct route_ctx *c);    /* route_keep.c */
+void route_receipt(struct route_ctx *c); /* route_receipt.c: send */
+void route_no_receipt(struct route_ctx *c); /* route_receipt.c: "No" */
 
 /* The message page as route_page and route_keep fill it in (route_page.c):
  * route_page_view sets what the object and configuration say;

@@ -5,6 +5,7 @@
 #include <string.h>
 #include <sodium.h>
 
+#include "mdn.h"
 #include "pagecache.h"
 #include "pagefile.h"
 #include "route.h"
@@ -23,6 +24,16 @@ route_page_view(const struct route_ctx *c, struct page_view *v)
 	v->keep_extension = env->keep_extension;
 	v->allow_remote_images = env->allow_remote_images;
 	v->remote_images = c->images;
+	/* The offer depends on the original only, so that the page can be
+	 * kept: once decided, a second POST answers that it was. */
+	if (env->sendmail_argv != NULL && env->backend->receipt_claim != NULL &&
+	    c->m.msg != NULL) {
+		struct mdn_target t;
+		const char *why;
+		if (mdn_check(c->m.msg, &t, &why) == MDN_OFFER)
+			v->receipt = PAGE_RECEIPT_OFFER;
+		mdn_target_clear(&t);
+	}
 }
 
 GString *

@@ -17,15 +17,20 @@
 
 static const struct route routes[] = {
 	{ "", ROUTE_GET | ROUTE_HEAD,
-	    ROUTE_IMAGES | ROUTE_CACHED | ROUTE_PARSE, route_page },
-	{ "/", ROUTE_GET | ROUTE_HEAD,
-	    ROUTE_SLASH | ROUTE_IMAGES | ROUTE_CACHED | ROUTE_PARSE, route_page },
+	    ROUTE_IMAGES | ROUTE_CACHED | ROUTE_PARSE | ROUTE_READ_PAGE,
+	    route_page },
+	{ "/", ROUTE_GET | ROUTE_HEAD, ROUTE_SLASH | ROUTE_IMAGES |
+	    ROUTE_CACHED | ROUTE_PARSE | ROUTE_READ_PAGE, route_page },
 	{ "/html", ROUTE_GET | ROUTE_HEAD, ROUTE_IMAGES | ROUTE_PARSE,
 	    route_html },
-	{ "/part/#", ROUTE_GET | ROUTE_HEAD, ROUTE_PARSE, route_part },
-	{ "/eml", ROUTE_GET | ROUTE_HEAD, 0, route_eml },
+	{ "/part/#", ROUTE_GET | ROUTE_HEAD, ROUTE_PARSE | ROUTE_READ_PART,
+	    route_part },
+	{ "/eml", ROUTE_GET | ROUTE_HEAD, ROUTE_READ_EML, route_eml },
 	{ "/keep", ROUTE_POST, ROUTE_BODY | ROUTE_IMAGES | ROUTE_PARSE,
 	    route_keep },
+	{ "/receipt", ROUTE_POST, ROUTE_BODY | ROUTE_PARSE, route_receipt },
+	{ "/receipt/no", ROUTE_POST, ROUTE_BODY | ROUTE_PARSE,
+	    route_no_receipt },
 };
 
 /* A part number as /part/N spells it: decimal, no leading zero, at most
@@ -177,6 +182,27 @@ open_object(struct route_ctx *c, const struct route *r)
 	return true;
 }
 
+/* Counts a fetch the route answered in full (ROUTE_READ_*): a GET with
+ * status 200, whether from the page cache or rendered. */
+static void
+record_read(struct route_ctx *c, const struct route *r)
+{
+	const struct web_backend *b = c->env->backend;
+	enum readstate_route what;
+
+	if (b->record == NULL || c->rs->status != 200 || c->rs->head_only)
+		return;
+	if ((r->flags & ROUTE_READ_PAGE) != 0)
+		what = READSTATE_PAGE;
+	else if ((r->flags & ROUTE_READ_EML) != 0)
+		what = READSTATE_EML;
+	else if ((r->flags & ROUTE_READ_PART) != 0)
+		what = READSTATE_PART;
+	else
+		return;
+	b->record(b->ctx, &c->id, what, c->rq->now);
+}
+
 static void
 route_run(struct route_ctx *c, const struct route *r)
 {
@@ -188,11 +214,14 @@ route_run(struct route_ctx *c, const struct route *r)
 	c->images = (r->flags & ROUTE_IMAGES) != 0 &&
 	    c->env->allow_remote_images &&
 	    request_query_has(c->query, "images=1");
-	if ((r->flags & ROUTE_CACHED) != 0 && answered_from_cache(c))
+	if ((r->flags & ROUTE_CACHED) != 0 && answered_from_cache(c)) {
+		record_read(c, r);
 		return;
+	}
 	if (!open_object(c, r))
 		return;
 	r->handle(c);
+	record_read(c, r);
 }
 
 /* Frees and wipes what the request held: the parsed message, the

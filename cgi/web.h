@@ -11,7 +11,9 @@
 
 #include "envelope.h"
 #include "headers.h"
+#include "readstate.h"
 #include "sealed.h"
+#include "store.h"
 #include "token.h"
 
 #define WEB_MAX_BODY 4096            /* POST /keep carries no data */
@@ -34,6 +36,18 @@ struct web_backend {
 	enum sealed_status (*keep)(void *ctx, const struct storage_id *id,
 	    int64_t new_expires, int64_t *set);
 	void *ctx;
+	/* The read state (store.h, readstate.h); NULL: none is kept (a
+	 * test's backend, or a store without it). record counts one fetch;
+	 * a failure is logged (once per process), never shown to the
+	 * reader. */
+	void (*record)(void *ctx, const struct storage_id *id,
+	    enum readstate_route route, int64_t now);
+	/* store_readstate_receipt_claim / _undo / _rate_take. */
+	enum store_status (*receipt_claim)(void *ctx,
+	    const struct storage_id *id, enum readstate_receipt decision,
+	    int64_t now, enum readstate_receipt *prior);
+	void (*receipt_undo)(void *ctx, const struct storage_id *id);
+	bool (*receipt_rate_take)(void *ctx, int64_t now);
 };
 
 struct page_cache;
@@ -60,6 +74,11 @@ struct web_env {
 	    const struct pagefile_request *rq, const struct web_response *rs);
 	void *page_rendered_ctx;
 	char style_hash[WEB_STYLE_HASH_MAX];           /* "'sha256-...'" of the page CSS */
+	/* Read receipts (RFC 8098, common/mdn.h): the sendmail command
+	 * ([web] Sendmail, split like a shell's words; NULL or empty: none
+	 * offered) and how many may go per hour from this site. */
+	char **sendmail_argv;
+	uint64_t receipts_per_hour;
 };
 
 /* Borrowed strings (CGI parameters); NULL when absent. */
@@ -115,6 +134,8 @@ struct web_sealed {
 	struct web_backend backend;
 	struct store *st;
 	int64_t max_retention;
+	uint64_t receipts_per_hour;
+	bool record_failed;         /* logged once */
 	struct envelope_reader *reader;
 };
 int web_backend_sealed(struct web_sealed *ws, struct store *st,

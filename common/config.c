@@ -222,6 +222,16 @@ static const struct option options[] = {
 	{ "web", "DefaultLanguage", OPT_LANGUAGE, LANG_DEFAULT,
 	  "page language when Accept-Language names none shipped",
 	  F(default_language), 0, NULL },
+	{ "web", "RecordReads", OPT_BOOL, "yes",
+	  "record when and how often each message is fetched (no reader's "
+	  "address or user agent)", F(record_reads), 0, NULL },
+	{ "web", "Sendmail", OPT_STRING, "/usr/sbin/sendmail",
+	  "command that sends a read receipt the reader asked to send, "
+	  "split into words like a shell's (empty: no receipts offered)",
+	  F(sendmail), OPT_EMPTY_OK, NULL },
+	{ "web", "ReceiptsPerHour", OPT_INTEGER, "60",
+	  "most read receipts sent per hour from this store (0: none)",
+	  F(receipts_per_hour), 0, NULL },
 
 	{ "summary", "Language", OPT_LANGUAGE, LANG_DEFAULT,
 	  "language of the summary", F(language), 0, NULL },
@@ -996,6 +1006,20 @@ check_relations(const struct config *cfg, const char *path)
 		    "[store] MaxRetention (%" G_GINT64_FORMAT " s), got %"
 		    G_GINT64_FORMAT " s", path, cfg->max_retention,
 		    cfg->keep_extension);
+	if (cfg->receipts_per_hour < 0)
+		return errorf("%s: [web] ReceiptsPerHour: expected 0 or more, "
+		    "got %d", path, cfg->receipts_per_hour);
+	if (cfg->sendmail != NULL && cfg->sendmail[0] != '\0') {
+		gchar **argv = NULL;
+		if (!g_shell_parse_argv(cfg->sendmail, NULL, &argv, NULL) ||
+		    argv[0][0] != '/') {
+			g_strfreev(argv);
+			return errorf("%s: [web] Sendmail: expected an absolute "
+			    "path, then arguments, got \"%s\"", path,
+			    cfg->sendmail);
+		}
+		g_strfreev(argv);
+	}
 	return NULL;
 }
 

@@ -90,6 +90,10 @@ struct config {
 	char *default_language;   /* DefaultLanguage = en */
 	uint64_t page_cache;      /* PageCache = 16M (0: none) */
 	char *page_cache_dir;     /* PageCacheDir (empty: none) */
+	bool record_reads;        /* RecordReads = yes */
+	char *sendmail;           /* Sendmail = /usr/sbin/sendmail (empty:
+	                           * no read receipts) */
+	int receipts_per_hour;    /* ReceiptsPerHour = 60 */
 
 	/* [summary] */
 	char *language;           /* Language = en (a tag of lang.h) */

@@ -34,6 +34,11 @@ struct lang_page {
 	const char *html_title, *no_body, *download, *headers;
 	const char *left_out;       /* %s: how many parts */
 	const char *left_out_some;
+	/* Read receipts (RFC 8098): the offer, its two buttons, and the
+	 * answers to them. */
+	const char *receipt_ask, *receipt_send, *receipt_no;
+	const char *receipt_sent, *receipt_refused, *receipt_decided;
+	const char *receipt_failed;
 	const char *err_title[LANG_ERRORS], *err_text[LANG_ERRORS];
 };
 

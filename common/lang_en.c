@@ -37,6 +37,13 @@ const struct lang lang_en = {
 		.left_out_some = "This message has too many parts to show them "
 		    "all: some are not listed here. Download the original "
 		    "(.eml) to see everything.",
+		.receipt_ask = "The sender asked to be told when you read this message.",
+		.receipt_send = "Send a read receipt",
+		.receipt_no = "No",
+		.receipt_sent = "Done: a read receipt was sent to the sender.",
+		.receipt_refused = "Done: no read receipt will be sent.",
+		.receipt_decided = "A read receipt was already sent or declined for this message.",
+		.receipt_failed = "The read receipt could not be sent now. Please try again later.",
 		.err_title = {
 			[LANG_E404] = "Not found",
 			[LANG_E410] = "Gone",

@@ -38,6 +38,13 @@ const struct lang lang_es = {
 		.left_out_some = "Este mensaje tiene demasiadas partes para "
 		    "mostrarlas todas: algunas no aparecen aquí. Descargue el "
 		    "original (.eml) para verlo todo.",
+		.receipt_ask = "El remitente pidió que se le avise cuando lea este mensaje.",
+		.receipt_send = "Enviar una confirmación de lectura",
+		.receipt_no = "No",
+		.receipt_sent = "Hecho: se envió una confirmación de lectura al remitente.",
+		.receipt_refused = "Hecho: no se enviará ninguna confirmación de lectura.",
+		.receipt_decided = "Ya se envió o se rechazó una confirmación de lectura para este mensaje.",
+		.receipt_failed = "No se pudo enviar la confirmación de lectura ahora. Inténtelo de nuevo más tarde.",
 		.err_title = {
 			[LANG_E404] = "No encontrado",
 			[LANG_E410] = "Ya no está disponible",

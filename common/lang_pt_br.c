@@ -38,6 +38,13 @@ const struct lang lang_pt_br = {
 		.left_out_some = "Esta mensagem tem partes demais para mostrar "
 		    "todas: algumas não estão listadas aqui. Baixe o original "
 		    "(.eml) para ver tudo.",
+		.receipt_ask = "O remetente pediu para ser avisado quando você ler esta mensagem.",
+		.receipt_send = "Enviar confirmação de leitura",
+		.receipt_no = "Não",
+		.receipt_sent = "Pronto: uma confirmação de leitura foi enviada ao remetente.",
+		.receipt_refused = "Pronto: nenhuma confirmação de leitura será enviada.",
+		.receipt_decided = "Uma confirmação de leitura já foi enviada ou recusada para esta mensagem.",
+		.receipt_failed = "Não foi possível enviar a confirmação de leitura agora. Tente de novo mais tarde.",
 		.err_title = {
 			[LANG_E404] = "Não encontrada",
 			[LANG_E410] = "Não disponível",

@@ -179,3 +179,161 @@ store_entry_delete(struct store_entry *e)
 {
 	return e->ops->entry_delete(e);
 }
+
+bool
+store_readstate_supported(const struct store *st)
+{
+	return st->ops->readstate_update != NULL &&
+	    st->ops->readstate_get != NULL;
+}
+
+enum store_status
+store_readstate_get(struct store *st, const struct storage_id *id,
+    struct readstate *rs, bool *found)
+{
+	if (st->ops->readstate_get == NULL) {
+		memset(rs, 0, sizeof *rs);
+		*found = false;
+		return STORE_OK;
+	}
+	return st->ops->readstate_get(st, id, rs, found);
+}
+
+struct fetch_ctx {
+	enum readstate_route route;
+	int64_t now;
+};
+
+static int
+add_fetch(struct readstate *rs, void *ctx)
+{
+	struct fetch_ctx *f = ctx;
+	readstate_add_fetch(rs, f->route, f->now);
+	return 0;
+}
+
+enum store_status
+store_readstate_record(struct store *st, const struct storage_id *id,
+    enum readstate_route route, int64_t now)
+{
+	struct fetch_ctx f = { route, now };
+	int declined = 0;
+
+	if (st->ops->readstate_update == NULL || (unsigned)route >=
+	    READSTATE_ROUTES)
+		return STORE_OK;
+	return st->ops->readstate_update(st, id, add_fetch, &f, false,
+	    &declined);
+}
+
+struct receipt_ctx {
+	enum readstate_receipt decision;
+	int64_t now;
+	enum readstate_receipt prior;
+};
+
+#define RECEIPT_DECIDED 1
+
+static int
+claim_receipt(struct readstate *rs, void *ctx)
+{
+	struct receipt_ctx *r = ctx;
+
+	r->prior = rs->receipt;
+	if (rs->receipt != READSTATE_RECEIPT_NONE)
+		return RECEIPT_DECIDED;
+	rs->receipt = (uint8_t)r->decision;
+	rs->receipt_at = r->now;
+	return 0;
+}
+
+enum store_status
+store_readstate_receipt_claim(struct store *st, const struct storage_id *id,
+    enum readstate_receipt decision, int64_t now,
+    enum readstate_receipt *prior)
+{
+	struct receipt_ctx r = { decision, now, READSTATE_RECEIPT_NONE };
+	int declined = 0;
+
+	*prior = READSTATE_RECEIPT_NONE;
+	if (!store_readstate_supported(st))
+		return STORE_BAD_CONFIG;
+	enum store_status rc = st->ops->readstate_update(st, id,
+	    claim_receipt, &r, true, &declined);
+	*prior = r.prior;
+	if (rc == STORE_OK && declined != 0)
+		return STORE_EXISTS;
+	return rc;
+}
+
+static int
+undo_receipt(struct readstate *rs, void *ctx)
+{
+	(void)ctx;
+	rs->receipt = READSTATE_RECEIPT_NONE;
+	rs->receipt_at = 0;
+	return 0;
+}
+
+enum store_status
+store_readstate_receipt_undo(struct store *st, const struct storage_id *id)
+{
+	int declined = 0;
+
+	if (!store_readstate_supported(st))
+		return STORE_BAD_CONFIG;
+	return st->ops->readstate_update(st, id, undo_receipt, NULL, true,
+	    &declined);
+}
+
+/* The window's start is route[0].first, its takes route[0].count. */
+struct rate_ctx {
+	int64_t now, window;
+	uint64_t max;
+};
+
+#define RATE_EXCEEDED 1
+
+static int
+take_rate(struct readstate *rs, void *ctx)
+{
+	struct rate_ctx *r = ctx;
+	struct readstate_count *c = &rs->route[0];
+
+	if (c->count == 0 || r->now < c->first ||
+	    r->now - c->first >= r->window) {
+		c->first = r->now;
+		c->count = 0;
+	}
+	if (c->count >= r->max)
+		return RATE_EXCEEDED;
+	c->count++;
+	c->last = r->now;
+	return 0;
+}
+
+enum store_status
+store_readstate_rate_take(struct store *st, int64_t now, int64_t window,
+    uint64_t max, bool *allowed)
+{
+	struct rate_ctx r = { now, window, max };
+	struct storage_id id;
+	int declined = 0;
+
+	*allowed = false;
+	if (!store_readstate_supported(st))
+		return STORE_BAD_CONFIG;
+	memcpy(id.hex, STORE_RATE_ID, sizeof id.hex);
+	enum store_status rc = st->ops->readstate_update(st, &id, take_rate,
+	    &r, false, &declined);
+	*allowed = rc == STORE_OK && declined == 0;
+	return rc;
+}
+
+enum store_status
+store_readstate_remove(struct store *st, const struct storage_id *id)
+{
+	if (st->ops->readstate_remove == NULL)
+		return STORE_OK;
+	return st->ops->readstate_remove(st, id);
+}

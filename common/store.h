@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "store_version.h"
+#include "readstate.h"
 #include "token.h"
 
 struct config;
@@ -134,5 +135,39 @@ enum store_status store_cleanup_tmp(struct store *st, int64_t max_age,
     unsigned long *removed);
 enum store_status store_count_tmp(struct store *st, int64_t max_age,
     unsigned long *n);
+
+/* The read state of a stored message (readstate.h), kept by the backend
+ * beside the object. A backend may have none: then nothing is recorded,
+ * store_readstate_get answers the empty state (*found false) and the
+ * receipt calls answer STORE_BAD_CONFIG. A GET records a fetch and
+ * nothing else; nothing recorded names the reader. */
+bool store_readstate_supported(const struct store *st);
+enum store_status store_readstate_get(struct store *st,
+    const struct storage_id *id, struct readstate *rs, bool *found);
+/* One fetch of route at now (not synced: a crash may lose the last few). */
+enum store_status store_readstate_record(struct store *st,
+    const struct storage_id *id, enum readstate_route route, int64_t now);
+/* Records the reader's decision about a read receipt (SENT or REFUSED) if
+ * none was recorded yet, durably: STORE_OK when this call recorded it,
+ * STORE_EXISTS when one was already there (*prior gets it). A receipt is
+ * claimed this way before it is sent, so that two requests at once send
+ * one; store_readstate_receipt_undo gives the claim back after a failed
+ * send. */
+enum store_status store_readstate_receipt_claim(struct store *st,
+    const struct storage_id *id, enum readstate_receipt decision,
+    int64_t now, enum readstate_receipt *prior);
+enum store_status store_readstate_receipt_undo(struct store *st,
+    const struct storage_id *id);
+/* A fixed-window rate limit shared by every process using the store: at
+ * most max takes per window seconds. *allowed says whether this one may
+ * go. Kept as the read state of STORE_RATE_ID, an id no object has (the
+ * all-zero one). */
+#define STORE_RATE_ID "00000000000000000000000000000000"
+enum store_status store_readstate_rate_take(struct store *st, int64_t now,
+    int64_t window, uint64_t max, bool *allowed);
+/* Removes the state of id (gc, with the object); STORE_OK when there was
+ * none. */
+enum store_status store_readstate_remove(struct store *st,
+    const struct storage_id *id);
 
 #endif

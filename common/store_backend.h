@@ -40,6 +40,21 @@ struct store_ops {
 	enum store_status (*object_version)(struct store *st,
 	    const struct storage_id *id, unsigned char *head, size_t head_len,
 	    char version[STORE_VERSION_MAX]);
+	/* The read state beside each object (readstate.h). Optional: a
+	 * backend that leaves them NULL records nothing (store.c answers an
+	 * empty state and refuses receipts, which need the record to be sent
+	 * once). An S3 backend would keep a small separate object per message
+	 * and update it with a conditional PUT (If-Match on its ETag). */
+	enum store_status (*readstate_get)(struct store *st,
+	    const struct storage_id *id, struct readstate *rs, bool *found);
+	/* Read, fn, write, atomically with respect to every other update of
+	 * the same id; *declined gets fn's non-zero value (nothing written).
+	 * durable: the write is on stable storage before it returns. */
+	enum store_status (*readstate_update)(struct store *st,
+	    const struct storage_id *id, readstate_update_fn fn, void *ctx,
+	    bool durable, int *declined);
+	enum store_status (*readstate_remove)(struct store *st,
+	    const struct storage_id *id);
 };
 
 /* Every backend's struct store, writer, reader and entry begin with this. */

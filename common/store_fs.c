@@ -14,6 +14,7 @@
 #include <time.h>
 #include <linux/fs.h>   /* FS_IOC_GETFLAGS, FS_TOPDIR_FL */
 #include <unistd.h>
+#include <pthread.h>
 #include <glib.h>
 #include <sodium.h>
 #include "config.h"
@@ -36,7 +37,17 @@ struct fs_store {
 	 * threads share one store. */
 	uint64_t tmp_seq;
 	int no_noatime;         /* O_NOATIME refused (not the files' owner) */
+	/* The read state records this process counts fetches in, kept open
+	 * and mapped (readstate.h), made at the first fetch; the lock makes
+	 * the cache safe for threads sharing the store. */
+	pthread_mutex_t rs_lock;
+	struct readstate_cache *rs_cache;
+	bool rs_cache_failed;
 };
+
+/* Records kept open by one process: a FastCGI responder counts the pages
+ * it serves again and again (its page cache's) at the cost of a lock. */
+#define FS_READSTATE_CACHE 32
 
 /* The last error of this thread's store calls: the milter's threads and
  * gc's workers share one store, and each logs its own failure. */
@@ -183,6 +194,7 @@ fs_open(const struct config *cfg, enum store_mode mode, char **err)
 	}
 	st->base.ops = &store_fs_ops;
 	st->dirfd = fd;
+	pthread_mutex_init(&st->rs_lock, NULL);
 	randombytes_buf(&st->tmp_seq, sizeof st->tmp_seq);
 	st->tmp_seq >>= 16;     /* room to count up without wrapping */
 	if (mode == STORE_READ_WRITE) {
@@ -197,6 +209,8 @@ static void
 fs_close(struct store *s)
 {
 	struct fs_store *st = (struct fs_store *)s;
+	readstate_cache_free(st->rs_cache);
+	pthread_mutex_destroy(&st->rs_lock);
 	close(st->dirfd);
 	free(st->dir);
 	free(st);
@@ -793,6 +807,66 @@ fs_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
 	return STORE_OK;
 }
 
+/* The read state: a record file beside the object (readstate.c). */
+static enum store_status
+fs_readstate_get(struct store *s, const struct storage_id *id,
+    struct readstate *rs, bool *found)
+{
+	struct fs_store *st = (struct fs_store *)s;
+
+	if (readstate_fs_read(st->dirfd, id, rs, found) != 0) {
+		set_error(st, "read the read state", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;
+}
+
+static enum store_status
+fs_readstate_update(struct store *s, const struct storage_id *id,
+    readstate_update_fn fn, void *ctx, bool durable, int *declined)
+{
+	struct fs_store *st = (struct fs_store *)s;
+	int rc;
+
+	/* A count goes through the mapped records; a decision that must be
+	 * durable (a receipt) is written and synced. Both lock the file. */
+	if (!durable) {
+		pthread_mutex_lock(&st->rs_lock);
+		if (st->rs_cache == NULL && !st->rs_cache_failed &&
+		    (st->rs_cache = readstate_cache_new(FS_READSTATE_CACHE)) ==
+		    NULL)
+			st->rs_cache_failed = true;
+		if (st->rs_cache != NULL) {
+			rc = readstate_cache_update(st->rs_cache, st->dirfd, id,
+			    fn, ctx);
+			pthread_mutex_unlock(&st->rs_lock);
+			goto done;
+		}
+		pthread_mutex_unlock(&st->rs_lock);
+	}
+	rc = readstate_fs_update(st->dirfd, id, fn, ctx, durable);
+done:
+	*declined = 0;
+	if (rc < 0) {
+		set_error(st, "update the read state", errno);
+		return errno_status(errno);
+	}
+	*declined = rc;
+	return STORE_OK;
+}
+
+static enum store_status
+fs_readstate_remove(struct store *s, const struct storage_id *id)
+{
+	struct fs_store *st = (struct fs_store *)s;
+
+	if (readstate_fs_remove(st->dirfd, id) != 0) {
+		set_error(st, "delete the read state", errno);
+		return errno_status(errno);
+	}
+	return STORE_OK;
+}
+
 const struct store_ops store_fs_ops = {
 	.name = "fs",
 	.open = fs_open,
@@ -814,4 +888,7 @@ const struct store_ops store_fs_ops = {
 	.entry_size = fs_entry_size,
 	.entry_delete = fs_entry_delete,
 	.object_version = fs_object_version,
+	.readstate_get = fs_readstate_get,
+	.readstate_update = fs_readstate_update,
+	.readstate_remove = fs_readstate_remove,
 };

@@ -62,9 +62,20 @@ struct ctl_stats {
 	unsigned long expired;    /* effective expiry <= now (incl. revoked) */
 	unsigned long revoked;
 	unsigned long unreadable;
+	/* The read state (readstate.h), over the readable live objects
+	 * (neither expired nor revoked): fetched at least once, never. */
+	unsigned long read;
+	unsigned long never_read;
+	unsigned long receipts_sent;
 };
 
 enum ctl_show_mode { CTL_SHOW_HEADERS, CTL_SHOW_RAW };
+
+/* The read state of one object as a JSON member ("read": {...},
+ * "receipt": ...), followed by ", ". */
+void ctl_json_readstate(FILE *out, const struct readstate *rs);
+/* The read state as text lines, for show. */
+void ctl_print_readstate(FILE *out, const struct readstate *rs);
 
 /* ctl_main.c: the whole command line (argv[0] is the program); returns the
  * exit status. Results go to out, errors and usage to err. */

@@ -165,6 +165,11 @@ ctl_show(struct ctl *c, const char *link, enum ctl_show_mode mode)
 	ss = sealed_open(st, t, c->cfg->max_retention, c->now, 0, &m, &plain,
 	    &plain_len, &detail);
 	token_free(t);
+	struct readstate rs;
+	bool rs_found;
+	if (ss != SEALED_OK ||
+	    store_readstate_get(st, &id, &rs, &rs_found) != STORE_OK)
+		memset(&rs, 0, sizeof rs);
 	store_close(st);
 	if (ss != SEALED_OK) {
 		const char *what;
@@ -185,8 +190,21 @@ ctl_show(struct ctl *c, const char *link, enum ctl_show_mode mode)
 	}
 	if (mode == CTL_SHOW_RAW)
 		fwrite(plain, 1, plain_len, c->out);
-	else
+	else {
+		char sent[32], expires[32];
+		int64_t first, last;
+		uint64_t count;
 		show_safe(c->out, plain, show_header_len(plain, plain_len));
+		/* The message's life after its header: sent, read, expires. */
+		ctl_format_time(m.created, sent);
+		ctl_format_time(sealed_effective_expiry(&m,
+		    c->cfg->max_retention), expires);
+		readstate_totals(&rs, &first, &last, &count);
+		fprintf(c->out, "\n-- pullmail state\nstate      %s\n"
+		    "sent       %s\nexpires    %s\n",
+		    count > 0 ? "read" : "sent", sent, expires);
+		ctl_print_readstate(c->out, &rs);
+	}
 	envelope_plain_free(plain, plain_len);
 	if (fflush(c->out) != 0 || ferror(c->out)) {
 		fprintf(c->err, "pullmailctl: show: writing the output "

@@ -75,6 +75,11 @@ gc_one(struct store_entry *e, const struct storage_id *id,
 	if (ss == STORE_OK) {
 		g->n->removed++;
 		g->n->removed_bytes += size;
+		/* The read state goes with the object. */
+		if (store_readstate_remove(g->st, id) != STORE_OK)
+			log_message(LOG_WARNING, NULL, id,
+			    "gc: cannot delete the read state: %s",
+			    store_error(g->st));
 	} else if (ss != STORE_NOT_FOUND) {   /* else removed meanwhile */
 		g->n->failed++;
 		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",

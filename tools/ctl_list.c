@@ -14,11 +14,31 @@ struct list_walk {
 	struct ctl_stats *s;
 };
 
+/* The state of a message in its life: sent, read, expired (or revoked). */
+static const char *
+life_state(const struct envelope_meta *m, int64_t eff, int64_t now,
+    const struct readstate *rs)
+{
+	if ((m->flags & ENVELOPE_FLAG_REVOKED) != 0)
+		return "revoked";
+	if (eff <= now)
+		return "expired";
+	return readstate_was_read(rs) ? "read" : "sent";
+}
+
 static void
 list_print(struct list_walk *w, const struct storage_id *id, uint64_t size,
     const struct envelope_meta *m, const char *why)
 {
 	struct ctl *c = w->c;
+	struct readstate rs;
+	bool found;
+	int64_t rfirst, rlast;
+	uint64_t rcount = 0;
+
+	if (store_readstate_get(w->st, id, &rs, &found) != STORE_OK)
+		memset(&rs, 0, sizeof rs);
+	readstate_totals(&rs, &rfirst, &rlast, &rcount);
 	char created[32], expires[32];
 	int64_t eff = 0;
 	bool revoked = false, due = false;
@@ -37,8 +57,13 @@ list_print(struct list_walk *w, const struct storage_id *id, uint64_t size,
 			ctl_json_string(c->out, why);
 			fputs("}", c->out);
 		} else {
+			fputs("\"state\": ", c->out);
+			ctl_json_string(c->out, life_state(m, eff, c->now, &rs));
+			fputs(", ", c->out);
 			ctl_json_time(c->out, "created", m->created, true);
+			ctl_json_time(c->out, "sent", m->created, true);
 			ctl_json_time(c->out, "expires", eff, true);
+			ctl_json_readstate(c->out, &rs);
 			fprintf(c->out, "\"original_size\": %llu, "
 			    "\"expired\": %s, \"revoked\": %s, "
 			    "\"gc_due\": %s}",
@@ -47,15 +72,16 @@ list_print(struct list_walk *w, const struct storage_id *id, uint64_t size,
 			    revoked ? "true" : "false", due ? "true" : "false");
 		}
 	} else if (m == NULL) {
-		fprintf(c->out, "%s  %-20s  %-20s  %12llu  unreadable: %s\n",
+		fprintf(c->out, "%s  %-20s  %-20s  %12llu       -  unreadable: %s\n",
 		    id->hex, "-", "-", (unsigned long long)size, why);
 	} else {
 		ctl_format_time(m->created, created);
 		ctl_format_time(eff, expires);
-		fprintf(c->out, "%s  %-20s  %-20s  %12llu%s%s\n", id->hex,
-		    created, expires, (unsigned long long)size,
-		    revoked ? "  revoked" : (eff <= c->now ? "  expired" : ""),
-		    due ? " gc-due" : "");
+		fprintf(c->out, "%s  %-20s  %-20s  %12llu  %6llu  %-7s%s%s\n",
+		    id->hex, created, expires, (unsigned long long)size,
+		    (unsigned long long)rcount,
+		    life_state(m, eff, c->now, &rs), due ? " gc-due" : "",
+		    rs.receipt == READSTATE_RECEIPT_SENT ? " receipt-sent" : "");
 	}
 	w->printed++;
 }
@@ -105,8 +131,8 @@ ctl_list(struct ctl *c, bool json, bool expired_only)
 		ctl_json_time(c->out, "now", c->now, true);
 		fputs("\"objects\": [", c->out);
 	} else {
-		fprintf(c->out, "%-32s  %-20s  %-20s  %12s\n", "ID", "CREATED",
-		    "EXPIRES", "SIZE");
+		fprintf(c->out, "%-32s  %-20s  %-20s  %12s  %6s  %s\n", "ID",
+		    "CREATED", "EXPIRES", "SIZE", "READS", "STATE");
 	}
 	if (store_scan(st, ENVELOPE_META_SIZE, list_one, &w) != STORE_OK) {
 		fprintf(c->err, "pullmailctl: list: walking the store failed: "
@@ -131,7 +157,6 @@ stats_one(struct store_entry *e, const struct storage_id *id,
 	int64_t eff, now = w->c->now;
 	uint64_t size = 0;
 
-	(void)id;
 	if (store_entry_size(e, &size) != STORE_OK)
 		size = 0;
 	if (ctl_parse_head(head, got, hs, &m, &why) < 0) {
@@ -154,6 +179,16 @@ stats_one(struct store_entry *e, const struct storage_id *id,
 	if (eff <= now)
 		s->expired++;
 	else {
+		struct readstate rs;
+		bool found;
+		if (store_readstate_get(w->st, id, &rs, &found) != STORE_OK)
+			memset(&rs, 0, sizeof rs);
+		if (readstate_was_read(&rs))
+			s->read++;
+		else
+			s->never_read++;
+		if (rs.receipt == READSTATE_RECEIPT_SENT)
+			s->receipts_sent++;
 		if (eff <= now + CTL_DAY)
 			s->expiring_day++;
 		if (eff <= now + CTL_WEEK)
@@ -187,6 +222,15 @@ ctl_stats(struct ctl *c, bool json, struct ctl_stats *stats)
 		rc = EX_IOERR;
 	}
 	store_close(st);
+	/* The pull model's central figure: how much of what is stored (and
+	 * still readable) was ever fetched. */
+	char fraction[16];
+	unsigned long live = stats->read + stats->never_read;
+	if (live == 0)
+		strcpy(fraction, json ? "null" : "-");
+	else
+		snprintf(fraction, sizeof fraction, "%.3f",
+		    (double)stats->read / (double)live);
 	if (json) {
 		fputs("{", c->out);
 		ctl_json_time(c->out, "now", c->now, true);
@@ -200,9 +244,12 @@ ctl_stats(struct ctl *c, bool json, struct ctl_stats *stats)
 			    "\"newest\": null, \"newest_utc\": null, ", c->out);
 		}
 		fprintf(c->out, "\"expiring_day\": %lu, \"expiring_week\": %lu, "
-		    "\"expired\": %lu, \"revoked\": %lu, \"unreadable\": %lu}\n",
+		    "\"expired\": %lu, \"revoked\": %lu, \"unreadable\": %lu, "
+		    "\"read\": %lu, \"never_read\": %lu, "
+		    "\"read_fraction\": %s, \"receipts_sent\": %lu}\n",
 		    stats->expiring_day, stats->expiring_week, stats->expired,
-		    stats->revoked, stats->unreadable);
+		    stats->revoked, stats->unreadable, stats->read,
+		    stats->never_read, fraction, stats->receipts_sent);
 		return rc;
 	}
 	if (stats->count > stats->unreadable) {
@@ -221,9 +268,14 @@ ctl_stats(struct ctl *c, bool json, struct ctl_stats *stats)
 	    "expiring in 7 days: %lu\n"
 	    "expired (not yet removed by gc): %lu\n"
 	    "revoked:            %lu\n"
-	    "unreadable:         %lu\n",
+	    "unreadable:         %lu\n"
+	    "read (live):        %lu\n"
+	    "never read (live):  %lu\n"
+	    "read fraction:      %s\n"
+	    "receipts sent:      %lu\n",
 	    stats->count, (unsigned long long)stats->bytes, oldest, newest,
 	    stats->expiring_day, stats->expiring_week, stats->expired,
-	    stats->revoked, stats->unreadable);
+	    stats->revoked, stats->unreadable, stats->read, stats->never_read,
+	    fraction, stats->receipts_sent);
 	return rc;
 }

@@ -75,7 +75,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    fc.max_retention == NULL || fc.path_prefix == NULL ||
 		    !trimmed(fc.backend) || !trimmed(fc.store_dir) ||
 		    !trimmed(fc.max_retention) || !trimmed(fc.path_prefix) ||
-		    (fc.page_cache_dir != NULL && !trimmed(fc.page_cache_dir))) {
+		    (fc.page_cache_dir != NULL && !trimmed(fc.page_cache_dir)) ||
+		    (fc.record_reads != NULL && !trimmed(fc.record_reads))) {
 			fprintf(stderr, "fuzz_frontconf: a value missing or "
 			    "not trimmed\n");
 			abort();

@@ -12,8 +12,8 @@
  * for the token whose first byte is 0 ("AAAA...") and nothing else.
  *
  * Checked against a model of the routes written here from the README's
- * list (/m/TOKEN, /, /html, /eml, /keep, /part/N; GET and HEAD, POST only
- * for keep): a path that is not a route is a 404 and a wrong method a 405,
+ * list (/m/TOKEN, /, /html, /eml, /keep, /receipt, /receipt/no, /part/N;
+ * GET and HEAD, POST only for keep and the receipt's two): a path that is not a route is a 404 and a wrong method a 405,
  * and neither reaches the store; a route reaches the store once; keep is
  * called only for a POST whose Origin or Referer names the Host (in any
  * case); a 200 comes only from a route; page_language gives a language of
@@ -156,7 +156,7 @@ read_body(void *ctx, void *buf, size_t len, int timeout_ms)
 	return read_body_impl(ctx, buf, len);
 }
 
-enum model { M_NONE, M_READ, M_KEEP };
+enum model { M_NONE, M_READ, M_KEEP, M_RECEIPT };
 
 /* The model: which route the URI names, if any. */
 static enum model
@@ -178,6 +178,9 @@ model_route(const char *uri)
 			r = M_READ;
 		else if (strcmp(rest, "/keep") == 0)
 			r = M_KEEP;
+		else if (strcmp(rest, "/receipt") == 0 ||
+		    strcmp(rest, "/receipt/no") == 0)
+			r = M_RECEIPT;
 		else if (strncmp(rest, "/part/", 6) == 0 && nd >= 1 &&
 		    nd <= 6 && strspn(rest + 6, "0123456789") == nd &&
 		    (rest[6] != '0' || nd == 1))
@@ -253,9 +256,13 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wrong("not a route", rq.uri, method, rs.status);
 	if (r == M_READ && !reads && (rs.status != 405 || touched != 0))
 		wrong("a read with another method", rq.uri, method, rs.status);
-	if (r == M_KEEP && strcmp(method, "POST") != 0 &&
+	if ((r == M_KEEP || r == M_RECEIPT) && strcmp(method, "POST") != 0 &&
 	    (rs.status != 405 || touched != 0))
-		wrong("keep without POST", rq.uri, method, rs.status);
+		wrong("keep or receipt without POST", rq.uri, method,
+		    rs.status);
+	/* No Sendmail configured here: a receipt is never a success. */
+	if (r == M_RECEIPT && rs.status == 200)
+		wrong("a receipt without Sendmail", rq.uri, method, rs.status);
 	if (r == M_READ && reads && fake.opens != 1)
 		wrong("a read that did not open once", rq.uri, method,
 		    rs.status);

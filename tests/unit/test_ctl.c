@@ -721,6 +721,7 @@ START_TEST(show_headers_raw_and_bad_links)
 	int64_t now = time(NULL);
 
 	t = make_object(st, now, now + DAY, msg, sizeof(msg) - 1, &id);
+	struct storage_id id_live = id;
 	t_old = make_object(st, now - 5 * DAY, now - DAY, msg,
 	    sizeof(msg) - 1, &id);
 	link_of(t, link, sizeof(link));
@@ -729,8 +730,38 @@ START_TEST(show_headers_raw_and_bad_links)
 	cap_open(&err);
 	ctl_init(&c, out.f, err.f);
 	ck_assert_int_eq(ctl_show(&c, link, CTL_SHOW_HEADERS), EX_OK);
-	ck_assert_str_eq(cap_text(&out), "From: Ana <ana@example.com>\n"
-	    "Subject: =?UTF-8?Q?Ol=C3=A1?=\nX-Evil: a\\x1b[2Jb\n");
+	/* The header block, then the message's life and read state. */
+	char sent[32], expires[32], first[32], last[32];
+	ctl_format_time(now, sent);
+	ctl_format_time(now + DAY, expires);
+	char *want = g_strdup_printf("From: Ana <ana@example.com>\n"
+	    "Subject: =?UTF-8?Q?Ol=C3=A1?=\nX-Evil: a\\x1b[2Jb\n"
+	    "\n-- pullmail state\nstate      sent\nsent       %s\n"
+	    "expires    %s\nread page  never\nread eml   never\n"
+	    "read part  never\nreceipt    none\n", sent, expires);
+	ck_assert_str_eq(cap_text(&out), want);
+	g_free(want);
+	cap_close(&out);
+	/* Fetched twice and a receipt sent: show says so. */
+	ck_assert_int_eq(store_readstate_record(st, &id_live, READSTATE_PAGE,
+	    now - 60), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &id_live, READSTATE_PAGE,
+	    now), STORE_OK);
+	enum readstate_receipt prior;
+	ck_assert_int_eq(store_readstate_receipt_claim(st, &id_live,
+	    READSTATE_RECEIPT_SENT, now, &prior), STORE_OK);
+	cap_open(&out);
+	c.out = out.f;
+	ck_assert_int_eq(ctl_show(&c, link, CTL_SHOW_HEADERS), EX_OK);
+	ctl_format_time(now - 60, first);
+	ctl_format_time(now, last);
+	want = g_strdup_printf("\nstate      read\nsent       %s\n"
+	    "expires    %s\nread page  2 times, first %s, last %s\n"
+	    "read eml   never\nread part  never\nreceipt    sent %s\n",
+	    sent, expires, first, last, last);
+	ck_assert_msg(g_str_has_suffix(cap_text(&out), want), "%s",
+	    cap_text(&out));
+	g_free(want);
 	cap_close(&out);
 	cap_open(&out);
 	c.out = out.f;
@@ -832,6 +863,99 @@ START_TEST(check_names_mode_problems)
 		cap_close(&out);
 		ck_assert_int_eq(rename(moved, store_dir), 0);
 	}
+}
+END_TEST
+
+/* The read state in list --json, stats and gc: three live messages of
+ * which one was fetched, one expired one fetched too; gc removes the
+ * expired one's state with it and keeps the others'. */
+START_TEST(read_state_list_stats_gc)
+{
+	struct store *st = open_store();
+	struct capture out;
+	struct ctl_stats s;
+	struct storage_id a, b, d, x;
+	struct ctl c;
+	struct ctl_gc_counts n;
+	int64_t now = time(NULL);
+
+	token_free(make_object(st, now - DAY, now + DAY, "a", 1, &a));
+	token_free(make_object(st, now - DAY, now + DAY, "b", 1, &b));
+	token_free(make_object(st, now - DAY, now + DAY, "d", 1, &d));
+	token_free(make_object(st, now - 3 * DAY, now - 60, "x", 1, &x));
+	ck_assert_int_eq(store_readstate_record(st, &a, READSTATE_PAGE,
+	    now - 100), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &a, READSTATE_EML,
+	    now - 50), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &a, READSTATE_PART,
+	    now - 10), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &x, READSTATE_PAGE,
+	    now - DAY), STORE_OK);
+
+	cap_open(&out);
+	ctl_init(&c, out.f, stderr);
+	ck_assert_int_eq(ctl_stats(&c, true, &s), EX_OK);
+	ck_assert_uint_eq(s.read, 1);
+	ck_assert_uint_eq(s.never_read, 2);
+	ck_assert_ptr_nonnull(strstr(cap_text(&out), "\"read\": 1, "
+	    "\"never_read\": 2, \"read_fraction\": 0.333, "
+	    "\"receipts_sent\": 0}"));
+	cap_close(&out);
+	cap_open(&out);
+	c.out = out.f;
+	ck_assert_int_eq(ctl_stats(&c, false, &s), EX_OK);
+	ck_assert_ptr_nonnull(strstr(cap_text(&out),
+	    "read (live):        1\nnever read (live):  2\n"
+	    "read fraction:      0.333\n"));
+	cap_close(&out);
+
+	cap_open(&out);
+	c.out = out.f;
+	ck_assert_int_eq(ctl_list(&c, true, false), EX_OK);
+	const char *j = cap_text(&out);
+	char *pa = strstr(j, a.hex), *pb = strstr(j, b.hex);
+	char *px = strstr(j, x.hex);
+	ck_assert(pa != NULL && pb != NULL && px != NULL);
+	/* a's entry: read, three fetches, one per route, its times. */
+	char *end = strchr(pa, '\n');
+	char *entry = end != NULL ? g_strndup(pa, (size_t)(end - pa)) :
+	    g_strdup(pa);
+	char *want = g_strdup_printf("\"state\": \"read\", \"created\": "
+	    "%lld", (long long)(now - DAY));
+	ck_assert_msg(strstr(entry, want) != NULL, "%s", entry);
+	g_free(want);
+	want = g_strdup_printf("\"read\": {\"count\": 3, \"first\": %lld, ",
+	    (long long)(now - 100));
+	ck_assert_msg(strstr(entry, want) != NULL, "%s", entry);
+	g_free(want);
+	want = g_strdup_printf("\"eml\": {\"count\": 1, \"first\": %lld, ",
+	    (long long)(now - 50));
+	ck_assert_msg(strstr(entry, want) != NULL, "%s", entry);
+	g_free(want);
+	ck_assert_ptr_nonnull(strstr(entry, "\"receipt\": \"none\""));
+	g_free(entry);
+	end = strchr(pb, '\n');
+	entry = end != NULL ? g_strndup(pb, (size_t)(end - pb)) : g_strdup(pb);
+	ck_assert_msg(strstr(entry, "\"state\": \"sent\"") != NULL &&
+	    strstr(entry, "\"read\": {\"count\": 0, \"first\": null, ") !=
+	    NULL, "%s", entry);
+	g_free(entry);
+	ck_assert_ptr_nonnull(strstr(px, "\"state\": \"expired\""));
+	cap_close(&out);
+
+	char *xs = g_strdup_printf("%s/%.2s/%s.read", store_dir, x.hex, x.hex);
+	char *as = g_strdup_printf("%s/%.2s/%s.read", store_dir, a.hex, a.hex);
+	ck_assert_int_eq(access(xs, F_OK), 0);
+	cap_open(&out);
+	c.out = out.f;
+	ck_assert_int_eq(ctl_gc(&c, false, false, &n), EX_OK);
+	cap_close(&out);
+	ck_assert_uint_eq(n.removed, 1);
+	ck_assert_int_ne(access(xs, F_OK), 0);
+	ck_assert_int_eq(access(as, F_OK), 0);
+	g_free(xs);
+	g_free(as);
+	store_close(st);
 }
 END_TEST
 
@@ -1013,6 +1137,7 @@ main(int argc, char **argv)
 	tcase_add_test(tc, show_headers_raw_and_bad_links);
 	tcase_add_test(tc, check_names_mode_problems);
 	tcase_add_test(tc, list_and_stats);
+	tcase_add_test(tc, read_state_list_stats_gc);
 	tcase_add_test(tc, command_line);
 	suite_add_tcase(s, tc);
 	return check_run(s);

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/stat.h>
+#include <glib/gstdio.h>
 
 #include "cgi/page.h"
 #include "cgi/pagecache.h"
@@ -36,6 +38,10 @@ struct fake {
 	int64_t kept_to;
 	int opens;                  /* decryptions asked for */
 	enum sealed_status gone;    /* what tok_ok's object became, or OK */
+	unsigned long reads[READSTATE_ROUTES]; /* fetches recorded */
+	enum readstate_receipt receipt;
+	int claims, undos, rate_takes;
+	bool rate_exhausted;
 };
 
 static struct fake fake;
@@ -107,6 +113,54 @@ f_keep(void *ctx, const struct storage_id *id, int64_t new_expires,
 	f->kept_to = f->expires;
 	*set = f->expires;
 	return SEALED_OK;
+}
+
+static void
+f_record(void *ctx, const struct storage_id *id, enum readstate_route route,
+    int64_t now)
+{
+	struct fake *f = ctx;
+
+	ck_assert_int_eq(now, NOW);
+	ck_assert_int_eq(strlen(id->hex), STORAGE_ID_HEX_LEN);
+	f->reads[route]++;
+}
+
+static enum store_status
+f_receipt_claim(void *ctx, const struct storage_id *id,
+    enum readstate_receipt decision, int64_t now,
+    enum readstate_receipt *prior)
+{
+	struct fake *f = ctx;
+
+	(void)id;
+	(void)now;
+	f->claims++;
+	*prior = f->receipt;
+	if (f->receipt != READSTATE_RECEIPT_NONE)
+		return STORE_EXISTS;
+	f->receipt = decision;
+	return STORE_OK;
+}
+
+static void
+f_receipt_undo(void *ctx, const struct storage_id *id)
+{
+	struct fake *f = ctx;
+
+	(void)id;
+	f->undos++;
+	f->receipt = READSTATE_RECEIPT_NONE;
+}
+
+static bool
+f_rate_take(void *ctx, int64_t now)
+{
+	struct fake *f = ctx;
+
+	(void)now;
+	f->rate_takes++;
+	return !f->rate_exhausted;
 }
 
 static char *hostile_name;    /* UTF-8, as GMime will decode it */
@@ -195,6 +249,10 @@ setup(void)
 	backend.plain_free = f_free;
 	backend.keep = f_keep;
 	backend.state = f_state;
+	backend.record = f_record;
+	backend.receipt_claim = f_receipt_claim;
+	backend.receipt_undo = f_receipt_undo;
+	backend.receipt_rate_take = f_rate_take;
 	backend.ctx = &fake;
 	memset(&env, 0, sizeof(env));
 	web_env_init(&env);
@@ -1346,6 +1404,353 @@ START_TEST(page_cache_in_handler)
 }
 END_TEST
 
+/* A fetch is counted for a page, an .eml or a part answered in full to a
+ * GET, from the page cache too; not for HEAD, the HTML body, an error. */
+START_TEST(reads_recorded)
+{
+	struct resp r;
+	static const struct { const char *method, *rest; int status;
+	    int route; } cases[] = {
+		{ "GET", "", 200, READSTATE_PAGE },
+		{ "GET", "/", 200, READSTATE_PAGE },
+		{ "HEAD", "", 200, -1 },
+		{ "GET", "/html", 200, -1 },
+		{ "GET", "/eml", 200, READSTATE_EML },
+		{ "HEAD", "/eml", 200, -1 },
+		{ "GET", "/part/1", 200, READSTATE_PART },
+		{ "GET", "/part/99", 404, -1 },
+		{ "GET", "/nothing", 404, -1 },
+		{ "POST", "", 405, -1 },
+	};
+
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		unsigned long before[READSTATE_ROUTES];
+		memcpy(before, fake.reads, sizeof before);
+		char *u = uri(tok_ok, cases[i].rest);
+		request(&r, cases[i].method, u, NULL, NULL, NULL, NULL, NULL);
+		ck_assert_msg(r.rs.status == cases[i].status, "%s %s: %d",
+		    cases[i].method, cases[i].rest, r.rs.status);
+		for (int k = 0; k < READSTATE_ROUTES; k++)
+			ck_assert_msg(fake.reads[k] == before[k] +
+			    (k == cases[i].route), "%s %s: route %d counted %lu",
+			    cases[i].method, cases[i].rest, k,
+			    fake.reads[k] - before[k]);
+		resp_free(&r);
+		g_free(u);
+	}
+	/* Expired, unknown: nothing. */
+	unsigned long total = fake.reads[0] + fake.reads[1] + fake.reads[2];
+	char *ue = uri(tok_expired, "");
+	request(&r, "GET", ue, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 410);
+	resp_free(&r);
+	g_free(ue);
+	ck_assert_uint_eq(fake.reads[0] + fake.reads[1] + fake.reads[2], total);
+
+	/* From the responder's page cache: counted as well. */
+	env.page_cache = page_cache_new(1u << 20);
+	char *u = uri(tok_ok, "");
+	unsigned long pages = fake.reads[READSTATE_PAGE];
+	int opens = fake.opens;
+	for (int i = 0; i < 3; i++) {
+		request(&r, "GET", u, "en", NULL, NULL, NULL, NULL);
+		ck_assert_int_eq(r.rs.status, 200);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(fake.opens, opens + 1);  /* then from the cache */
+	ck_assert_uint_eq(fake.reads[READSTATE_PAGE], pages + 3);
+	g_free(u);
+}
+END_TEST
+
+/* A message asking for a receipt, as its sender submitted it. */
+static void
+receipt_message(const char *extra, const char *to)
+{
+	g_string_free(fake.msg, TRUE);
+	fake.msg = g_string_new(NULL);
+	g_string_append_printf(fake.msg,
+	    "From: Joao <joao@example.com>\r\n"
+	    "To: %s\r\n"
+	    "Subject: Contract\r\n"
+	    "Date: Sun, 22 Nov 2026 11:47:00 +0000\r\n"
+	    "Message-ID: <contract-1@example.com>\r\n"
+	    "%s"
+	    "MIME-Version: 1.0\r\n"
+	    "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+	    "Please sign.\r\n", to, extra);
+}
+
+/* A sendmail that keeps its arguments and input in dir, and exits with
+ * the status in dir/status if there is one. */
+static char *
+fake_sendmail(char *dir)
+{
+	char *path = g_strdup_printf("%s/sendmail", dir);
+	char *script = g_strdup_printf("#!/bin/sh\n"
+	    "n=$(ls '%s' | grep -c '^mail')\n"
+	    "printf '%%s\\n' \"$@\" > '%s'/args$n\n"
+	    "cat > '%s'/mail$n\n"
+	    "[ -f '%s'/status ] && exit $(cat '%s'/status)\n"
+	    "exit 0\n", dir, dir, dir, dir, dir);
+	ck_assert(g_file_set_contents(path, script, -1, NULL));
+	ck_assert_int_eq(chmod(path, 0755), 0);
+	g_free(script);
+	return path;
+}
+
+static int
+mails_in(const char *dir)
+{
+	int n = 0;
+	GDir *d = g_dir_open(dir, 0, NULL);
+	const char *name;
+	while ((name = g_dir_read_name(d)) != NULL)
+		n += strncmp(name, "mail", 4) == 0;
+	g_dir_close(d);
+	return n;
+}
+
+static char *
+read_file(const char *dir, const char *name)
+{
+	char *p = g_build_filename(dir, name, NULL), *c = NULL;
+	ck_assert(g_file_get_contents(p, &c, NULL, NULL));
+	g_free(p);
+	return c;
+}
+
+#define DNT "Disposition-Notification-To: Joao <joao@example.com>\r\n"
+#define SAME "https://mail.example.com"
+
+START_TEST(receipt_sent_once)
+{
+	char *dir = g_dir_make_tmp("pullmail-test-mdn-XXXXXX", NULL);
+	char *sm = fake_sendmail(dir);
+	char *argv[] = { sm, NULL };
+	struct resp r;
+	char *up = uri(tok_ok, ""), *ur = uri(tok_ok, "/receipt");
+	char *un = uri(tok_ok, "/receipt/no");
+
+	env.sendmail_argv = argv;
+	env.receipts_per_hour = 10;
+	receipt_message(DNT, "Ana <ana@example.org>");
+	request(&r, "GET", up, NULL, NULL, NULL, NULL, NULL);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "The sender asked to be told when you "
+	    "read this message."));
+	ck_assert_ptr_nonnull(strstr(b, "action=\"" ));
+	ck_assert_ptr_nonnull(strstr(b, "/receipt\"><button type=\"submit\">"
+	    "Send a read receipt</button>"));
+	ck_assert_ptr_nonnull(strstr(b, "/receipt/no\"><button type=\"submit\">"
+	    "No</button>"));
+	g_free(b);
+	resp_free(&r);
+	/* Spanish and Portuguese ask too. */
+	request(&r, "GET", up, "es", NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Enviar una confirmación de lectura"));
+	g_free(b);
+	resp_free(&r);
+	request(&r, "GET", up, "pt-BR", NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Enviar confirmação de leitura"));
+	g_free(b);
+	resp_free(&r);
+
+	/* Never on a GET, never from another site, never without Origin. */
+	request(&r, "GET", ur, NULL, NULL, NULL, NULL, NULL);
+	ck_assert_int_eq(r.rs.status, 405);
+	resp_free(&r);
+	request(&r, "POST", ur, NULL, "https://evil.example", NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	request(&r, "POST", ur, NULL, NULL, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 403);
+	resp_free(&r);
+	ck_assert_int_eq(mails_in(dir), 0);
+	ck_assert_int_eq(fake.claims, 0);
+
+	/* The reader's POST: one receipt. */
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 200);
+	check_common(&r, tok_ok);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Done: a read receipt was sent"));
+	ck_assert_ptr_null(strstr(b, "Send a read receipt"));
+	g_free(b);
+	resp_free(&r);
+	ck_assert_int_eq(mails_in(dir), 1);
+	char *args = read_file(dir, "args0");
+	ck_assert_str_eq(args, "-i\n-f\n<>\n--\njoao@example.com\n");
+	g_free(args);
+	char *mail = read_file(dir, "mail0");
+	ck_assert_ptr_nonnull(strstr(mail, "Content-Type: multipart/report;"));
+	ck_assert_ptr_nonnull(strstr(mail,
+	    "report-type=disposition-notification"));
+	ck_assert_ptr_nonnull(strstr(mail,
+	    "Content-Type: message/disposition-notification"));
+	ck_assert_ptr_nonnull(strstr(mail, "\nFinal-Recipient: rfc822; "
+	    "ana@example.org\n"));
+	ck_assert_ptr_nonnull(strstr(mail, "\nOriginal-Message-ID: "
+	    "<contract-1@example.com>\n"));
+	ck_assert_ptr_nonnull(strstr(mail, "\nDisposition: manual-action/"
+	    "MDN-sent-manually; displayed\n"));
+	ck_assert_ptr_nonnull(strstr(mail, "\nReporting-UA: "));
+	ck_assert_ptr_nonnull(strstr(mail, "\nTo: joao@example.com\n"));
+	ck_assert_ptr_nonnull(strstr(mail, "Subject: Read: Contract"));
+	g_free(mail);
+
+	/* Again, or "No" after it: told it was decided, nothing sent. */
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 200);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "already sent or declined"));
+	g_free(b);
+	resp_free(&r);
+	request(&r, "POST", un, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 200);
+	resp_free(&r);
+	ck_assert_int_eq(mails_in(dir), 1);
+	ck_assert_int_eq(fake.receipt, READSTATE_RECEIPT_SENT);
+
+	env.sendmail_argv = NULL;
+	g_free(up);
+	g_free(ur);
+	g_free(un);
+	g_free(sm);
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+END_TEST
+
+/* "No" records the refusal and sends nothing; a failed send or the rate
+ * limit gives the claim back. */
+START_TEST(receipt_refused_failed_limited)
+{
+	char *dir = g_dir_make_tmp("pullmail-test-mdn-XXXXXX", NULL);
+	char *sm = fake_sendmail(dir);
+	char *argv[] = { sm, NULL };
+	struct resp r;
+	char *ur = uri(tok_ok, "/receipt"), *un = uri(tok_ok, "/receipt/no");
+
+	env.sendmail_argv = argv;
+	env.receipts_per_hour = 10;
+	receipt_message(DNT, "ana@example.org");
+
+	fake.rate_exhausted = true;
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 503);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "could not be sent now"));
+	g_free(b);
+	resp_free(&r);
+	ck_assert_int_eq(fake.undos, 1);
+	ck_assert_int_eq(fake.receipt, READSTATE_RECEIPT_NONE);
+	ck_assert_int_eq(mails_in(dir), 0);
+	fake.rate_exhausted = false;
+
+	char *status = g_build_filename(dir, "status", NULL);
+	ck_assert(g_file_set_contents(status, "75", -1, NULL));
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 503);
+	resp_free(&r);
+	ck_assert_int_eq(fake.undos, 2);
+	ck_assert_int_eq(fake.receipt, READSTATE_RECEIPT_NONE);
+	g_unlink(status);
+	g_free(status);
+
+	request(&r, "POST", un, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 200);
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "no read receipt will be sent"));
+	g_free(b);
+	resp_free(&r);
+	ck_assert_int_eq(fake.receipt, READSTATE_RECEIPT_REFUSED);
+	int before = mails_in(dir);
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "already sent or declined"));
+	g_free(b);
+	resp_free(&r);
+	ck_assert_int_eq(mails_in(dir), before);
+
+	env.sendmail_argv = NULL;
+	g_free(ur);
+	g_free(un);
+	g_free(sm);
+	char *cmd = g_strdup_printf("rm -rf '%s'", dir);
+	ck_assert_int_eq(system(cmd), 0);
+	g_free(cmd);
+	g_free(dir);
+}
+END_TEST
+
+/* The rules of common/mdn.h: no offer, and a POST refused, when any one
+ * fails; no offer when no sendmail is configured. */
+START_TEST(receipt_denied)
+{
+	char *argv[] = { "/bin/false", NULL };
+	static const struct { const char *extra, *to; } cases[] = {
+		{ "", "ana@example.org" },        /* not asked */
+		{ DNT DNT, "ana@example.org" },   /* two fields */
+		{ "Disposition-Notification-To: joao@example.com, "
+		  "x@example.com\r\n", "ana@example.org" },
+		{ "Disposition-Notification-To: other@example.net\r\n",
+		  "ana@example.org" },            /* not From */
+		{ "Return-Path: <bounce@example.com>\r\n" DNT,
+		  "ana@example.org" },            /* not Return-Path */
+		{ DNT, "ana@example.org, bob@example.org" },
+		{ DNT, "list: ana@example.org;" },
+		{ DNT "Disposition-Notification-Options: "
+		  "signed-receipt-protocol=required,pkcs7-signature\r\n",
+		  "ana@example.org" },
+		{ "Disposition-Notification-To: -oQ@example.com\r\n",
+		  "ana@example.org" },
+	};
+	struct resp r;
+	char *up = uri(tok_ok, ""), *ur = uri(tok_ok, "/receipt");
+
+	env.sendmail_argv = argv;
+	for (size_t i = 0; i < G_N_ELEMENTS(cases); i++) {
+		receipt_message(cases[i].extra, cases[i].to);
+		request(&r, "GET", up, NULL, NULL, NULL, NULL, NULL);
+		char *b = body_str(&r);
+		ck_assert_msg(strstr(b, "receipt") == NULL, "case %zu offered",
+		    i);
+		g_free(b);
+		resp_free(&r);
+		request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+		ck_assert_msg(r.rs.status == 404, "case %zu: %d", i,
+		    r.rs.status);
+		resp_free(&r);
+	}
+	ck_assert_int_eq(fake.claims, 0);
+	/* Return-Path that matches: allowed. */
+	receipt_message("Return-Path: <JOAO@example.com>\r\n" DNT,
+	    "ana@example.org");
+	request(&r, "GET", up, NULL, NULL, NULL, NULL, NULL);
+	char *b = body_str(&r);
+	ck_assert_ptr_nonnull(strstr(b, "Send a read receipt"));
+	g_free(b);
+	resp_free(&r);
+	/* No sendmail: no offer. */
+	env.sendmail_argv = NULL;
+	request(&r, "GET", up, NULL, NULL, NULL, NULL, NULL);
+	b = body_str(&r);
+	ck_assert_ptr_null(strstr(b, "Send a read receipt"));
+	g_free(b);
+	resp_free(&r);
+	request(&r, "POST", ur, NULL, SAME, NULL, "", "0");
+	ck_assert_int_eq(r.rs.status, 404);
+	resp_free(&r);
+	g_free(up);
+	g_free(ur);
+}
+END_TEST
+
 /* The cache itself: sealed under the token, least recently used out first,
  * within its budget. */
 START_TEST(page_cache_bounds)
@@ -1426,5 +1831,9 @@ main(void)
 	tcase_add_test(tc, linkify_matches_the_plain_rules);
 	tcase_add_test(tc, page_cache_in_handler);
 	tcase_add_test(tc, page_cache_bounds);
+	tcase_add_test(tc, reads_recorded);
+	tcase_add_test(tc, receipt_sent_once);
+	tcase_add_test(tc, receipt_refused_failed_limited);
+	tcase_add_test(tc, receipt_denied);
 	return check_run(s);
 }
