@@ -26,7 +26,7 @@ BENCH="postfix nginx-light fcgiwrap spawn-fcgi wrk curl python3 procps iproute2"
 CHECK="postfix nginx-light fcgiwrap spawn-fcgi apache2 dovecot-core
 chromium chromium-driver python3 openssl ca-certificates
 clang libclang-rt-14-dev valgrind wrk hyperfine man-db groff-base procps
-iproute2 curl file
+iproute2 curl file opendkim opendkim-tools
 systemd util-linux libfcgi-bin m4 sendmail-cf"
 
 case ${1:-check} in
