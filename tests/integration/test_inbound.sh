@@ -71,7 +71,7 @@ fi
 D=$RUN/dkim
 for dom in a.example c.example priv.example bad.example other.example; do
 	mkdir -p "$D/$dom"
-	opendkim-genkey -b 2048 -D "$D/$dom" -d $dom -s sel 2>> "$D/genkey.log" ||
+	opendkim-genkey -b 1024 -D "$D/$dom" -d $dom -s sel 2>> "$D/genkey.log" ||
 		{ fail "opendkim-genkey for $dom"; finish; }
 done
 : > "$D/keytable"
@@ -305,6 +305,18 @@ MASTER_A=$MASTER_PID
 ok "A's and B's Postfix listen"
 
 BOX=$RUN/b/mail/b.example/bob
+# field FILE NAME: the values of the header field NAME (any case), each on
+# one line with its folding undone; fails when there is none.
+field() {
+	awk -v want="$(echo "$2" | tr 'A-Z' 'a-z')" '
+		{ sub(/\r$/, "") }
+		/^$/ { exit }
+		/^[ \t]/ { if (on) { sub(/^[ \t]+/, " "); v = v $0 }; next }
+		{ if (on) print v; on = 0
+		  n = index($0, ":"); name = tolower(substr($0, 1, n - 1))
+		  if (n > 0 && name == want) { on = 1; v = substr($0, n + 1); sub(/^[ \t]+/, "", v); found = 1 } }
+		END { if (on) print v; exit !found }' "$1"
+}
 requests() { wc -l < "$RUN/nginx/logs/access.log" | tr -d ' '; }
 
 # message SUBJECT FROM [FIELD...] > file: a small original.
@@ -330,16 +342,16 @@ if deliver main; then
 	out=$($MAIL same-original "$RUN/got-main.eml" "$RUN/orig-main.eml")
 	check "A to B: the original arrives (body byte for byte, its fields)" '[ -z "$out" ]' ||
 		echo "$out"
-	fetched=$($MAIL header "$RUN/got-main.eml" X-Pull-Fetched)
+	fetched=$(field "$RUN/got-main.eml" X-Pull-Fetched)
 	check "A to B: X-Pull-Fetched names the origin" \
 		'case $fetched in "from $ORIGIN;"*) true ;; *) false ;; esac' ||
 		echo "X-Pull-Fetched: $fetched"
 	check "A to B: B's Authentication-Results and Received kept" \
-		'$MAIL header "$RUN/got-main.eml" Authentication-Results | grep -q "^mx.b.example; dkim=pass" &&
-		 $MAIL header "$RUN/got-main.eml" Received | grep -q "mx.b.example"'
+		'field "$RUN/got-main.eml" Authentication-Results | grep -q "^mx.b.example; dkim=pass" &&
+		 field "$RUN/got-main.eml" Received | grep -q "mx.b.example"'
 	check "A to B: the summary's signature is gone, X-Pull-Expires too" \
-		'! $MAIL header "$RUN/got-main.eml" DKIM-Signature >/dev/null &&
-		 ! $MAIL header "$RUN/got-main.eml" X-Pull-Expires >/dev/null'
+		'! field "$RUN/got-main.eml" DKIM-Signature >/dev/null &&
+		 ! field "$RUN/got-main.eml" X-Pull-Expires >/dev/null'
 else
 	fail "A to B: delivered"
 	tail -20 "$RUN/b/milter.log" "$RUN/a/pf/maillog" "$RUN/b/pf/maillog"
@@ -351,7 +363,7 @@ message untrusted carol@c.example > "$RUN/orig-untrusted.eml"
 before=$(requests)
 $MAIL send $P_SUB carol@c.example bob@b.example "$RUN/orig-untrusted.eml"
 if deliver untrusted; then
-	LINK=$($MAIL header "$RUN/got-untrusted.eml" X-Pull-URL)
+	LINK=$(field "$RUN/got-untrusted.eml" X-Pull-URL)
 	check "untrusted domain: the summary arrives, no request to A" \
 		'[ -n "$LINK" ] && [ "$(requests)" = "$before" ]'
 	check "untrusted domain: B's log says why" \
@@ -379,11 +391,11 @@ refused() {
 	before=$(requests)
 	$MAIL send "$port" "$from" bob@b.example "$RUN/sum-$name.eml"
 	if deliver "$name"; then
-		got=$($MAIL header "$RUN/got-$name.eml" X-Pull-URL)
+		got=$(field "$RUN/got-$name.eml" X-Pull-URL)
 		check "$name: the summary arrives, no request to A" \
 			'[ "${got%%
 *}" = "$url" ] && [ "$(requests)" = "$before" ] &&
-			 ! $MAIL header "$RUN/got-$name.eml" X-Pull-Fetched >/dev/null'
+			 ! field "$RUN/got-$name.eml" X-Pull-Fetched >/dev/null'
 		check "$name: B's log says $why" 'grep -q "$why" "$RUN/b/milter.log"' ||
 			tail -3 "$RUN/b/milter.log"
 	else
@@ -397,9 +409,9 @@ before=$(requests)
 $MAIL send $P_SUB dave@bad.example bob@b.example "$RUN/orig-dkimfail.eml"
 if deliver dkimfail; then
 	check "DKIM failed: the summary arrives, no request to A" \
-		'$MAIL header "$RUN/got-dkimfail.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
+		'field "$RUN/got-dkimfail.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
 	check "DKIM failed: B's verifier said fail" \
-		'$MAIL header "$RUN/got-dkimfail.eml" Authentication-Results | grep -q "dkim=fail"'
+		'field "$RUN/got-dkimfail.eml" Authentication-Results | grep -q "dkim=fail"'
 else
 	fail "DKIM failed: delivered"
 fi
@@ -409,7 +421,7 @@ before=$(requests)
 $MAIL send $P_B alice@a.example bob@b.example "$RUN/sum-nodkim.eml"
 if deliver nodkim; then
 	check "DKIM missing: the summary arrives, no request to A" \
-		'$MAIL header "$RUN/got-nodkim.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
+		'field "$RUN/got-nodkim.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
 else
 	fail "DKIM missing: delivered"
 fi
@@ -430,9 +442,9 @@ failed_case() {
 	summary "$name" "$from" "$url" > "$RUN/sum-$name.eml"
 	$MAIL send $P_RAW "$from" bob@b.example "$RUN/sum-$name.eml"
 	if deliver "$name"; then
-		got=$($MAIL header "$RUN/got-$name.eml" X-Pull-URL)
+		got=$(field "$RUN/got-$name.eml" X-Pull-URL)
 		check "$name: the summary arrives" '[ "$got" = "$url" ] &&
-			! $MAIL header "$RUN/got-$name.eml" X-Pull-Fetched >/dev/null'
+			! field "$RUN/got-$name.eml" X-Pull-Fetched >/dev/null'
 		check "$name: B's log says $why" 'grep -q -- "$why" "$RUN/b/milter.log"' ||
 			grep "fetch failed" "$RUN/b/milter.log" | tail -2
 	else
@@ -464,7 +476,7 @@ before=$(requests)
 $MAIL send $P_SUB alice@a.example optout@b.example "$RUN/orig-optout.eml"
 if $MAIL wait "$RUN/b/mail/b.example/optout" optedout 60 "$RUN/got-optout.eml"; then
 	check "opt-out: the summary arrives, no request to A" \
-		'$MAIL header "$RUN/got-optout.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
+		'field "$RUN/got-optout.eml" X-Pull-URL >/dev/null && [ "$(requests)" = "$before" ]'
 	check "opt-out: B's log says so" 'grep -q "keeps summaries (OptOutFile)" "$RUN/b/milter.log"'
 else
 	fail "opt-out: delivered"
@@ -476,7 +488,7 @@ message down alice@a.example > "$RUN/orig-down.eml"
 $MAIL send $P_SUB alice@a.example bob@b.example "$RUN/orig-down.eml"
 if deliver down; then
 	check "A's web server down: the summary arrives" \
-		'$MAIL header "$RUN/got-down.eml" X-Pull-URL >/dev/null'
+		'field "$RUN/got-down.eml" X-Pull-URL >/dev/null'
 	check "A's web server down: B's log says why" \
 		'grep -q "fetch failed: https://localhost:$P_WEB: Couldn.t connect" "$RUN/b/milter.log"'
 else

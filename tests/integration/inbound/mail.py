@@ -4,7 +4,6 @@ Maildir, compare a delivered message with the original it should be.
 
   mail.py send PORT FROM TO FILE
   mail.py wait MAILDIR SUBJECT SECONDS OUT     copies the message to OUT
-  mail.py header FILE NAME                     prints the field's value
   mail.py same-original DELIVERED ORIGINAL     exit 0 when it is
 """
 import email
@@ -79,15 +78,6 @@ def same_original(delivered, original):
     return 1 if problems else 0
 
 
-def header(path, name):
-    m = email.message_from_bytes(open(path, "rb").read(),
-                                 policy=email.policy.compat32)
-    v = m.get_all(name) or []
-    for x in v:
-        print(" ".join(str(x).split()))
-    return 0 if v else 1
-
-
 def main(argv):
     cmd = argv[1]
     if cmd == "send":
@@ -97,8 +87,6 @@ def main(argv):
         return wait(*argv[2:6])
     if cmd == "same-original":
         return same_original(argv[2], argv[3])
-    if cmd == "header":
-        return header(argv[2], argv[3])
     sys.stderr.write(__doc__)
     return 2
 
