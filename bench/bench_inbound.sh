@@ -122,7 +122,7 @@ ORIGIN=https://localhost:$P_WEB
 # The receiving side.
 cat > "$RUN/inbound.conf" <<EOF
 [log]
-Level = notice
+Level = info
 
 [milter]
 UserID = root
