@@ -3,7 +3,7 @@
 # originals. A private Postfix (loopback, no chroot) relaying to smtp-sink
 # gets the same trusted summary, with smtp-source -s 10 -F, on two smtpd
 # ports taking turns: no milter, and pullmail-milter -i, which fetches the
-# original (10 KiB, then 1 MiB) from pullmail-web (FastCGI) behind nginx
+# original (10 KiB, then 1 MiB) from pullmail-web (FastCGI, -w auto) behind nginx
 # with TLS on loopback and delivers it in the summary's place. The DKIM
 # verifier is left out (its cost is the same with or without pullmail): the
 # summary carries the Authentication-Results a verifier would have added and
@@ -83,13 +83,15 @@ original 1048576 "$RUN/big.eml"
 T_SMALL=$("$SEAL" "$RUN/sender.conf" "$RUN/small.eml" | cut -d' ' -f1)
 T_BIG=$("$SEAL" "$RUN/sender.conf" "$RUN/big.eml" | cut -d' ' -f1)
 [ ${#T_SMALL} = 43 ] && [ ${#T_BIG} = 43 ] || { echo "bench_inbound: sealing failed" >&2; exit 1; }
+# One responder per processor (-w auto), as pullmail-web.service starts
+# it; the supervisor's PID stops its responders.
 PULLMAIL_CONFIG=$RUN/sender.conf spawn-fcgi -s "$RUN/web.sock" -M 0660 \
-	-P "$RUN/web.pid" -- "$WEB" > "$RUN/spawn.log" 2>&1 ||
+	-P "$RUN/web.pid" -- "$WEB" -w auto > "$RUN/spawn.log" 2>&1 ||
 	{ cat "$RUN/spawn.log" >&2; exit 1; }
 cat > "$RUN/nginx/nginx.conf" <<EOF
 user root;
 daemon on;
-worker_processes 1;
+worker_processes 2;
 pid $RUN/nginx.pid;
 error_log $RUN/nginx/logs/error.log warn;
 events { worker_connections 256; }
@@ -246,7 +248,7 @@ ts_n, ts_i, tb_n, tb_i = map(float, sys.argv[3:7])
 got = int(sys.argv[7])
 s0, s1, b0, b1 = ns / ts_n, ns / ts_i, nb / tb_n, nb / tb_i
 print("pullmail-milter -i benchmark: Postfix -> smtp-sink on loopback, smtp-source -s 10 -F (a trusted summary)")
-print("originals fetched from pullmail-web (FastCGI) behind nginx, TLS; "
+print("originals fetched from pullmail-web (FastCGI, -w auto) behind nginx, TLS; "
       "%d x 10 KiB and %d x 1 MiB per configuration in 2 rounds; 2 CPUs shared, figures are noisy" % (ns, nb))
 print("%-26s %14s %8s %14s %8s" % ("configuration", "10 KiB msg/s", "ratio", "1 MiB msg/s", "ratio"))
 print("%-26s %14.1f %8.2f %14.1f %8.2f" % ("no milter (the summary)", s0, 1.0, b0, 1.0))

@@ -125,6 +125,12 @@ done
 for p in $P_DKIM_S $P_DKIM_W $P_DKIM_O $P_DKIM_V; do
 	wait_port $p || { fail "OpenDKIM listens on $p"; cat "$D"/*.log; finish; }
 done
+# Ours, not another program that holds the port: each is still running.
+sleep 0.5
+for n in strong weak once verify; do
+	kill -0 "$(cat "$RUN/pids/opendkim-$n-f.pid")" 2>/dev/null ||
+		{ fail "OpenDKIM $n runs"; cat "$D/$n.log"; finish; }
+done
 ok "four OpenDKIM instances (three signers, one verifier) listen"
 
 # --- A: pullmail-milter outbound, pullmail-web behind nginx -------------
@@ -202,8 +208,8 @@ http {
 	}
 }
 EOF
-nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2> "$RUN/nginx/start.log"
-wait_port $P_WEB || { fail "nginx listens on $P_WEB"; cat "$RUN/nginx/start.log"; finish; }
+nginx -p "$RUN/nginx" -c "$RUN/nginx/nginx.conf" 2> "$RUN/nginx/start.log" &&
+	wait_port $P_WEB || { fail "nginx listens on $P_WEB"; cat "$RUN/nginx/start.log"; finish; }
 i=0; while [ ! -S "$RUN/a/milter.sock" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)); done
 check "A: pullmail-milter, pullmail-web and nginx started" \
 	'[ -S "$RUN/a/milter.sock" ] && [ -S "$RUN/a/web.sock" ]'
