@@ -559,13 +559,31 @@ inbound_trust_parse(const char *text, struct inbound_trust_list *out,
 		g_array_append_val(v, t);
 		if (rc != 0)
 			break;
-		for (size_t j = 0; j + 1 < v->len; j++)
-			if (strcmp(g_array_index(v, struct inbound_trust,
-			    j).domain, t.domain) == 0) {
+		for (size_t j = 0; j + 1 < v->len && rc == 0; j++) {
+			const struct inbound_trust *o = &g_array_index(v,
+			    struct inbound_trust, j);
+
+			if (strcmp(o->domain, t.domain) == 0) {
 				*err = g_strdup_printf("%s: listed twice",
 				    t.domain);
 				rc = -1;
 			}
+			/* One origin, one allow-private: the fetcher reuses
+			 * connections by origin (milter/fetch.c). */
+			for (size_t a = 0; a < o->n_origins && rc == 0; a++)
+				for (size_t b = 0; b < t.n_origins; b++)
+					if (o->allow_private != t.allow_private &&
+					    inbound_url_same_origin(
+					    &o->origins[a], &t.origins[b])) {
+						*err = g_strdup_printf("%s and "
+						    "%s list one origin, one "
+						    "with allow-private and "
+						    "one without", o->domain,
+						    t.domain);
+						rc = -1;
+						break;
+					}
+		}
 		if (rc != 0)
 			break;
 	}

@@ -17,10 +17,53 @@ static pthread_mutex_t slots_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t slots_cond = PTHREAD_COND_INITIALIZER;
 static int slots_used;
 
+/* Connections, TLS sessions and name lookups are shared between fetches,
+ * so that a busy partner's originals come over connections already open
+ * and verified. A connection is only ever opened through on_open_socket's
+ * check, and an origin is listed with one allow-private setting only
+ * (inbound_trust_parse), so a reused connection is one the fetch would
+ * have been allowed to open. */
+static CURLSH *share;
+static pthread_mutex_t share_locks[CURL_LOCK_DATA_LAST];
+
+static void
+share_lock(CURL *h, curl_lock_data data, curl_lock_access access, void *arg)
+{
+	pthread_mutex_lock(&share_locks[data]);
+}
+
+static void
+share_unlock(CURL *h, curl_lock_data data, void *arg)
+{
+	pthread_mutex_unlock(&share_locks[data]);
+}
+
 int
 fetch_init(void)
 {
-	return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -1;
+	if (share != NULL)
+		return 0;
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return -1;
+	for (int i = 0; i < CURL_LOCK_DATA_LAST; i++)
+		pthread_mutex_init(&share_locks[i], NULL);
+	if ((share = curl_share_init()) == NULL ||
+	    curl_share_setopt(share, CURLSHOPT_LOCKFUNC, share_lock) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(share, CURLSHOPT_UNLOCKFUNC, share_unlock) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT) !=
+	    CURLSHE_OK ||
+	    curl_share_setopt(share, CURLSHOPT_SHARE,
+	    CURL_LOCK_DATA_SSL_SESSION) != CURLSHE_OK ||
+	    curl_share_setopt(share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS) !=
+	    CURLSHE_OK) {
+		if (share != NULL)
+			curl_share_cleanup(share);
+		share = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* Waits for a slot until the deadline; 0 or -1 (none came). */
@@ -146,6 +189,7 @@ fetch_original(const struct fetch_request *rq, GByteArray **out, char **why)
 		*why = g_strdup_printf("%s: libcurl did not start", origin);
 		goto out;
 	}
+	curl_easy_setopt(h, CURLOPT_SHARE, share);
 	curl_easy_setopt(h, CURLOPT_URL, url);
 	curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR,
 	    rq->entry->allow_http ? "http,https" : "https");

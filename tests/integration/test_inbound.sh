@@ -245,7 +245,8 @@ EOF
 
 # --- B: OpenDKIM verifying, then pullmail-milter -i ----------------------
 # a.example may be fetched from nginx on loopback (allow-private, as a
-# test needs); priv.example names the same origin without allow-private.
+# test needs); priv.example names nginx by its address, without
+# allow-private (one origin cannot be listed both ways).
 cat > "$RUN/b/pullmail.conf" <<EOF
 [log]
 Level = debug
@@ -255,7 +256,7 @@ UserID = root
 
 [inbound]
 Socket = unix:$RUN/b/inbound.sock
-Trust = a.example $ORIGIN allow-private; priv.example $ORIGIN; bad.example $ORIGIN allow-private
+Trust = a.example $ORIGIN allow-private; priv.example https://127.0.0.1:$P_WEB; bad.example $ORIGIN allow-private
 AuthservID = mx.b.example
 CAFile = $RUN/tls/ca.crt
 MaxSize = 100K
@@ -472,7 +473,7 @@ check "redirect: one request, answered 302, nothing followed" \
 	'[ "$(requests)" = $((before + 1)) ] && tail -n 1 "$RUN/nginx/logs/access.log" | grep -q "GET 302"'
 failed_case slow alice@a.example "$ORIGIN/slow/x" "timed out"
 before=$(requests)
-failed_case private priv.example-user@priv.example "$ORIGIN/m/$NOTOKEN" \
+failed_case private priv.example-user@priv.example "https://127.0.0.1:$P_WEB/m/$NOTOKEN" \
 	"a private, loopback or link-local address"
 check "private: no request reached A" '[ "$(requests)" = "$before" ]'
 

@@ -176,6 +176,12 @@ START_TEST(test_trust)
 	ck_assert_ptr_null(inbound_trust_find(&l, "c.example"));
 	inbound_trust_clear(&l);
 
+	ck_assert_int_eq(inbound_trust_parse("a.example https://x; b.example "
+	    "https://x https://y allow-private", &l, &err), -1);
+	g_free(err);
+	ck_assert_int_eq(inbound_trust_parse("a.example https://x; b.example "
+	    "https://x", &l, &err), 0);
+	inbound_trust_clear(&l);
 	ck_assert_int_eq(inbound_trust_parse("", &l, &err), 0);
 	ck_assert_uint_eq(l.n, 0);
 	static const char *const bad[] = {
@@ -184,6 +190,8 @@ START_TEST(test_trust)
 		"a.example https://pull.a.example/m/", /* a path */
 		"a.example https://x; a.example https://y", /* twice */
 		"a..example https://x", "a.example https://x allow-all",
+		/* One origin with and without allow-private. */
+		"a.example https://x allow-private; b.example https://x:443",
 	};
 	for (size_t i = 0; i < G_N_ELEMENTS(bad); i++) {
 		ck_assert_msg(inbound_trust_parse(bad[i], &l, &err) == -1,
