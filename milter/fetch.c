@@ -182,8 +182,10 @@ fetch_original(const struct fetch_request *rq, GByteArray **out, char **why)
 	st.buf = g_byte_array_new();
 	st.max_size = rq->max_size;
 	st.allow_private = rq->entry->allow_private;
-	url = g_strdup_printf("%s://%s:%u%s/eml", rq->link->scheme,
-	    rq->link->host, rq->link->port, rq->link->path);
+	/* A link written with a final "/" names the same message. */
+	url = g_strdup_printf("%s://%s:%u%s%seml", rq->link->scheme,
+	    rq->link->host, rq->link->port, rq->link->path,
+	    g_str_has_suffix(rq->link->path, "/") ? "" : "/");
 	errbuf[0] = '\0';
 	if ((h = curl_easy_init()) == NULL) {
 		*why = g_strdup_printf("%s: libcurl did not start", origin);
