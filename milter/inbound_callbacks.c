@@ -431,8 +431,7 @@ decide_and_fetch(SMFICTX *ctx, struct iconn *c, struct imsg *m)
 	    d.link.port);
 	/* The storage id, from the link's token, names the message in the
 	 * log lines of both sides; the token itself never appears. */
-	const char *slash = strrchr(d.link.path, '/');
-	if (slash != NULL && (tok = token_from_link(d.link.path)) != NULL) {
+	if ((tok = token_from_link(d.link.path)) != NULL) {
 		token_storage_id(tok, &id);
 		token_free(tok);
 		idp = &id;
