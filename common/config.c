@@ -285,8 +285,12 @@ expected_text(const struct option *o)
 		    "with /, such as /m/");
 	case OPT_USER: return g_strdup("a user name, optionally with "
 		    ":group, such as pullmail");
-	case OPT_TRUST: return g_strdup("entries such as \"a.example "
-		    "https://pull.a.example; b.example https://b.example:8443\"");
+	case OPT_TRUST: return g_strdup("entries \"DOMAIN ORIGIN... "
+		    "[allow-http] [allow-private]\" separated by ;, such as "
+		    "\"a.example https://pull.a.example; b.example "
+		    "https://b.example:8443\" (origins without a path, http:// "
+		    "only with allow-http, each domain once, an origin not "
+		    "both with and without allow-private)");
 	case OPT_LANGUAGE:
 		s = g_string_new("one of ");
 		for (i = 0; i < lang_count(); i++) {
