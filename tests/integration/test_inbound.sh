@@ -37,7 +37,7 @@ P_SLOW=$((P + 19))          # a backend that never answers
 . "$TOP/tests/lib/harness.sh"
 PF_TOP=$TOP
 . "$TOP/tests/lib/postfix.sh"
-check() { if eval "$2"; then ok "$1"; else fail "$1"; fi; }
+check() { if eval "$2"; then ok "$1"; else fail "$1"; return 1; fi; }
 MASTER_A= MASTER_B= OUT_PID= IN_PID= SLOW_PID=
 stop_on_exit MASTER_A MASTER_B OUT_PID IN_PID SLOW_PID
 stop_pidfiles_on_exit "$RUN/pids"
