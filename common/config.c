@@ -47,6 +47,7 @@ enum opt_type {
 	OPT_SOCKET,     /* milter socket specification */
 	OPT_PREFIX,     /* URL path beginning and ending with / */
 	OPT_USER,       /* user[:group] */
+	OPT_TRUST,      /* [inbound] Trust entries (inbound.h) */
 };
 
 #define OPT_EMPTY_OK 0x1u    /* an empty value means "not set" */
@@ -71,6 +72,12 @@ static const struct choice on_error_choices[] = {
 	{ "accept", ON_ERROR_ACCEPT },
 	{ "tempfail", ON_ERROR_TEMPFAIL },
 	{ "reject", ON_ERROR_REJECT },
+	{ NULL, 0 },
+};
+
+static const struct choice inbound_on_error_choices[] = {
+	{ "accept", ON_ERROR_ACCEPT },
+	{ "tempfail", ON_ERROR_TEMPFAIL },
 	{ NULL, 0 },
 };
 
@@ -238,6 +245,36 @@ static const struct option options[] = {
 	{ "summary", "TemplateDir", OPT_PATH, "",
 	  "directory of replacement templates (empty: shipped ones)",
 	  F(template_dir), OPT_EMPTY_OK, NULL },
+
+	{ "inbound", "Socket", OPT_SOCKET, "unix:/run/pullmail/inbound.sock",
+	  "socket pullmail-milter -i listens on", F(inbound_socket), 0,
+	  NULL },
+	{ "inbound", "Trust", OPT_TRUST, "",
+	  "signing domains whose summaries are fetched: \"DOMAIN ORIGIN... "
+	  "[allow-http] [allow-private]\" entries separated by ;",
+	  F(inbound_trust), OPT_EMPTY_OK, NULL },
+	{ "inbound", "AuthservID", OPT_LIST, "",
+	  "authserv-ids whose Authentication-Results are believed",
+	  F(inbound_authserv_ids), OPT_EMPTY_OK, NULL },
+	{ "inbound", "CAFile", OPT_PATH, "",
+	  "CA certificates for the senders' servers (empty: the system's)",
+	  F(inbound_ca_file), OPT_EMPTY_OK, NULL },
+	{ "inbound", "MaxSize", OPT_SIZE, "10240000",
+	  "largest original fetched (Postfix's message_size_limit default)",
+	  F(inbound_max_size), 0, NULL },
+	{ "inbound", "ConnectTimeout", OPT_DURATION, "10s",
+	  "time to connect to a sender's server", F(inbound_connect_timeout),
+	  0, NULL },
+	{ "inbound", "Timeout", OPT_DURATION, "60s",
+	  "time for a whole fetch", F(inbound_timeout), 0, NULL },
+	{ "inbound", "MaxFetches", OPT_INTEGER, "8",
+	  "fetches at the same time", F(inbound_max_fetches), 0, NULL },
+	{ "inbound", "OptOutFile", OPT_PATH, "",
+	  "recipients who keep summaries, one address or @domain a line "
+	  "(empty: none)", F(inbound_opt_out_file), OPT_EMPTY_OK, NULL },
+	{ "inbound", "OnError", OPT_ENUM, "accept",
+	  "when a fetch fails: deliver the summary, or tempfail",
+	  F(inbound_on_error), 0, inbound_on_error_choices },
 };
 
 #define N_OPTIONS (sizeof(options) / sizeof(options[0]))
@@ -261,6 +298,7 @@ type_name(enum opt_type t)
 	case OPT_SOCKET: return "socket";
 	case OPT_PREFIX: return "URL path";
 	case OPT_USER: return "user[:group]";
+	case OPT_TRUST: return "trust list";
 	}
 	return "?";
 }
@@ -294,6 +332,12 @@ expected_text(const struct option *o)
 		    "with /, such as /m/");
 	case OPT_USER: return g_strdup("a user name, optionally with "
 		    ":group, such as pullmail");
+	case OPT_TRUST: return g_strdup("entries \"DOMAIN ORIGIN... "
+		    "[allow-http] [allow-private]\" separated by ;, such as "
+		    "\"a.example https://pull.a.example; b.example "
+		    "https://b.example:8443\" (origins without a path, http:// "
+		    "only with allow-http, each domain once, an origin not "
+		    "both with and without allow-private)");
 	case OPT_LANGUAGE:
 		s = g_string_new("one of ");
 		for (i = 0; i < lang_count(); i++) {
@@ -660,6 +704,9 @@ free_field(struct config *cfg, const struct option *o)
 		((struct cidr_list *)f)->v = NULL;
 		((struct cidr_list *)f)->n = 0;
 		break;
+	case OPT_TRUST:
+		inbound_trust_clear(f);
+		break;
 	default:
 		break;
 	}
@@ -679,6 +726,7 @@ set_option(struct config *cfg, const struct option *o, const char *v)
 	char *s;
 	char **list;
 	struct cidr_list cl;
+	struct inbound_trust_list tl;
 
 	if (v[0] == '\0' && (o->flags & OPT_EMPTY_OK) == 0)
 		return -1;
@@ -770,6 +818,14 @@ set_option(struct config *cfg, const struct option *o, const char *v)
 			return -1;
 		free_field(cfg, o);
 		*(struct cidr_list *)f = cl;
+		return 0;
+	case OPT_TRUST:
+		if (inbound_trust_parse(v, &tl, &s) != 0) {
+			g_free(s);
+			return -1;
+		}
+		free_field(cfg, o);
+		*(struct inbound_trust_list *)f = tl;
 		return 0;
 	}
 	/* The string-valued types that only needed validation. */

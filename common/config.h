@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "inbound.h"
+
 #define CONFIG_DEFAULT_PATH "/etc/pullmail/pullmail.conf"
 #define CONFIG_ENV "PULLMAIL_CONFIG"
 /* Defaults that pullmail-web's CGI front reads the file with too. */
@@ -98,6 +100,19 @@ struct config {
 	/* [summary] */
 	char *language;           /* Language = en (a tag of lang.h) */
 	char *template_dir;       /* TemplateDir (empty: shipped templates) */
+
+	/* [inbound] (pullmail-milter -i: fetch the originals of summaries
+	 * from trusted senders) */
+	char *inbound_socket;     /* Socket = unix:/run/pullmail/inbound.sock */
+	struct inbound_trust_list inbound_trust; /* Trust (empty: none) */
+	config_list inbound_authserv_ids; /* AuthservID (empty: none) */
+	char *inbound_ca_file;    /* CAFile (empty: the system's CAs) */
+	uint64_t inbound_max_size;  /* MaxSize = 10240000 */
+	int64_t inbound_connect_timeout; /* ConnectTimeout = 10s */
+	int64_t inbound_timeout;  /* Timeout = 60s */
+	int inbound_max_fetches;  /* MaxFetches = 8 */
+	char *inbound_opt_out_file; /* OptOutFile (empty: none) */
+	enum config_on_error inbound_on_error; /* OnError = accept */
 };
 
 /* Reads and validates the whole file. path NULL means CONFIG_DEFAULT_PATH.

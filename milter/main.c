@@ -22,6 +22,8 @@
 
 #include "callbacks.h"
 #include "config.h"
+#include "fetch.h"
+#include "inbound_callbacks.h"
 #include "log.h"
 #include "protocol.h"
 #include "store.h"
@@ -29,13 +31,13 @@
 #include "token.h"
 
 static const char *opt_config, *opt_socket, *opt_user, *opt_pidfile;
-static int opt_foreground, opt_check;
+static int opt_foreground, opt_check, opt_inbound;
 
 static void
 usage(FILE *out)
 {
-	fprintf(out, "usage: pullmail-milter [-c FILE] [-f] [-n] [-p SOCKET] "
-	    "[-u USER[:GROUP]] [-P PIDFILE] [-V]\n");
+	fprintf(out, "usage: pullmail-milter [-c FILE] [-f] [-i] [-n] "
+	    "[-p SOCKET] [-u USER[:GROUP]] [-P PIDFILE] [-V]\n");
 }
 
 static void
@@ -55,6 +57,10 @@ load_config(char **err)
 
 	if (cfg == NULL)
 		return NULL;
+	/* Inbound listens on its own socket: the outbound rewrite and the
+	 * inbound fetch never see the same message. */
+	if (opt_inbound)
+		override(&cfg->milter_socket, cfg->inbound_socket);
 	override(&cfg->milter_socket, opt_socket);
 	override(&cfg->user_id, opt_user);
 	override(&cfg->pid_file, opt_pidfile);
@@ -66,6 +72,25 @@ load_config(char **err)
 static int
 check_config(const struct config *cfg, char **err)
 {
+	const char *path = cfg->path != NULL ? cfg->path : "-";
+
+	if (opt_inbound) {
+		if (cfg->inbound_trust.n == 0 ||
+		    cfg->inbound_authserv_ids == NULL ||
+		    cfg->inbound_authserv_ids[0] == NULL) {
+			*err = g_strdup_printf("%s: [inbound] Trust and "
+			    "AuthservID are required by pullmail-milter -i",
+			    path);
+			return EX_CONFIG;
+		}
+		if (cfg->inbound_max_fetches < 1 ||
+		    cfg->inbound_max_fetches > 1000) {
+			*err = g_strdup_printf("%s: [inbound] MaxFetches: "
+			    "expected 1 to 1000", path);
+			return EX_CONFIG;
+		}
+		return 0;
+	}
 	/* config_load has checked the form (https, or http on loopback only,
 	 * for a local test); the milter needs one to build links. */
 	if (cfg->base_url == NULL || cfg->base_url[0] == '\0') {
@@ -140,6 +165,7 @@ reload(void)
 	}
 	log_set_level(cfg->log_level);
 	callbacks_set_config(cfg);
+	inbound_set_config(cfg);
 	config_unref(cfg);
 	log_msg(LOG_INFO, "configuration reloaded from %s",
 	    opt_config);
@@ -262,10 +288,11 @@ main(int argc, char **argv)
 	char *err = NULL;
 	int c, rc;
 
-	while ((c = getopt(argc, argv, "c:fnp:u:P:Vh")) != -1) {
+	while ((c = getopt(argc, argv, "c:finp:u:P:Vh")) != -1) {
 		switch (c) {
 		case 'c': opt_config = optarg; break;
 		case 'f': opt_foreground = 1; break;
+		case 'i': opt_inbound = 1; break;
 		case 'n': opt_check = 1; break;
 		case 'p': opt_socket = optarg; break;
 		case 'u': opt_user = optarg; break;
@@ -315,7 +342,13 @@ main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 
 	/* libmilter opens the socket only for a registered filter. */
-	if (!opt_check && smfi_register(callbacks_desc) == MI_FAILURE) {
+	if (opt_inbound && fetch_init() != 0) {
+		log_msg(LOG_ERR, "libcurl did not start");
+		rc = EX_SOFTWARE;
+		goto out;
+	}
+	if (!opt_check && smfi_register(opt_inbound ? inbound_desc :
+	    callbacks_desc) == MI_FAILURE) {
 		log_msg(LOG_ERR, "smfi_register failed");
 		rc = EX_SOFTWARE;
 		goto out;
@@ -336,15 +369,18 @@ main(int argc, char **argv)
 		log_msg(LOG_WARNING, "%s is not readable as UserID: SIGHUP "
 		    "could not reload it (chgrp the file to UserID's group)",
 		    opt_config);
-	if ((st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
+	/* Inbound writes no store. */
+	if (!opt_inbound &&
+	    (st = store_open(cfg, STORE_READ_WRITE, &err)) == NULL) {
 		fprintf(stderr, "pullmail-milter: store: %s\n", err);
 		g_free(err);
 		rc = EX_CANTCREAT;
 		goto out;
 	}
 	if (opt_check) {
-		printf("pullmail-milter: %s: configuration and store are "
-		    "usable\n", opt_config);
+		printf(opt_inbound ? "pullmail-milter: %s: configuration is "
+		    "usable for inbound\n" : "pullmail-milter: %s: "
+		    "configuration and store are usable\n", opt_config);
 		rc = EX_OK;
 		goto out;
 	}
@@ -367,7 +403,9 @@ main(int argc, char **argv)
 
 	callbacks_set_config(cfg);
 	callbacks_set_store(st);
-	log_msg(LOG_INFO, "starting on %s", cfg->milter_socket);
+	inbound_set_config(cfg);
+	log_msg(LOG_INFO, "starting%s on %s", opt_inbound ? " inbound" : "",
+	    cfg->milter_socket);
 	rc = smfi_main();
 	log_msg(LOG_INFO, "stopping");
 	if (cfg->pid_file != NULL && *cfg->pid_file)

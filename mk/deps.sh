@@ -23,11 +23,11 @@ libmilter-dev libgmime-3.0-dev libsodium-dev check libfcgi-dev libglib2.0-dev
 libxml2-dev libcurl4-openssl-dev"
 DEMO="postfix nginx-light spawn-fcgi curl python3 ca-certificates procps"
 BENCH="postfix nginx-light fcgiwrap spawn-fcgi wrk curl python3 procps iproute2
-ceph-mon ceph-osd radosgw ceph-common"
+openssl ceph-mon ceph-osd radosgw ceph-common"
 CHECK="postfix nginx-light fcgiwrap spawn-fcgi apache2 dovecot-core
 chromium chromium-driver python3 openssl ca-certificates
 clang libclang-rt-14-dev valgrind wrk hyperfine man-db groff-base procps
-iproute2 curl file
+iproute2 curl file opendkim opendkim-tools
 systemd util-linux libfcgi-bin m4 sendmail-cf
 ceph-mon ceph-osd radosgw ceph-common"
 

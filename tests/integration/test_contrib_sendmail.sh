@@ -77,7 +77,7 @@ else
 	fail "m4 of a sendmail.mc with pullmail.mc: $(cat "$RUN/m4.err")"
 	finish
 fi
-DEF_SOCK=$(sed -n 's/^#*Socket = //p' "$TOP/contrib/pullmail.conf")
+DEF_SOCK=$(sed -n '/^\[milter\]/,/^\[/s/^#*Socket = //p' "$TOP/contrib/pullmail.conf")
 python3 - "$RUN/sendmail.cf" "$DEF_SOCK" > "$RUN/xline.out" 2>&1 <<'EOF'
 import re, sys
 cf, sock = sys.argv[1:3]

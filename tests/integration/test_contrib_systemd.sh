@@ -74,7 +74,7 @@ rw_covers() {
 	return 1
 }
 DEF_STORE=$(sed -n 's/^#*StoreDir = //p' "$TOP/contrib/pullmail.conf")
-DEF_SOCKET=$(sed -n 's/^#*Socket = unix://p' "$TOP/contrib/pullmail.conf")
+DEF_SOCKET=$(sed -n '/^\[milter\]/,/^\[/s/^#*Socket = unix://p' "$TOP/contrib/pullmail.conf")
 
 # --- pullmail-gc.timer ------------------------------------------------------
 cal=$(get pullmail-gc.timer Timer OnCalendar)

@@ -359,7 +359,7 @@ fi
 # What it says about the names: pullmail's socket listed first (before a
 # DKIM signer), the shipped default socket and store, and the socket
 # settings this test runs with.
-def_sock=$(sed -n 's/^#*Socket = //p' "$TOP/contrib/pullmail.conf")
+def_sock=$(sed -n '/^\[milter\]/,/^\[/s/^#*Socket = //p' "$TOP/contrib/pullmail.conf")
 def_store=$(sed -n 's/^#*StoreDir = //p' "$TOP/contrib/pullmail.conf")
 first=$(sed -n 's/^[[:space:]]*smtpd_milters = \([^, ]*\).*/\1/p' "$README")
 if [ -n "$first" ] && [ "$first" = "$def_sock" ]; then

@@ -415,8 +415,8 @@ START_TEST(test_unknown_key_and_section)
 	expect_error("[milter]\nBaseURL[pt] = https://a.example\n",
 	    "[milter] BaseURL[pt]: unknown key");
 	expect_error("[milter]\n[retriever]\nPathPrefix = /m/\n",
-	    "[retriever]: unknown section (expected store, log, milter, web "
-	    "or summary)");
+	    "[retriever]: unknown section (expected store, log, milter, web, "
+	    "summary or inbound)");
 	/* Keys are case-sensitive as in the man page. */
 	expect_error("[milter]\nbaseurl = https://a.example\n",
 	    "[milter] baseurl: unknown key");
