@@ -1604,9 +1604,12 @@ s3_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
  * carries If-Match with the ETag read (If-None-Match: * when there was no
  * record), and a 412 (another responder, maybe on another machine, wrote
  * in between) starts over from a fresh read, up to S3_READSTATE_TRIES
- * times, with a short random pause growing with each try. Two updates
- * cannot both be written from the same state, so a count is not lost and
- * a receipt is claimed at most once.
+ * times, with a random pause of up to 4 ms doubling with each try (to
+ * 512 ms). Two updates cannot both be written from the same state, so a
+ * count is not lost and a receipt is claimed at most once (tested on
+ * radosgw: 6 processes of 15 updates each give exactly 90). An update
+ * still refused after the last try fails (the fetch is not counted, a
+ * receipt not sent).
  *
  * radosgw 16.2 compares If-Match with the ETag it stores, which is
  * unquoted: the quoted form of RFC 9110 (what AWS S3 documents) never
@@ -1622,7 +1625,7 @@ s3_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
  * which gets 412, and the update is applied once more on the new state: a
  * count may be one too high; a receipt claim then finds itself already
  * decided and answers so (the receipt is not sent, never sent twice). */
-#define S3_READSTATE_TRIES 16
+#define S3_READSTATE_TRIES 32
 
 static int s3_if_match_bare;    /* 0: "etag", 1: etag (radosgw) */
 
@@ -1756,7 +1759,7 @@ s3_readstate_update(struct store *s, const struct storage_id *id,
 		 * record removed meanwhile (AWS). Read again. */
 		if (rc != STORE_EXISTS && rc != STORE_NOT_FOUND)
 			return rc;
-		unsigned ms = 1 + randombytes_uniform(4u << (t < 5 ? t : 5));
+		unsigned ms = 1 + randombytes_uniform(4u << (t < 7 ? t : 7));
 		struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
 		while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 			;
