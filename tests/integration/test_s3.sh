@@ -465,7 +465,7 @@ check "nginx (FastCGI) started" 'start_nginx "$RUN/nginx-fcgi"'
 run_cases "$P_FCGI" fastcgi
 # Those fetches are the message's read state, an object beside it in the
 # bucket, seen by pullmailctl.
-check "the read state is an object beside the message" '[ "$(s3 HEAD "/pullmail/pm/$S_LIVE.read")" = 200 ]'
+check "the read state is an object beside the message (256 bytes)" '[ "$(s3 GET "/pullmail/pm/$S_LIVE.read")" = 200 ] && [ "$(wc -c < "$RUN/s3.out")" = 256 ]'
 run 0 "show after the fetches" -c "$CONF" show "https://mail.example.com/m/$T_LIVE"
 has "$OUT" "read page  2 times" "show: the two pages fetched through FastCGI"
 has "$OUT" "read eml   1 time," "show: the .eml fetched once"

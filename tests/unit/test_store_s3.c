@@ -604,7 +604,7 @@ START_TEST(readstate_round_trip)
 	ck_assert_int_eq(rs.receipt, READSTATE_RECEIPT_NONE);
 	/* The object beside the message holds the fs file's bytes. */
 	snprintf(path, sizeof path, "/%s/mail/%s.read", cfg->s3_bucket, id.hex);
-	ck_assert_int_eq(s3_curl("HEAD", path, NULL), 200);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 200);
 	/* A receipt: claimed once, given back, claimed again. */
 	enum readstate_receipt prior;
 	ck_assert_int_eq(store_readstate_receipt_claim(st, &id,
@@ -774,7 +774,7 @@ START_TEST(readstate_removed_with_its_object)
 	ck_assert_int_eq(store_delete(st, &id), STORE_OK);
 	ck_assert_int_eq(store_readstate_remove(st, &id), STORE_OK);
 	snprintf(path, sizeof path, "/%s/mail/%s.read", cfg->s3_bucket, id.hex);
-	ck_assert_int_eq(s3_curl("HEAD", path, NULL), 404);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 404);
 	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
 	ck_assert(!found);
 	ck_assert(!readstate_was_read(&rs));
