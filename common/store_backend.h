@@ -43,8 +43,8 @@ struct store_ops {
 	/* The read state beside each object (readstate.h). Optional: a
 	 * backend that leaves them NULL records nothing (store.c answers an
 	 * empty state and refuses receipts, which need the record to be sent
-	 * once). An S3 backend would keep a small separate object per message
-	 * and update it with a conditional PUT (If-Match on its ETag). */
+	 * once). s3 keeps a small separate object per message and updates it
+	 * with a conditional PUT (If-Match on its ETag, see store_s3.c). */
 	enum store_status (*readstate_get)(struct store *st,
 	    const struct storage_id *id, struct readstate *rs, bool *found);
 	/* Read, fn, write, atomically with respect to every other update of

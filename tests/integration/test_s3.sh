@@ -8,7 +8,9 @@
 #     summary is delivered, the original is in the bucket and reads back.
 #  3. pullmail-web behind nginx, as FastCGI (spawn-fcgi) and as CGI
 #     (fcgiwrap, with PageCacheDir): page, attachment and .eml from the
-#     bucket, byte-identical; 410 for expired and revoked; keep.
+#     bucket, byte-identical; 410 for expired and revoked; keep; the
+#     fetches counted in the read state (an object in the bucket) and shown
+#     by pullmailctl show and list.
 # Ports: P_S3 (15020), P_SMTP (15031), P_FCGI (15032), P_CGI (15033).
 # Needs root (a private Postfix master). Ends with "N passed, N failed".
 O=${O:-.}
@@ -461,6 +463,14 @@ PULLMAIL_CONFIG=$CONF PULLMAIL_LOG_STDERR=1 spawn-fcgi -s "$RUN/web.sock" \
     -M 0660 -P "$RUN/web.pid" -- "$WEB" > "$RUN/spawn.log" 2>&1
 check "nginx (FastCGI) started" 'start_nginx "$RUN/nginx-fcgi"'
 run_cases "$P_FCGI" fastcgi
+# Those fetches are the message's read state, an object beside it in the
+# bucket, seen by pullmailctl.
+check "the read state is an object beside the message (256 bytes)" '[ "$(s3 GET "/pullmail/pm/$S_LIVE.read")" = 200 ] && [ "$(wc -c < "$RUN/s3.out")" = 256 ]'
+run 0 "show after the fetches" -c "$CONF" show "https://mail.example.com/m/$T_LIVE"
+has "$OUT" "read page  2 times" "show: the two pages fetched through FastCGI"
+has "$OUT" "read eml   1 time," "show: the .eml fetched once"
+run 0 "list --json after the fetches" -c "$CONF" list --json
+json "any(o['id'] == '$S_LIVE' and o['state'] == 'read' and o['read']['count'] == 4 and o['read']['routes']['part']['count'] == 1 for o in d['objects'])" "list --json: the read state from the bucket"
 # keep through the web, seen by pullmailctl.
 code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H "Origin: http://127.0.0.1:$P_FCGI" "http://127.0.0.1:$P_FCGI/m/$T_LIVE/keep")
 check "fastcgi: keep 200" '[ "$code" = 200 ]'

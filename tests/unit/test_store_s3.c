@@ -3,7 +3,8 @@
  * named by S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY in the
  * environment. Writes, the refusal to overwrite, abort, multipart, patch
  * (keep/revoke), delete, scan, aborted uploads, wrong credentials and a
- * missing bucket. Port: PULLMAIL_S3_TEST_PORT (15010). */
+ * missing bucket; the read state (round trip, counts and a receipt claim
+ * raced for by several processes, removal). Port: PULLMAIL_S3_TEST_PORT (15010). */
 #define _GNU_SOURCE
 #include <check.h>
 #include <fcntl.h>
@@ -11,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 #include <glib.h>
 #include <sodium.h>
@@ -571,6 +573,217 @@ START_TEST(sealed_keep_and_revoke)
 }
 END_TEST
 
+/* ---- read state ---- */
+
+START_TEST(readstate_round_trip)
+{
+	struct store *st = open_rw();
+	struct storage_id id;
+	struct readstate rs;
+	bool found = true;
+	char path[160];
+
+	ck_assert(store_readstate_supported(st));
+	random_id(&id);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert(!found);
+	ck_assert(!readstate_was_read(&rs));
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_PAGE, 1000),
+	    STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_PAGE, 1005),
+	    STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_EML, 1010),
+	    STORE_OK);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, 2);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].first, 1000);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].last, 1005);
+	ck_assert_uint_eq(rs.route[READSTATE_EML].count, 1);
+	ck_assert_uint_eq(rs.route[READSTATE_PART].count, 0);
+	ck_assert_int_eq(rs.receipt, READSTATE_RECEIPT_NONE);
+	/* The object beside the message holds the fs file's bytes. */
+	snprintf(path, sizeof path, "/%s/mail/%s.read", cfg->s3_bucket, id.hex);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 200);
+	/* A receipt: claimed once, given back, claimed again. */
+	enum readstate_receipt prior;
+	ck_assert_int_eq(store_readstate_receipt_claim(st, &id,
+	    READSTATE_RECEIPT_SENT, 1020, &prior), STORE_OK);
+	ck_assert_int_eq(prior, READSTATE_RECEIPT_NONE);
+	ck_assert_int_eq(store_readstate_receipt_claim(st, &id,
+	    READSTATE_RECEIPT_REFUSED, 1021, &prior), STORE_EXISTS);
+	ck_assert_int_eq(prior, READSTATE_RECEIPT_SENT);
+	ck_assert_int_eq(store_readstate_receipt_undo(st, &id), STORE_OK);
+	ck_assert_int_eq(store_readstate_receipt_claim(st, &id,
+	    READSTATE_RECEIPT_REFUSED, 1022, &prior), STORE_OK);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert_int_eq(rs.receipt, READSTATE_RECEIPT_REFUSED);
+	ck_assert_int_eq(rs.receipt_at, 1022);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, 2);
+	store_close(st);
+}
+END_TEST
+
+#define RS_PROCS 6
+#define RS_EACH 15
+
+/* Several processes, each with its own store (its own connections), as
+ * responders on several machines. */
+START_TEST(readstate_concurrent_counts_are_exact)
+{
+	struct store *st = open_rw();
+	struct storage_id id;
+	pid_t pid[RS_PROCS];
+	struct readstate rs;
+	bool found;
+
+	random_id(&id);
+	for (int i = 0; i < RS_PROCS; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			char *err = NULL;
+			struct store *cs = store_open(cfg, STORE_READ_WRITE,
+			    &err);
+			int bad = cs == NULL;
+			for (int k = 0; cs != NULL && k < RS_EACH; k++)
+				if (store_readstate_record(cs, &id,
+				    READSTATE_PAGE, 2000 + k) != STORE_OK) {
+					fprintf(stderr, "record: %s\n",
+					    store_error(cs));
+					bad++;
+				}
+			if (cs != NULL)
+				store_close(cs);
+			_exit(bad != 0);
+		}
+	}
+	for (int i = 0; i < RS_PROCS; i++) {
+		int status;
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_eq(WEXITSTATUS(status), 0);
+	}
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert(found);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, RS_PROCS * RS_EACH);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].first, 2000);
+	ck_assert_int_eq(rs.route[READSTATE_PAGE].last, 2000 + RS_EACH - 1);
+	store_close(st);
+}
+END_TEST
+
+#define RC_PROCS 8
+
+/* Processes claiming the receipt of a fresh message at the same moment
+ * (no record yet: the creation race), then of one that has a record (the
+ * If-Match race): exactly one wins each time. */
+static void
+receipt_race(const struct storage_id *id)
+{
+	pid_t pid[RC_PROCS];
+	int won = 0, lost = 0;
+	int go[2];
+
+	ck_assert_int_eq(pipe(go), 0);
+	for (int i = 0; i < RC_PROCS; i++) {
+		pid[i] = fork();
+		ck_assert_int_ge(pid[i], 0);
+		if (pid[i] == 0) {
+			char *err = NULL, c;
+			close(go[1]);
+			struct store *cs = store_open(cfg, STORE_READ_WRITE,
+			    &err);
+			if (cs == NULL)
+				_exit(3);
+			/* All start together, when the pipe closes. */
+			if (read(go[0], &c, 1) != 0)
+				_exit(3);
+			enum readstate_receipt prior;
+			enum store_status s = store_readstate_receipt_claim(cs,
+			    id, READSTATE_RECEIPT_SENT, 3000, &prior);
+			if (s != STORE_OK && s != STORE_EXISTS)
+				fprintf(stderr, "claim: %s\n", store_error(cs));
+			store_close(cs);
+			_exit(s == STORE_OK ? 0 : s == STORE_EXISTS ? 1 : 2);
+		}
+	}
+	close(go[0]);
+	usleep(300000);
+	close(go[1]);
+	for (int i = 0; i < RC_PROCS; i++) {
+		int status;
+		ck_assert_int_eq(waitpid(pid[i], &status, 0), pid[i]);
+		ck_assert(WIFEXITED(status));
+		ck_assert_int_le(WEXITSTATUS(status), 1);
+		if (WEXITSTATUS(status) == 0)
+			won++;
+		else
+			lost++;
+	}
+	ck_assert_int_eq(won, 1);
+	ck_assert_int_eq(lost, RC_PROCS - 1);
+}
+
+START_TEST(readstate_receipt_claimed_once_under_a_race)
+{
+	struct store *st = open_rw();
+	struct storage_id id;
+	struct readstate rs;
+	bool found;
+
+	random_id(&id);
+	receipt_race(&id);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert_int_eq(rs.receipt, READSTATE_RECEIPT_SENT);
+	/* Given back (a failed send), then raced for again over an
+	 * existing record. */
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_PAGE, 2990),
+	    STORE_OK);
+	ck_assert_int_eq(store_readstate_receipt_undo(st, &id), STORE_OK);
+	receipt_race(&id);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert_int_eq(rs.receipt, READSTATE_RECEIPT_SENT);
+	ck_assert_uint_eq(rs.route[READSTATE_PAGE].count, 1);
+	store_close(st);
+}
+END_TEST
+
+/* The record is not an object to scan; it goes with its object. */
+START_TEST(readstate_removed_with_its_object)
+{
+	struct store *st = open_rw();
+	struct storage_id id;
+	unsigned char data[100];
+	struct readstate rs;
+	bool found;
+	char path[160];
+
+	random_id(&id);
+	randombytes_buf(data, sizeof data);
+	ck_assert_int_eq(put(st, &id, data, sizeof data), STORE_OK);
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_PART, 10),
+	    STORE_OK);
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	ck_assert_int_eq(store_scan(st, 56, count_scan, seen), STORE_OK);
+	ck_assert_uint_eq(g_hash_table_size(seen), 1);
+	ck_assert(g_hash_table_contains(seen, id.hex));
+	g_hash_table_destroy(seen);
+	/* As gc does: the object, then its read state. */
+	ck_assert_int_eq(store_delete(st, &id), STORE_OK);
+	ck_assert_int_eq(store_readstate_remove(st, &id), STORE_OK);
+	snprintf(path, sizeof path, "/%s/mail/%s.read", cfg->s3_bucket, id.hex);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 404);
+	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
+	ck_assert(!found);
+	ck_assert(!readstate_was_read(&rs));
+	/* Again: nothing there is not an error. */
+	ck_assert_int_eq(store_readstate_remove(st, &id), STORE_OK);
+	store_close(st);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -635,6 +848,10 @@ main(void)
 	tcase_add_test(tc, missing_bucket_says_so);
 	tcase_add_test(tc, credentials_file_is_checked);
 	tcase_add_test(tc, sealed_keep_and_revoke);
+	tcase_add_test(tc, readstate_round_trip);
+	tcase_add_test(tc, readstate_concurrent_counts_are_exact);
+	tcase_add_test(tc, readstate_receipt_claimed_once_under_a_race);
+	tcase_add_test(tc, readstate_removed_with_its_object);
 	rc = check_run(s);
 
 	if (rgw_dir != NULL) {
