@@ -7,9 +7,10 @@ made to produce on demand: fake_s3.py PORT MODE COUNTFILE.
             ListObjectsV2, DeleteObjects, no uploads) and, like some S3 servers,
             ignores If-None-Match: it overwrites. DeleteObjects answers
             <Error> AccessDenied for every key that contains a line of
-            COUNTFILE.fail (when that file exists), and leaves it.
+            COUNTFILE.fail (when that file exists), and leaves it; a
+            missing or wrong Content-MD5 is 400 BadDigest.
 Each request's method is appended to COUNTFILE. Loopback only."""
-import http.server, re, sys, time, urllib.parse
+import base64, hashlib, http.server, re, sys, time, urllib.parse
 from xml.sax.saxutils import escape
 
 port, mode, countfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
@@ -47,6 +48,10 @@ class Handler(http.server.BaseHTTPRequestHandler):
         return self.send(200, "".join(out).encode())
 
     def delete_objects(self, bucket, body):
+        # As AWS S3 does: Content-MD5 is required and checked (radosgw 16
+        # checks neither).
+        if self.headers.get("Content-MD5") != base64.b64encode(hashlib.md5(body).digest()).decode():
+            return self.send(400, b"<Error><Code>BadDigest</Code></Error>")
         try:
             fail = [l for l in open(countfile + ".fail").read().split() if l]
         except OSError:
