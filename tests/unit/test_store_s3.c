@@ -2,7 +2,8 @@
  * (tests/lib/ceph-rgw.sh) started once for the whole program, or the one
  * named by S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY in the
  * environment. Writes, the refusal to overwrite, abort, multipart, patch
- * (keep/revoke), delete, scan, aborted uploads, wrong credentials and a
+ * (keep/revoke), delete, scan, batched deletes (DeleteObjects, one key
+ * refused by a bucket policy), aborted uploads, wrong credentials and a
  * missing bucket. Port: PULLMAIL_S3_TEST_PORT (15010). */
 #define _GNU_SOURCE
 #include <check.h>
