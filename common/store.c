@@ -337,3 +337,18 @@ store_readstate_remove(struct store *st, const struct storage_id *id)
 		return STORE_OK;
 	return st->ops->readstate_remove(st, id);
 }
+
+enum store_status
+store_entry_delete_batched(struct store_entry *e, const struct storage_id *id,
+    store_delete_done_fn done, void *ctx)
+{
+	if (e->ops->entry_delete_batched != NULL)
+		return e->ops->entry_delete_batched(e, id, done, ctx);
+	/* A backend without batches deletes now. */
+	uint64_t size = 0;
+	if (e->ops->entry_size(e, &size) != STORE_OK)
+		size = 0;
+	enum store_status s = e->ops->entry_delete(e);
+	done(id, size, s, s == STORE_OK ? NULL : e->ops->error(NULL), ctx);
+	return STORE_OK;
+}

@@ -126,6 +126,21 @@ enum store_status store_entry_size(struct store_entry *e, uint64_t *size);
 /* Deletes the object the entry names, as store_delete does (not synced);
  * STORE_NOT_FOUND if it is already gone. */
 enum store_status store_entry_delete(struct store_entry *e);
+/* A delete the backend may put off and send together with others (s3: up
+ * to 1000 keys in one DeleteObjects request); fs deletes at once. done is
+ * called exactly once per delete taken, in the walk's thread and before
+ * store_scan returns (at once, or when a batch goes): status is what
+ * store_entry_delete would have returned, error its reason for a log line
+ * (NULL on success; store_error may have moved on by then), size the
+ * object's size as store_entry_size gives it, id the walk's id of the
+ * entry, which the caller passes. Deletes still waiting when fn
+ * stops the walk, or the listing fails, are sent before the walk returns.
+ * Returns STORE_OK when the delete was taken; otherwise done is not
+ * called. */
+typedef void (*store_delete_done_fn)(const struct storage_id *id,
+    uint64_t size, enum store_status status, const char *error, void *ctx);
+enum store_status store_entry_delete_batched(struct store_entry *e,
+    const struct storage_id *id, store_delete_done_fn done, void *ctx);
 
 /* Removes temporary files older than max_age seconds, and those a dead
  * writer left (see STORE_TMP_ORPHAN_AGE); *removed counts them.

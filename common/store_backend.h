@@ -11,6 +11,7 @@ struct store_ops {
 	struct store *(*open)(const struct config *cfg, enum store_mode mode,
 	    char **err);
 	void (*close)(struct store *st);
+	/* The calling thread's last error; st may be NULL. */
 	const char *(*error)(const struct store *st);
 	enum store_status (*write_begin)(struct store *st,
 	    const struct storage_id *id, struct store_writer **w);
@@ -37,6 +38,10 @@ struct store_ops {
 	    unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
 	enum store_status (*entry_size)(struct store_entry *e, uint64_t *size);
 	enum store_status (*entry_delete)(struct store_entry *e);
+	/* NULL: store_entry_delete_batched deletes at once. */
+	enum store_status (*entry_delete_batched)(struct store_entry *e,
+	    const struct storage_id *id, store_delete_done_fn done,
+	    void *ctx);
 	enum store_status (*object_version)(struct store *st,
 	    const struct storage_id *id, unsigned char *head, size_t head_len,
 	    char version[STORE_VERSION_MAX]);

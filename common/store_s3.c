@@ -58,6 +58,8 @@
 #define S3_POOL_MAX 16
 #define S3_RETRIES_MAX 10
 #define S3_KEY_MAX 512
+/* Keys in one DeleteObjects request: S3's limit. */
+#define S3_BATCH_MAX 1000
 
 struct s3_store {
 	struct store base;
@@ -98,12 +100,32 @@ struct s3_reader {
 	size_t head_len;        /* bytes of the patched header (0: none) */
 };
 
+struct s3_batch;
+
 struct s3_entry {
 	struct store_entry base;
 	struct s3_store *st;
 	const struct storage_id *id;
 	uint64_t size;
 	bool has_head;          /* the listing showed its header object */
+	struct s3_batch **batch;        /* the walk's, made at its first use */
+};
+
+/* A key waiting in a batch of deletes: an object, whose result goes to
+ * done, or the header object of one already deleted. */
+struct s3_delete {
+	struct storage_id id;
+	uint64_t size;
+	bool header;
+	bool has_head;
+	store_delete_done_fn done;
+	void *ctx;
+};
+
+struct s3_batch {
+	struct s3_store *st;
+	size_t n;
+	struct s3_delete d[S3_BATCH_MAX];
 };
 
 static __thread char s3_last_error[512];
@@ -148,6 +170,7 @@ struct request {
 	const char *key;        /* NULL: the bucket */
 	const char *query;      /* canonical (sorted, encoded), or NULL */
 	const char *range;      /* "0-99", or NULL */
+	const char *content_md5;        /* base64, or NULL */
 	bool if_none_match;
 	const char *if_match;   /* an ETag as sent, or NULL */
 	/* The body: from memory, or len bytes of fd at off. */
@@ -360,6 +383,10 @@ perform(struct s3_store *st, CURL *c, struct request *rq, struct answer *a)
 	}
 	if (rq->range != NULL) {
 		snprintf(line, sizeof line, "Range: bytes=%s", rq->range);
+		h = curl_slist_append(h, line);
+	}
+	if (rq->content_md5 != NULL) {
+		snprintf(line, sizeof line, "Content-MD5: %s", rq->content_md5);
 		h = curl_slist_append(h, line);
 	}
 	rq->done = 0;
@@ -1380,13 +1407,171 @@ s3_entry_size(struct store_entry *ee, uint64_t *size)
 	return STORE_OK;
 }
 
+/* Sends the batch as one DeleteObjects request and gives each object's
+ * result to its done. The answer names every key, under <Deleted> or
+ * under <Error> with S3's code; a key it does not name failed. Headers go
+ * one batch after their objects, and only those whose object went: S3
+ * does not order the deletes of one request, and an object left without
+ * its patched header (revoked, kept) would be read with its original
+ * expiry. A header whose delete fails is left to the lifecycle rule, as
+ * one written by a keep after the listing. Content-MD5 is required by
+ * S3 for this request; MD5 is GLib's, only for that header. */
+static void
+batch_send(struct s3_batch *b)
+{
+	struct s3_store *st = b->st;
+	enum store_status res[S3_BATCH_MAX];
+	char *why[S3_BATCH_MAX];
+	char key[S3_KEY_MAX];
+	GString *body = g_string_sized_new(64 + b->n * 96);
+	GHashTable *index = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+
+	g_string_append(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<Delete><Quiet>false</Quiet>");
+	for (size_t i = 0; i < b->n; i++) {
+		full_key(st, &b->d[i].id, b->d[i].header ? S3_HEAD_SUFFIX :
+		    S3_OBJECT_SUFFIX, key);
+		/* Keys are [A-Za-z0-9/._-]: nothing to escape. */
+		g_string_append_printf(body, "<Object><Key>%s</Key></Object>",
+		    key);
+		g_hash_table_insert(index, g_strdup(key), GSIZE_TO_POINTER(i + 1));
+		res[i] = STORE_IO;
+		why[i] = NULL;
+	}
+	g_string_append(body, "</Delete>");
+
+	guint8 md5[16];
+	gsize md5_len = sizeof md5;
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_MD5);
+	g_checksum_update(ck, (const guchar *)body->str, (gssize)body->len);
+	g_checksum_get_digest(ck, md5, &md5_len);
+	g_checksum_free(ck);
+	char *md5_b64 = g_base64_encode(md5, md5_len);
+
+	struct request rq;
+	struct answer a = { 0 };
+	request_init(&rq, "POST", NULL);
+	rq.query = "delete=";
+	rq.body = body->str;
+	rq.body_len = body->len;
+	rq.content_md5 = md5_b64;
+	enum store_status rc = send_request(st, &rq, &a, "delete objects");
+	if (rc != STORE_OK) {
+		for (size_t i = 0; i < b->n; i++) {
+			res[i] = rc;
+			why[i] = g_strdup(s3_last_error);
+		}
+	} else {
+		const char *p = a.text->str;
+		char *d;
+		while ((d = xml_take(a.text->str, &p, "Deleted")) != NULL) {
+			char *k = xml_take(d, NULL, "Key");
+			size_t i = k != NULL ? GPOINTER_TO_SIZE(
+			    g_hash_table_lookup(index, k)) : 0;
+			if (i > 0)
+				res[i - 1] = STORE_OK;
+			g_free(k);
+			g_free(d);
+		}
+		p = a.text->str;
+		while ((d = xml_take(a.text->str, &p, "Error")) != NULL) {
+			char *k = xml_take(d, NULL, "Key");
+			char *code = xml_take(d, NULL, "Code");
+			char *msg = xml_take(d, NULL, "Message");
+			size_t i = k != NULL ? GPOINTER_TO_SIZE(
+			    g_hash_table_lookup(index, k)) : 0;
+			if (i > 0) {
+				res[i - 1] = STORE_IO;
+				g_free(why[i - 1]);
+				why[i - 1] = g_strdup_printf("delete object: %s%s%s",
+				    code != NULL ? code : "error",
+				    msg != NULL && msg[0] != '\0' ? ": " : "",
+				    msg != NULL ? msg : "");
+			}
+			g_free(k);
+			g_free(code);
+			g_free(msg);
+			g_free(d);
+		}
+		for (size_t i = 0; i < b->n; i++)
+			if (res[i] != STORE_OK && why[i] == NULL)
+				why[i] = g_strdup("delete object: not named in "
+				    "the DeleteObjects answer");
+	}
+	answer_done(&a);
+	g_free(md5_b64);
+	g_string_free(body, TRUE);
+	g_hash_table_destroy(index);
+
+	size_t n = b->n;
+	struct s3_delete *sent = g_memdup2(b->d, n * sizeof b->d[0]);
+	b->n = 0;
+	for (size_t i = 0; i < n; i++) {
+		if (sent[i].header) {
+			g_free(why[i]);
+			continue;
+		}
+		if (res[i] == STORE_OK && sent[i].has_head)
+			b->d[b->n++] = (struct s3_delete){ sent[i].id, 0, true,
+			    false, NULL, NULL };
+		if (why[i] != NULL)
+			set_error("%s", why[i]);
+		sent[i].done(&sent[i].id, sent[i].size, res[i], why[i],
+		    sent[i].ctx);
+		g_free(why[i]);
+	}
+	g_free(sent);
+}
+
+/* What is left in the walk's batch goes, then the batch. The walk's own
+ * error stays the one store_error gives. */
+static void
+batch_finish(struct s3_batch *b)
+{
+	char saved[sizeof s3_last_error];
+
+	if (b == NULL)
+		return;
+	memcpy(saved, s3_last_error, sizeof saved);
+	while (b->n > 0)
+		batch_send(b);
+	memcpy(s3_last_error, saved, sizeof saved);
+	free(b);
+}
+
+static enum store_status
+s3_entry_delete_batched(struct store_entry *ee, const struct storage_id *id,
+    store_delete_done_fn done, void *ctx)
+{
+	struct s3_entry *e = (struct s3_entry *)ee;
+
+	(void)id;
+	if (*e->batch == NULL) {
+		*e->batch = calloc(1, sizeof **e->batch);
+		if (*e->batch == NULL) {
+			set_error("delete object: out of memory");
+			return STORE_NOMEM;
+		}
+		(*e->batch)->st = e->st;
+	}
+	struct s3_batch *b = *e->batch;
+	if (b->n == S3_BATCH_MAX)
+		batch_send(b);
+	b->d[b->n++] = (struct s3_delete){ *e->id, e->size, false,
+	    e->has_head, done, ctx };
+	if (b->n == S3_BATCH_MAX)
+		batch_send(b);
+	return STORE_OK;
+}
+
 static enum store_status
 s3_entry_delete(struct store_entry *ee)
 {
 	struct s3_entry *e = (struct s3_entry *)ee;
-	/* One request per object in gc unless the listing showed a header
-	 * object (kept or revoked): a header written by a keep after the
-	 * listing is left, and the lifecycle rule's backstop removes it. */
+	/* One request per object unless the listing showed a header object
+	 * (kept or revoked): a header written by a keep after the listing is
+	 * left, and the lifecycle rule's backstop removes it. */
 	return remove_id(e->st, e->id, false, e->has_head);
 }
 
@@ -1417,9 +1602,10 @@ key_id(const struct s3_store *st, const char *key, struct storage_id *id)
  * GET of each object's head. Each of nparts parts lists the whole prefix
  * and keeps the ids whose first byte falls to it (gc's workers then fetch
  * heads and delete in parallel); a listing costs one request per thousand
- * keys, small beside the per-object requests. Deletes are one request per
- * object (two with a header object), not DeleteObjects batches: the
- * callback learns each one's result. */
+ * keys, small beside the per-object requests. store_entry_delete is one
+ * request per object (two with a header object); store_entry_delete_batched
+ * gathers up to a thousand keys per DeleteObjects request (memory: one
+ * batch per walk), sent when full and at the end of the walk. */
 static enum store_status
 s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
     store_scan_fn fn, void *ctx)
@@ -1428,6 +1614,7 @@ s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 	char *token = NULL;
 	/* The last header key listed: it comes just before its object. */
 	struct storage_id with_head = { { 0 } };
+	struct s3_batch *batch = NULL;
 	enum store_status rc = STORE_OK;
 	unsigned char head[STORE_SCAN_HEAD_MAX];
 	char *eprefix = curl_easy_escape(NULL, st->prefix, 0);
@@ -1467,7 +1654,7 @@ s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 			    0 }, NULL, 16) % nparts == part) {
 				struct s3_entry e = { { &store_s3_ops }, st, &id,
 				    sz != NULL ? g_ascii_strtoull(sz, NULL, 10) : 0,
-				    strcmp(with_head.hex, id.hex) == 0 };
+				    strcmp(with_head.hex, id.hex) == 0, &batch };
 				size_t hl = 0;
 				enum store_status hs = STORE_OK;
 				if (head_max > 0) {
@@ -1509,6 +1696,7 @@ s3_scan(struct store *s, unsigned part, unsigned nparts, size_t head_max,
 	} while (token != NULL);
 	g_free(token);
 	curl_free(eprefix);
+	batch_finish(batch);
 	return rc;
 }
 
@@ -1800,6 +1988,7 @@ const struct store_ops store_s3_ops = {
 	.scan = s3_scan,
 	.entry_size = s3_entry_size,
 	.entry_delete = s3_entry_delete,
+	.entry_delete_batched = s3_entry_delete_batched,
 	.object_version = s3_object_version,
 	.readstate_get = s3_readstate_get,
 	.readstate_update = s3_readstate_update,

@@ -42,6 +42,27 @@ struct gc_walk {
 	struct ctl_gc_counts counts;
 };
 
+static void
+gc_deleted(const struct storage_id *id, uint64_t size, enum store_status ss,
+    const char *error, void *ctx)
+{
+	struct gc_walk *g = ctx;
+
+	if (ss == STORE_OK) {
+		g->n->removed++;
+		g->n->removed_bytes += size;
+		/* The read state goes with the object. */
+		if (store_readstate_remove(g->st, id) != STORE_OK)
+			log_message(LOG_WARNING, NULL, id,
+			    "gc: cannot delete the read state: %s",
+			    store_error(g->st));
+	} else if (ss != STORE_NOT_FOUND) {   /* else removed meanwhile */
+		g->n->failed++;
+		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",
+		    error != NULL ? error : "unknown error");
+	}
+}
+
 static int
 gc_one(struct store_entry *e, const struct storage_id *id,
     const unsigned char *head, size_t got, enum store_status hs, void *ctx)
@@ -71,16 +92,10 @@ gc_one(struct store_entry *e, const struct storage_id *id,
 		g->n->removed_bytes += size;
 		return 0;
 	}
-	ss = store_entry_delete(e);
-	if (ss == STORE_OK) {
-		g->n->removed++;
-		g->n->removed_bytes += size;
-		/* The read state goes with the object. */
-		if (store_readstate_remove(g->st, id) != STORE_OK)
-			log_message(LOG_WARNING, NULL, id,
-			    "gc: cannot delete the read state: %s",
-			    store_error(g->st));
-	} else if (ss != STORE_NOT_FOUND) {   /* else removed meanwhile */
+	/* The s3 backend sends deletes in batches; gc_deleted counts each
+	 * one when its result is known. */
+	ss = store_entry_delete_batched(e, id, gc_deleted, g);
+	if (ss != STORE_OK) {
 		g->n->failed++;
 		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",
 		    store_error(g->st));

@@ -477,6 +477,78 @@ START_TEST(scan_heads_sizes_parts_delete)
 }
 END_TEST
 
+/* On fs, store_entry_delete_batched deletes at once: done is called once,
+ * before the call returns, with the object's size; a second one reports
+ * STORE_NOT_FOUND with a reason. */
+struct fs_batch {
+	int done, ok, not_found, wrong;
+	uint64_t size;
+	char hex[STORAGE_ID_HEX_LEN + 1];
+};
+
+static void
+fs_batch_done(const struct storage_id *id, uint64_t size, enum store_status s,
+    const char *error, void *ctx)
+{
+	struct fs_batch *b = ctx;
+	b->done++;
+	if (strcmp(id->hex, b->hex) != 0 || size != b->size)
+		b->wrong++;
+	if (s == STORE_OK && error == NULL)
+		b->ok++;
+	else if (s == STORE_NOT_FOUND && error != NULL)
+		b->not_found++;
+	else
+		b->wrong++;
+}
+
+static int
+fs_batch_scan(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t len, enum store_status hs, void *ctx)
+{
+	struct fs_batch *b = ctx;
+	(void)head; (void)len; (void)hs;
+	memcpy(b->hex, id->hex, sizeof b->hex);
+	if (store_entry_size(e, &b->size) != STORE_OK)
+		b->wrong++;
+	int before = b->done;
+	if (store_entry_delete_batched(e, id, fs_batch_done, b) != STORE_OK ||
+	    b->done != before + 1)
+		b->wrong++;
+	if (store_entry_delete_batched(e, id, fs_batch_done, b) != STORE_OK ||
+	    b->done != before + 2)
+		b->wrong++;
+	return 0;
+}
+
+START_TEST(fs_batched_delete_is_immediate)
+{
+	char *err = NULL;
+	struct store *st = store_open(cfg, STORE_READ_WRITE, &err);
+	for (int i = 0; i < 5; i++) {
+		struct token *t = token_new();
+		struct storage_id id;
+		struct store_writer *w;
+		token_storage_id(t, &id);
+		token_free(t);
+		ck_assert_int_eq(store_write_begin(st, &id, &w), STORE_OK);
+		ck_assert_int_eq(store_write(w, "PULLMAIL-12345", 9 + i),
+		    STORE_OK);
+		ck_assert_int_eq(store_write_commit(w), STORE_OK);
+	}
+	struct fs_batch b = { 0 };
+	ck_assert_int_eq(store_scan(st, 8, fs_batch_scan, &b), STORE_OK);
+	ck_assert_int_eq(b.done, 10);
+	ck_assert_int_eq(b.ok, 5);
+	ck_assert_int_eq(b.not_found, 5);
+	ck_assert_int_eq(b.wrong, 0);
+	long n = 0;
+	ck_assert_int_eq(store_iterate(st, count_iter, &n), STORE_OK);
+	ck_assert_int_eq(n, 0);
+	store_close(st);
+}
+END_TEST
+
 static int
 scan_stop(struct store_entry *e, const struct storage_id *id,
     const unsigned char *head, size_t len, enum store_status hs, void *ctx)
@@ -638,6 +710,7 @@ main(void)
 	tcase_add_test(tc, concurrent_writes_distinct_tmp);
 	tcase_add_test(tc, scan_heads_sizes_parts_delete);
 	tcase_add_test(tc, scan_stops_and_keeps_atime);
+	tcase_add_test(tc, fs_batched_delete_is_immediate);
 	tcase_add_test(tc, sealed_lifecycle);
 	return check_run(s);
 }

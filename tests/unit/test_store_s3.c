@@ -2,7 +2,8 @@
  * (tests/lib/ceph-rgw.sh) started once for the whole program, or the one
  * named by S3_ENDPOINT, S3_ACCESS_KEY and S3_SECRET_KEY in the
  * environment. Writes, the refusal to overwrite, abort, multipart, patch
- * (keep/revoke), delete, scan, aborted uploads, wrong credentials and a
+ * (keep/revoke), delete, scan, batched deletes (DeleteObjects, one key
+ * refused by a bucket policy), aborted uploads, wrong credentials and a
  * missing bucket; the read state (round trip, counts and a receipt claim
  * raced for by several processes, removal). Port: PULLMAIL_S3_TEST_PORT (15010). */
 #define _GNU_SOURCE
@@ -427,6 +428,215 @@ START_TEST(scan_pages_and_parts)
 }
 END_TEST
 
+/* Batched deletes: what each delete_scan_batched call asked for, and each
+ * result given to done. */
+struct batch_run {
+	GHashTable *asked;      /* hex -> size */
+	GHashTable *done;       /* hex -> status + 1 */
+	const char *deny_hex;   /* the key a bucket policy keeps */
+	int skip_every;         /* leave each skip_every-th object */
+	int calls;
+	char *deny_error;
+};
+
+static void
+batch_done(const struct storage_id *id, uint64_t size, enum store_status s,
+    const char *error, void *ctx)
+{
+	struct batch_run *br = ctx;
+	ck_assert(g_hash_table_contains(br->asked, id->hex));
+	ck_assert(!g_hash_table_contains(br->done, id->hex));
+	ck_assert_uint_eq(size, GPOINTER_TO_SIZE(g_hash_table_lookup(br->asked,
+	    id->hex)));
+	g_hash_table_insert(br->done, g_strdup(id->hex),
+	    GINT_TO_POINTER((int)s + 1));
+	if (s == STORE_OK)
+		ck_assert_ptr_null(error);
+	else
+		ck_assert_ptr_nonnull(error);
+	if (br->deny_hex != NULL && strcmp(id->hex, br->deny_hex) == 0 &&
+	    error != NULL)
+		br->deny_error = g_strdup(error);
+}
+
+static int
+delete_scan_batched(struct store_entry *e, const struct storage_id *id,
+    const unsigned char *head, size_t head_len, enum store_status hs,
+    void *ctx)
+{
+	struct batch_run *br = ctx;
+	uint64_t size;
+	(void)head; (void)head_len; (void)hs;
+	if (br->skip_every > 0 && br->calls++ % br->skip_every == 0 &&
+	    strcmp(id->hex, br->deny_hex) != 0)
+		return 0;
+	ck_assert_int_eq(store_entry_size(e, &size), STORE_OK);
+	g_hash_table_insert(br->asked, g_strdup(id->hex),
+	    GSIZE_TO_POINTER((gsize)size));
+	ck_assert_int_eq(store_entry_delete_batched(e, id, batch_done, br),
+	    STORE_OK);
+	return 0;
+}
+
+/* The number of keys in the test's bucket (objects and headers). */
+static int
+bucket_keys(void)
+{
+	int total = 0;
+	char *token = NULL;
+	/* Two pages at most here: max-keys 1000, and the listing's
+	 * continuation is followed once. */
+	for (int page = 0; page < 3; page++) {
+		/* Sorted parameters: curl signs the query as it is. */
+		char *q = token != NULL ? g_strdup_printf(
+		    "continuation-token=%s&", token) : g_strdup("");
+		char *cmd = g_strdup_printf("curl -s --aws-sigv4 "
+		    "aws:amz:us-east-1:s3 --user '%s:%s' -H "
+		    "'x-amz-content-sha256: " EMPTY_SHA256 "' "
+		    "'%s/%s?%slist-type=2'", access_key, secret_key, endpoint,
+		    cfg->s3_bucket, q);
+		char *out = NULL;
+		ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, NULL, NULL));
+		for (const char *k = out; (k = strstr(k, "<Key>")) != NULL; k++)
+			total++;
+		g_free(token);
+		token = NULL;
+		const char *t = strstr(out, "<NextContinuationToken>");
+		if (t != NULL && strstr(out, "<IsTruncated>true") != NULL) {
+			t += strlen("<NextContinuationToken>");
+			const char *e = strstr(t, "<");
+			char *raw = g_strndup(t, (gsize)(e - t));
+			token = g_uri_escape_string(raw, NULL, FALSE);
+			g_free(raw);
+		}
+		g_free(out);
+		g_free(q);
+		g_free(cmd);
+		if (token == NULL)
+			break;
+	}
+	g_free(token);
+	return total;
+}
+
+/* A signed PUT with a body (curl(1)): its HTTP status. */
+static int
+s3_put_body(const char *path, const char *body)
+{
+	unsigned char d[crypto_hash_sha256_BYTES];
+	char hex[crypto_hash_sha256_BYTES * 2 + 1];
+	char *file = g_build_filename(workdir, "body", NULL);
+	crypto_hash_sha256(d, (const unsigned char *)body, strlen(body));
+	sodium_bin2hex(hex, sizeof hex, d, sizeof d);
+	ck_assert(g_file_set_contents(file, body, -1, NULL));
+	char *cmd = g_strdup_printf("curl -s -o /dev/null -w '%%{http_code}' "
+	    "--aws-sigv4 aws:amz:us-east-1:s3 --user '%s:%s' -T '%s' "
+	    "-H 'x-amz-content-sha256: %s' '%s%s'", access_key, secret_key,
+	    file, hex, endpoint, path);
+	char *out = NULL;
+	ck_assert(g_spawn_command_line_sync(cmd, &out, NULL, NULL, NULL));
+	int code = atoi(out);
+	g_free(out);
+	g_free(cmd);
+	unlink(file);
+	g_free(file);
+	return code;
+}
+
+/* More than one DeleteObjects batch (1000 keys), in two parts, a few
+ * objects with header objects and some left: every delete asked for is
+ * reported once, with the object's size; exactly the objects asked for go,
+ * with their headers. A key the bucket's policy keeps is reported failed
+ * with the gateway's reason, and stays. */
+START_TEST(batched_deletes)
+{
+	struct store *st = open_rw();
+	enum { N = 2150 };
+	unsigned char data[120];
+	struct storage_id deny;
+	GHashTable *patched = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+
+	for (int i = 0; i < N; i++) {
+		struct storage_id id;
+		random_id(&id);
+		randombytes_buf(data, sizeof data);
+		size_t len = 60 + (size_t)(i % 50);
+		ck_assert_int_eq(put(st, &id, data, len), STORE_OK);
+		if (i % 97 == 0) {
+			ck_assert_int_eq(store_patch(st, &id, 8, "xx", 2),
+			    STORE_OK);
+			g_hash_table_add(patched, g_strdup(id.hex));
+		}
+		if (i == 97)
+			deny = id;
+	}
+	ck_assert_int_eq(bucket_keys(), N + (N + 96) / 97);
+	char *policy = g_strdup_printf("{\"Version\": \"2012-10-17\", "
+	    "\"Statement\": [{\"Effect\": \"Deny\", \"Principal\": \"*\", "
+	    "\"Action\": \"s3:DeleteObject\", \"Resource\": "
+	    "\"arn:aws:s3:::%s/mail/%s.pull\"}]}", cfg->s3_bucket, deny.hex);
+	char *path = g_strdup_printf("/%s?policy=", cfg->s3_bucket);
+	ck_assert_int_eq(s3_put_body(path, policy), 204);
+	g_free(policy);
+	g_free(path);
+
+	struct batch_run br = { 0 };
+	br.asked = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	br.done = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
+	br.deny_hex = deny.hex;
+	br.skip_every = 10;
+	for (unsigned p = 0; p < 2; p++)
+		ck_assert_int_eq(store_scan_part(st, p, 2, 0, delete_scan_batched,
+		    &br), STORE_OK);
+	ck_assert_int_eq(br.calls, N);
+	guint asked = g_hash_table_size(br.asked);
+	ck_assert_uint_gt(asked, 1900);
+	ck_assert_uint_eq(g_hash_table_size(br.done), asked);
+	GHashTableIter it;
+	gpointer k, v;
+	int failed = 0;
+	g_hash_table_iter_init(&it, br.done);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		enum store_status s = (enum store_status)(GPOINTER_TO_INT(v) - 1);
+		if (strcmp(k, deny.hex) == 0) {
+			ck_assert_int_ne(s, STORE_OK);
+			failed++;
+		} else {
+			ck_assert_int_eq(s, STORE_OK);
+		}
+	}
+	ck_assert(g_hash_table_contains(br.asked, deny.hex));
+	ck_assert_int_eq(failed, 1);
+	ck_assert_ptr_nonnull(br.deny_error);
+	ck_assert_msg(strstr(br.deny_error, "AccessDenied") != NULL, "%s",
+	    br.deny_error);
+	/* Left: what was not asked for, the denied one, and their headers. */
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, g_free);
+	ck_assert_int_eq(store_scan(st, 0, count_scan, seen), STORE_OK);
+	ck_assert_uint_eq(g_hash_table_size(seen), N - asked + (guint)failed);
+	int heads_left = 0;
+	g_hash_table_iter_init(&it, seen);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		ck_assert(!g_hash_table_contains(br.asked, k) ||
+		    strcmp(k, deny.hex) == 0);
+		if (g_hash_table_contains(patched, k))
+			heads_left++;
+	}
+	/* The headers of the deleted objects went too; the denied one's
+	 * stays with it. */
+	ck_assert_int_eq(bucket_keys(), (int)g_hash_table_size(seen) +
+	    heads_left);
+	g_hash_table_destroy(seen);
+	g_hash_table_destroy(patched);
+	g_hash_table_destroy(br.asked);
+	g_hash_table_destroy(br.done);
+	g_free(br.deny_error);
+	store_close(st);
+}
+END_TEST
+
 START_TEST(gc_aborts_stale_uploads)
 {
 	struct store *st = open_rw();
@@ -843,6 +1053,7 @@ main(void)
 	tcase_add_test(tc, multipart_object_over_16_mib);
 	tcase_add_test(tc, patch_is_seen_by_every_reader);
 	tcase_add_test(tc, scan_pages_and_parts);
+	tcase_add_test(tc, batched_deletes);
 	tcase_add_test(tc, gc_aborts_stale_uploads);
 	tcase_add_test(tc, wrong_credentials_say_so_without_the_secret);
 	tcase_add_test(tc, missing_bucket_says_so);

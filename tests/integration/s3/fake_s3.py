@@ -3,10 +3,15 @@
 made to produce on demand: fake_s3.py PORT MODE COUNTFILE.
   slowdown  every request gets 503 SlowDown
   slow      every request waits 30 s before its answer
-  lax       keeps objects in memory (PUT, ranged GET, HEAD, DELETE) and,
-            like some S3 servers, ignores If-None-Match: it overwrites
+  lax       keeps objects in memory (PUT, ranged GET, HEAD, DELETE,
+            ListObjectsV2, DeleteObjects, no uploads) and, like some S3 servers,
+            ignores If-None-Match: it overwrites. DeleteObjects answers
+            <Error> AccessDenied for every key that contains a line of
+            COUNTFILE.fail (when that file exists), and leaves it; a
+            missing or wrong Content-MD5 is 400 BadDigest.
 Each request's method is appended to COUNTFILE. Loopback only."""
-import http.server, sys, time
+import base64, hashlib, http.server, re, sys, time, urllib.parse
+from xml.sax.saxutils import escape
 
 port, mode, countfile = int(sys.argv[1]), sys.argv[2], sys.argv[3]
 
@@ -26,8 +31,53 @@ class Handler(http.server.BaseHTTPRequestHandler):
         if self.command != "HEAD":
             self.wfile.write(body)
 
+    def listing(self, bucket, query):
+        prefix = query.get("prefix", [""])[0]
+        after = query.get("continuation-token", [""])[0]
+        keys = sorted(k[len(bucket) + 1:] for k in objects if k.startswith(bucket + "/"))
+        keys = [k for k in keys if k.startswith(prefix) and k > after]
+        page, more = keys[:1000], len(keys) > 1000
+        out = ['<?xml version="1.0" encoding="UTF-8"?><ListBucketResult>',
+               "<IsTruncated>%s</IsTruncated>" % ("true" if more else "false")]
+        for k in page:
+            out.append("<Contents><Key>%s</Key><Size>%d</Size></Contents>"
+                       % (escape(k), len(objects[bucket + "/" + k])))
+        if more:
+            out.append("<NextContinuationToken>%s</NextContinuationToken>" % escape(page[-1]))
+        out.append("</ListBucketResult>")
+        return self.send(200, "".join(out).encode())
+
+    def delete_objects(self, bucket, body):
+        # As AWS S3 does: Content-MD5 is required and checked (radosgw 16
+        # checks neither).
+        if self.headers.get("Content-MD5") != base64.b64encode(hashlib.md5(body).digest()).decode():
+            return self.send(400, b"<Error><Code>BadDigest</Code></Error>")
+        try:
+            fail = [l for l in open(countfile + ".fail").read().split() if l]
+        except OSError:
+            fail = []
+        out = ['<?xml version="1.0" encoding="UTF-8"?><DeleteResult>']
+        for k in re.findall(r"<Key>([^<]*)</Key>", body.decode()):
+            if any(f in k for f in fail):
+                out.append("<Error><Key>%s</Key><Code>AccessDenied</Code>"
+                           "<Message>Access Denied</Message></Error>" % k)
+                continue
+            objects.pop(bucket + "/" + k, None)
+            out.append("<Deleted><Key>%s</Key></Deleted>" % k)
+        out.append("</DeleteResult>")
+        return self.send(200, "".join(out).encode())
+
     def lax(self, body):
-        key = self.path.split("?")[0]
+        key, _, q = self.path.partition("?")
+        query = urllib.parse.parse_qs(q, keep_blank_values=True)
+        if self.command == "GET" and "list-type" in query:
+            return self.listing(key.rstrip("/"), query)
+        if self.command == "GET" and "uploads" in query:
+            return self.send(200, b'<?xml version="1.0" encoding="UTF-8"?>'
+                             b"<ListMultipartUploadsResult><IsTruncated>false"
+                             b"</IsTruncated></ListMultipartUploadsResult>")
+        if self.command == "POST" and "delete" in query:
+            return self.delete_objects(key.rstrip("/"), body)
         if self.command == "PUT":
             objects[key] = body
             return self.send(200, headers=(("ETag", '"%d-%d"' % (len(body), hash(body) & 0xffff)),))
