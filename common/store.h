@@ -123,7 +123,9 @@ enum store_status store_scan_part(struct store *st, unsigned part,
     unsigned nparts, size_t head_max, store_scan_fn fn, void *ctx);
 /* The object's size in bytes. */
 enum store_status store_entry_size(struct store_entry *e, uint64_t *size);
-/* Deletes the object the entry names, as store_delete does (not synced);
+/* Deletes the object the entry names, as store_delete does (not synced),
+ * and with it what the backend keeps beside it for gc's sake (its read
+ * state: gc removes a message wholly; a revoke keeps the read state);
  * STORE_NOT_FOUND if it is already gone. */
 enum store_status store_entry_delete(struct store_entry *e);
 /* A delete the backend may put off and send together with others (s3: up

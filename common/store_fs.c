@@ -610,6 +610,14 @@ fs_entry_delete(struct store_entry *ee)
 		set_error(e->st, "delete object", errno);
 		return errno_status(errno);
 	}
+	/* Its read state goes with it. The object is gone whatever happens
+	 * here: a record left behind names nothing and is only a few bytes. */
+	char hex[STORAGE_ID_HEX_LEN + 1];
+	struct storage_id id;
+	memcpy(hex, e->name, STORAGE_ID_HEX_LEN);
+	hex[STORAGE_ID_HEX_LEN] = '\0';
+	if (storage_id_parse(hex, &id) == 0)
+		(void)readstate_fs_remove(e->st->dirfd, &id);
 	return STORE_OK;   /* not synced: see fs_remove */
 }
 

@@ -112,11 +112,13 @@ struct s3_entry {
 };
 
 /* A key waiting in a batch of deletes: an object, whose result goes to
- * done, or the header object of one already deleted. */
+ * done, or a companion of one already deleted (its header object, its read
+ * state). */
+enum s3_delete_kind { S3_DEL_OBJECT, S3_DEL_HEAD, S3_DEL_READ };
 struct s3_delete {
 	struct storage_id id;
 	uint64_t size;
-	bool header;
+	enum s3_delete_kind kind;
 	bool has_head;
 	store_delete_done_fn done;
 	void *ctx;
@@ -1413,8 +1415,10 @@ s3_entry_size(struct store_entry *ee, uint64_t *size)
  * one batch after their objects, and only those whose object went: S3
  * does not order the deletes of one request, and an object left without
  * its patched header (revoked, kept) would be read with its original
- * expiry. A header whose delete fails is left to the lifecycle rule, as
- * one written by a keep after the listing. Content-MD5 is required by
+ * expiry. So does the read state (the listing shows it only after its
+ * object, so it is always asked for: S3 reports a key that is not there
+ * as deleted). A companion whose delete fails is left to the lifecycle
+ * rule, as a header written by a keep after the listing. Content-MD5 is required by
  * S3 for this request; MD5 is GLib's, only for that header. */
 static void
 batch_send(struct s3_batch *b)
@@ -1430,8 +1434,9 @@ batch_send(struct s3_batch *b)
 	g_string_append(body, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
 	    "<Delete><Quiet>false</Quiet>");
 	for (size_t i = 0; i < b->n; i++) {
-		full_key(st, &b->d[i].id, b->d[i].header ? S3_HEAD_SUFFIX :
-		    S3_OBJECT_SUFFIX, key);
+		full_key(st, &b->d[i].id, b->d[i].kind == S3_DEL_HEAD ?
+		    S3_HEAD_SUFFIX : b->d[i].kind == S3_DEL_READ ?
+		    READSTATE_SUFFIX : S3_OBJECT_SUFFIX, key);
 		/* Keys are [A-Za-z0-9/._-]: nothing to escape. */
 		g_string_append_printf(body, "<Object><Key>%s</Key></Object>",
 		    key);
@@ -1508,13 +1513,20 @@ batch_send(struct s3_batch *b)
 	struct s3_delete *sent = g_memdup2(b->d, n * sizeof b->d[0]);
 	b->n = 0;
 	for (size_t i = 0; i < n; i++) {
-		if (sent[i].header) {
+		if (sent[i].kind != S3_DEL_OBJECT) {
 			g_free(why[i]);
 			continue;
 		}
-		if (res[i] == STORE_OK && sent[i].has_head)
-			b->d[b->n++] = (struct s3_delete){ sent[i].id, 0, true,
-			    false, NULL, NULL };
+		if (res[i] == STORE_OK) {
+			/* Up to two companions per object: the batch may fill. */
+			if (b->n + 2 > S3_BATCH_MAX)
+				batch_send(b);
+			if (sent[i].has_head)
+				b->d[b->n++] = (struct s3_delete){ sent[i].id,
+				    0, S3_DEL_HEAD, false, NULL, NULL };
+			b->d[b->n++] = (struct s3_delete){ sent[i].id, 0,
+			    S3_DEL_READ, false, NULL, NULL };
+		}
 		if (why[i] != NULL)
 			set_error("%s", why[i]);
 		sent[i].done(&sent[i].id, sent[i].size, res[i], why[i],
@@ -1558,7 +1570,7 @@ s3_entry_delete_batched(struct store_entry *ee, const struct storage_id *id,
 	struct s3_batch *b = *e->batch;
 	if (b->n == S3_BATCH_MAX)
 		batch_send(b);
-	b->d[b->n++] = (struct s3_delete){ *e->id, e->size, false,
+	b->d[b->n++] = (struct s3_delete){ *e->id, e->size, S3_DEL_OBJECT,
 	    e->has_head, done, ctx };
 	if (b->n == S3_BATCH_MAX)
 		batch_send(b);
@@ -1786,7 +1798,7 @@ s3_cleanup_tmp(struct store *s, int64_t max_age, bool dry_run,
  * crash cannot tear it; the two slots are kept only so that the bytes are
  * those of the fs file (the older slot is the state before the last
  * update). It is not listed by scan (key_id ignores it); gc removes it
- * after its object (store_readstate_remove), as with fs.
+ * with its object (the batch's companions, batch_send), as fs does.
  *
  * An update is an optimistic read, change and conditional write: the PUT
  * carries If-Match with the ETag read (If-None-Match: * when there was no

@@ -49,13 +49,9 @@ gc_deleted(const struct storage_id *id, uint64_t size, enum store_status ss,
 	struct gc_walk *g = ctx;
 
 	if (ss == STORE_OK) {
+		/* The read state went with the object (store_entry_delete). */
 		g->n->removed++;
 		g->n->removed_bytes += size;
-		/* The read state goes with the object. */
-		if (store_readstate_remove(g->st, id) != STORE_OK)
-			log_message(LOG_WARNING, NULL, id,
-			    "gc: cannot delete the read state: %s",
-			    store_error(g->st));
 	} else if (ss != STORE_NOT_FOUND) {   /* else removed meanwhile */
 		g->n->failed++;
 		log_message(LOG_ERR, NULL, id, "gc: cannot delete: %s",

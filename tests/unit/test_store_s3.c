@@ -980,10 +980,26 @@ START_TEST(readstate_removed_with_its_object)
 	ck_assert_uint_eq(g_hash_table_size(seen), 1);
 	ck_assert(g_hash_table_contains(seen, id.hex));
 	g_hash_table_destroy(seen);
-	/* As gc does: the object, then its read state. */
-	ck_assert_int_eq(store_delete(st, &id), STORE_OK);
-	ck_assert_int_eq(store_readstate_remove(st, &id), STORE_OK);
+	/* As gc does: a batched delete takes the record with the object. */
+	struct batch_run br = {
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+		g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL),
+		NULL, 0, 0, NULL };
+	ck_assert_int_eq(store_scan(st, 0, delete_scan_batched, &br),
+	    STORE_OK);
+	ck_assert_int_eq(GPOINTER_TO_INT(g_hash_table_lookup(br.done,
+	    id.hex)), STORE_OK + 1);
+	g_hash_table_destroy(br.asked);
+	g_hash_table_destroy(br.done);
+	snprintf(path, sizeof path, "/%s/mail/%s.pull", cfg->s3_bucket, id.hex);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 404);
 	snprintf(path, sizeof path, "/%s/mail/%s.read", cfg->s3_bucket, id.hex);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 404);
+	/* A record written after its object went is removed on its own. */
+	ck_assert_int_eq(store_readstate_record(st, &id, READSTATE_PAGE, 11),
+	    STORE_OK);
+	ck_assert_int_eq(s3_curl("GET", path, NULL), 200);
+	ck_assert_int_eq(store_readstate_remove(st, &id), STORE_OK);
 	ck_assert_int_eq(s3_curl("GET", path, NULL), 404);
 	ck_assert_int_eq(store_readstate_get(st, &id, &rs, &found), STORE_OK);
 	ck_assert(!found);
