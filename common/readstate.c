@@ -21,6 +21,7 @@
 #include <unistd.h>
 #include <sodium.h>
 
+#include "fileio.h"
 #include "readstate.h"
 
 #define RS_MAGIC "PMRS"
@@ -191,23 +192,6 @@ readstate_pick(const unsigned char *buf, size_t len, struct readstate *rs,
 	*slot = 1 - best;
 }
 
-static ssize_t
-pread_full(int fd, unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 int
 readstate_fs_read(int dirfd, const struct storage_id *id,
     struct readstate *rs, bool *found)
@@ -227,7 +211,7 @@ readstate_fs_read(int dirfd, const struct storage_id *id,
 	/* A shared lock: the reader sees a whole update, not one being
 	 * written (the slots would also tell, by their checksums). */
 	(void)flock(fd, LOCK_SH);
-	ssize_t n = pread_full(fd, buf, sizeof buf);
+	ssize_t n = fileio_pread_head(fd, buf, sizeof buf);
 	int err = errno;
 	close(fd);
 	if (n < 0) {
@@ -261,7 +245,7 @@ readstate_fs_update(int dirfd, const struct storage_id *id,
 			goto out;
 		}
 	}
-	ssize_t n = pread_full(fd, buf, sizeof buf);
+	ssize_t n = fileio_pread_head(fd, buf, sizeof buf);
 	if (n < 0) {
 		err = errno;
 		goto out;

@@ -18,6 +18,7 @@
 #include <glib.h>
 #include <sodium.h>
 #include "config.h"
+#include "fileio.h"
 #include "store_backend.h"
 #include "store_fs_peek.h"
 
@@ -436,8 +437,6 @@ fs_read_close(struct store_reader *rr)
 
 /* Open, one pread, close: no reader to allocate. O_NONBLOCK: should a
  * FIFO take the name, open does not wait for a writer; pread then fails. */
-static ssize_t pread_head(int fd, unsigned char *buf, size_t len);
-
 static enum store_status
 fs_object_version(struct store *s, const struct storage_id *id,
     unsigned char *head, size_t head_len, char version[STORE_VERSION_MAX])
@@ -458,7 +457,7 @@ fs_object_version(struct store *s, const struct storage_id *id,
 		set_error(st, "stat object", errno);
 	else if (!S_ISREG(sb.st_mode))
 		set_error(st, "object", EINVAL);
-	else if (pread_head(fd, head, head_len) != (ssize_t)head_len)
+	else if (fileio_pread_head(fd, head, head_len) != (ssize_t)head_len)
 		set_error(st, "read object", EIO);
 	else {
 		store_fs_version(&sb, version);
@@ -483,7 +482,7 @@ fs_read_head(struct store *s, const struct storage_id *id, void *buf,
 		set_error(st, "open object", errno);
 		return errno_status(errno);
 	}
-	ssize_t n = pread_head(fd, buf, len);
+	ssize_t n = fileio_pread_head(fd, buf, len);
 	if (n < 0) {
 		set_error(st, "read object", errno);
 		close(fd);
@@ -621,24 +620,6 @@ fs_entry_delete(struct store_entry *ee)
 	return STORE_OK;   /* not synced: see fs_remove */
 }
 
-/* Reads up to len bytes from the start of fd; -1 on error. */
-static ssize_t
-pread_head(int fd, unsigned char *buf, size_t len)
-{
-	size_t got = 0;
-	while (got < len) {
-		ssize_t n = pread(fd, buf + got, len - got, (off_t)got);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* One fan-out directory of fs_scan. Everything is relative to the
  * directory's descriptor (one name to look up per object), d_type stands in
  * for a stat where the file system fills it in, and the head is one pread:
@@ -697,7 +678,7 @@ scan_fanout(struct fs_store *st, const char *fan, size_t head_max,
 		ssize_t got = -1;
 		if (e.fd < 0)
 			set_error(st, "open object", errno);
-		else if ((got = pread_head(e.fd, head, head_max)) < 0)
+		else if ((got = fileio_pread_head(e.fd, head, head_max)) < 0)
 			set_error(st, "read object", errno);
 		struct storage_id id;
 		memcpy(id.hex, n, STORAGE_ID_HEX_LEN);
