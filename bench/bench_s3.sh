@@ -97,61 +97,17 @@ FS_PID=$!
 S3_PID=$!
 wait_sock "$RUN/fs.sock" && wait_sock "$RUN/s3.sock" ||
 	{ echo "bench_s3: a milter did not start" >&2; cat "$RUN/fs.log" "$RUN/s3.log" >&2; exit 1; }
-C=$RUN/pf/conf
-cat > "$C/main.cf" <<EOF
-compatibility_level = 3.6
-queue_directory = $RUN/pf/queue
-data_directory = $RUN/pf/data
-mail_owner = postfix
-setgid_group = postdrop
-daemon_directory = /usr/lib/postfix/sbin
-command_directory = /usr/sbin
-shlib_directory = /usr/lib/postfix
-meta_directory = /etc/postfix
-myhostname = mx.example.org
-mydomain = example.org
-mydestination =
-inet_interfaces = 127.0.0.1
-inet_protocols = ipv4
-mynetworks = 127.0.0.0/8
-relayhost = [127.0.0.1]:$P_SINK
-alias_maps =
-alias_database =
-smtputf8_enable = no
-biff = no
-in_flow_delay = 0
-message_size_limit = 40000000
-milter_protocol = 6
-milter_default_action = tempfail
-smtp_destination_concurrency_limit = 20
-default_process_limit = 100
-EOF
-cat > "$C/master.cf" <<EOF
+relay_postfix_start bench_s3 mx.example.org example.org "$P_SINK" <<EOF || exit 1
 127.0.0.1:$P_NONE inet n - n - - smtpd
 127.0.0.1:$P_FS inet n - n - - smtpd
   -o smtpd_milters=unix:$RUN/fs.sock
 127.0.0.1:$P_S3M inet n - n - - smtpd
   -o smtpd_milters=unix:$RUN/s3.sock
 EOF
-postfix_daemons >> "$C/master.cf"
-postfix -c "$C" check > "$RUN/pf/check.log" 2>&1 || { cat "$RUN/pf/check.log" >&2; exit 1; }
-printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' "$RUN/pf/maillog" "$RUN" >> "$C/main.cf"
-(cd / && exec "$(postconf -c "$C" -h daemon_directory)/master" -c "$C" -d) \
-	> "$RUN/pf/master.out" 2>&1 &
-MASTER_PID=$!
 for p in $P_SINK $P_NONE $P_FS $P_S3M; do
 	wait_port $p || { echo "bench_s3: port $p not listening" >&2; exit 1; }
 done
-drain() {
-	i=0
-	while [ $i -lt 6000 ]; do
-		n=$(find "$RUN/pf/queue/incoming" "$RUN/pf/queue/active" \
-			"$RUN/pf/queue/deferred" "$RUN/pf/queue/maildrop" -type f 2>/dev/null | wc -l)
-		[ "$n" = 0 ] && return 0
-		sleep 0.1; i=$((i + 1))
-	done
-	return 1
-}
+drain() { queue_drain bench_s3; }
 elapsed() {  # elapsed PORT COUNT SIZE SESSIONS -> seconds
 	t0=$(date +%s.%N)
 	smtp-source -s "$4" -m "$2" -l "$3" -f alice@example.org \

@@ -210,3 +210,67 @@ start_master() {
 		fi
 	done
 }
+
+# The benches' Postfix: relay_postfix_start NAME HOSTNAME DOMAIN SINKPORT
+# writes $RUN/pf/conf/main.cf for a private instance (directories
+# $RUN/pf/{conf,queue,data}, made by the caller) that relays every message
+# to 127.0.0.1:SINKPORT, tuned for throughput rather than for mail, takes
+# the smtpd lines of master.cf on standard input, checks the result and
+# starts master in the foreground; sets MASTER_PID. NAME prefixes its
+# error messages.
+relay_postfix_start() {
+	rp_c=$RUN/pf/conf
+	cat > "$rp_c/main.cf" <<EOF
+compatibility_level = 3.6
+queue_directory = $RUN/pf/queue
+data_directory = $RUN/pf/data
+mail_owner = postfix
+setgid_group = postdrop
+daemon_directory = /usr/lib/postfix/sbin
+command_directory = /usr/sbin
+shlib_directory = /usr/lib/postfix
+meta_directory = /etc/postfix
+myhostname = $2
+mydomain = $3
+mydestination =
+inet_interfaces = 127.0.0.1
+inet_protocols = ipv4
+mynetworks = 127.0.0.0/8
+relayhost = [127.0.0.1]:$4
+alias_maps =
+alias_database =
+smtputf8_enable = no
+biff = no
+in_flow_delay = 0
+message_size_limit = 40000000
+milter_protocol = 6
+milter_default_action = tempfail
+smtp_destination_concurrency_limit = 20
+default_process_limit = 100
+EOF
+	cat > "$rp_c/master.cf" || return 1
+	postfix_daemons >> "$rp_c/master.cf"
+	postfix -c "$rp_c" check > "$RUN/pf/check.log" 2>&1 ||
+		{ echo "$1: postfix check failed" >&2; cat "$RUN/pf/check.log" >&2; return 1; }
+	printf 'maillog_file = %s\nmaillog_file_prefixes = %s\n' \
+		"$RUN/pf/maillog" "$RUN" >> "$rp_c/main.cf"
+	(cd / && exec "$(postconf -c "$rp_c" -h daemon_directory)/master" \
+		-c "$rp_c" -d) > "$RUN/pf/master.out" 2>&1 &
+	MASTER_PID=$!
+}
+
+# queue_drain NAME: waits (up to 10 minutes) until the queue of
+# relay_postfix_start's instance is empty, so that one run's deliveries do
+# not compete with the next run's submissions.
+queue_drain() {
+	qd_i=0
+	while [ $qd_i -lt 6000 ]; do
+		qd_n=$(find "$RUN/pf/queue/incoming" "$RUN/pf/queue/active" \
+			"$RUN/pf/queue/deferred" "$RUN/pf/queue/maildrop" \
+			-type f 2>/dev/null | wc -l)
+		[ "$qd_n" = 0 ] && return 0
+		sleep 0.1; qd_i=$((qd_i + 1))
+	done
+	echo "$1: the queue did not drain" >&2
+	return 1
+}
