@@ -832,14 +832,19 @@ inbound_original_clear(struct inbound_original *o)
 
 /* The header section: field lines ("Name: value") and their folded
  * continuations, up to an empty line; LF or CRLF line ends. Anything else
- * (a line without a colon, a name with a space, a NUL byte, no From) is a
- * damaged original. */
+ * (a line without a colon, a name with a space, a NUL byte, no From, a
+ * field longer than Postfix's default header_size_limit, more fields than
+ * ORIGINAL_FIELDS_MAX) is a damaged original. A field's continuations are
+ * appended to one buffer: the work stays linear in the header's size. */
+#define ORIGINAL_FIELD_MAX 102400
+#define ORIGINAL_FIELDS_MAX 10000
 int
 inbound_original_parse(char *data, size_t len, struct inbound_original *o,
     const char **why)
 {
 	const char *p = data, *end = data + len;
 	struct inbound_field *cur = NULL;
+	GString *value = NULL;          /* cur's value as it is read */
 	bool has_from = false;
 
 	memset(o, 0, sizeof(*o));
@@ -868,11 +873,16 @@ inbound_original_parse(char *data, size_t len, struct inbound_original *o,
 				    "continuation line";
 				goto bad;
 			}
-			char *v = g_strdup_printf("%s\n%.*s", cur->value,
-			    (int)(le - p), p);
-			g_free(cur->value);
-			cur->value = v;
+			g_string_append_c(value, '\n');
+			g_string_append_len(value, p, le - p);
 		} else {
+			if (cur != NULL)
+				cur->value = g_string_free(value, FALSE);
+			value = NULL;
+			if (o->fields->len >= ORIGINAL_FIELDS_MAX) {
+				*why = "the original has too many header fields";
+				goto bad;
+			}
 			const char *colon = memchr(p, ':', (size_t)(le - p));
 
 			if (colon == NULL || colon == p) {
@@ -892,14 +902,22 @@ inbound_original_parse(char *data, size_t len, struct inbound_original *o,
 			const char *vs = colon + 1;
 			if (vs < le && (*vs == ' ' || *vs == '\t'))
 				vs++;
-			cur->value = g_strndup(vs, (size_t)(le - vs));
+			value = g_string_new_len(vs, le - vs);
 			g_ptr_array_add(o->fields, cur);
 			has_from |= g_ascii_strcasecmp(cur->name, "From") == 0;
+		}
+		if (value != NULL && value->len > ORIGINAL_FIELD_MAX) {
+			*why = "the original has a header field longer than "
+			    "100 KiB";
+			goto bad;
 		}
 		p = nl + 1;
 		if (p >= end)      /* a header and no body */
 			break;
 	}
+	if (cur != NULL)
+		cur->value = g_string_free(value, FALSE);
+	value = NULL;
 	if (!has_from) {
 		*why = "the original has no From field";
 		goto bad;
@@ -908,6 +926,8 @@ inbound_original_parse(char *data, size_t len, struct inbound_original *o,
 	o->body_len = (size_t)(end - p);
 	return 0;
 bad:
+	if (value != NULL)
+		g_string_free(value, TRUE);
 	inbound_original_clear(o);
 	return -1;
 }

@@ -320,9 +320,24 @@ hvalue(const struct iconn *c, const char *v)
 	return g_strconcat(c->leadspc ? " " : "", v, NULL);
 }
 
+/* Fields of the fetched original that are not delivered: only the
+ * receiving side may speak of how the message reached it here. Its
+ * Authentication-Results, written by anyone into the original, would
+ * carry our own authserv-id past the verifier that removes forged ones;
+ * its Return-Path would be a second one; X-Pull-Fetched is ours. Its
+ * Received fields are delivered, below ours: the original's own trace. */
+static bool
+original_field_dropped(const char *name)
+{
+	return g_ascii_strcasecmp(name, "Authentication-Results") == 0 ||
+	    g_ascii_strcasecmp(name, "Return-Path") == 0 ||
+	    g_ascii_strcasecmp(name, "X-Pull-Fetched") == 0;
+}
+
 /* The summary's fields go, except the receiving side's trace fields;
- * then the trace field of the fetch, the original's fields in their
- * order, and the original's body (CRLF line ends, as SMTP has them). */
+ * then the trace field of the fetch, the original's fields in their order
+ * (but those original_field_dropped names), and the original's body (CRLF
+ * line ends, as SMTP has them). */
 static int
 replace(SMFICTX *ctx, struct iconn *c, struct imsg *m,
     const struct inbound_original *o, const char *origin)
@@ -351,6 +366,8 @@ replace(SMFICTX *ctx, struct iconn *c, struct imsg *m,
 	for (guint i = 0; i < o->fields->len; i++) {
 		const struct inbound_field *f = o->fields->pdata[i];
 
+		if (original_field_dropped(f->name))
+			continue;
 		v = hvalue(c, f->value);
 		rc = milter_seam->addheader(ctx, f->name, v);
 		sodium_memzero(v, strlen(v));

@@ -196,7 +196,9 @@ teardown(void)
 
 #define ORIGINAL "HTTP/1.1 200 OK\r\nContent-Type: message/rfc822\r\n" \
 	"Connection: close\r\n\r\nFrom: <alice@a.example>\nSubject: the " \
-	"original\n folded\nDKIM-Signature: v=1; d=a.example; b=orig\n\n" \
+	"original\n folded\nAuthentication-Results: mx.b.example; dkim=pass " \
+	"header.d=bank.example\nReturn-Path: <x@c.example>\n" \
+	"DKIM-Signature: v=1; d=a.example; b=orig\n\n" \
 	"line one\nline two\n"
 
 START_TEST(original_replaces_summary)
@@ -211,12 +213,15 @@ START_TEST(original_replaces_summary)
 	ck_assert_int_eq(s.requests, 1);
 	/* Every field of the summary goes, last index first, except the
 	 * trace fields; then the trace field of the fetch and the
-	 * original's fields as they were, its signature included. */
+	 * original's fields as they were, its signature included, but its
+	 * Authentication-Results and Return-Path: the receiving side's
+	 * alone are delivered. */
 	const char *want_del = "del DKIM-Signature 1\ndel From 1\n"
 	    "del X-Pull-URL 1\ndel Content-Type 1\n";
 	ck_assert_msg(g_str_has_prefix(calls->str, want_del), "%s", calls->str);
 	ck_assert(strstr(calls->str, "Received") == NULL);
 	ck_assert(strstr(calls->str, "Authentication-Results") == NULL);
+	ck_assert(strstr(calls->str, "Return-Path") == NULL);
 	char *adds = calls->str + strlen(want_del);
 	ck_assert_msg(g_str_has_prefix(adds, "add X-Pull-Fetched: from "
 	    "http://127.0.0.1:"), "%s", adds);

@@ -419,6 +419,44 @@ START_TEST(test_original)
 }
 END_TEST
 
+/* A header made of millions of continuation lines or of fields, within
+ * MaxSize: refused, and in time linear in its size (the test would run for
+ * hours if a continuation copied its field's value again). */
+START_TEST(test_original_limits)
+{
+	struct inbound_original o;
+	const char *why;
+	GString *g = g_string_new("From: a@a.example\nX: a\n");
+
+	for (int i = 0; i < 3000000; i++)
+		g_string_append(g, " a\n");
+	g_string_append(g, "\nbody\n");
+	ck_assert_int_eq(inbound_original_parse(g->str, g->len, &o, &why), -1);
+	ck_assert_str_eq(why, "the original has a header field longer than "
+	    "100 KiB");
+	ck_assert_ptr_null(o.fields);
+
+	/* The longest field accepted: 100 KiB of value exactly. */
+	g_string_assign(g, "From: a@a.example\nX: ");
+	for (int i = 0; i < 102400 - 1; i += 2)
+		g_string_append(g, "a\n ");
+	g_string_truncate(g, strlen("From: a@a.example\nX: ") + 102400);
+	g_string_append(g, "\n\nbody\n");
+	ck_assert_int_eq(inbound_original_parse(g->str, g->len, &o, &why), 0);
+	ck_assert_uint_eq(strlen(((const struct inbound_field *)
+	    o.fields->pdata[1])->value), 102400);
+	inbound_original_clear(&o);
+
+	g_string_assign(g, "From: a@a.example\n");
+	for (int i = 0; i < 2000000; i++)
+		g_string_append(g, "X: a\n");
+	g_string_append(g, "\nbody\n");
+	ck_assert_int_eq(inbound_original_parse(g->str, g->len, &o, &why), -1);
+	ck_assert_str_eq(why, "the original has too many header fields");
+	g_string_free(g, TRUE);
+}
+END_TEST
+
 START_TEST(test_opt_out)
 {
 	const char *map = "# who keeps summaries\n  Alice@B.example \n"
@@ -452,6 +490,7 @@ main(void)
 	tcase_add_test(tc, test_addresses);
 	tcase_add_test(tc, test_decide);
 	tcase_add_test(tc, test_original);
+	tcase_add_test(tc, test_original_limits);
 	tcase_add_test(tc, test_opt_out);
 	return check_run(s);
 }
