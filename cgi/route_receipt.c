@@ -93,6 +93,15 @@ route_receipt(struct route_ctx *c)
 	char *mdn = mdn_build(c->m.msg, &t, host, c->rq->now, &len);
 	int rc = mdn_send(env->sendmail_argv, t.to, mdn, len, &err);
 	g_free(mdn);
+	if (rc == MDN_SEND_UNKNOWN) {
+		/* It may be in the MTA's queue: the claim stays, so that a
+		 * second click cannot send a second receipt. */
+		log_message(LOG_ERR, NULL, &c->id, "read receipt perhaps sent "
+		    "(not offered again): %s", err);
+		g_free(err);
+		answer(c, PAGE_RECEIPT_FAILED, 503);
+		goto out;
+	}
 	if (rc != 0) {
 		b->receipt_undo(b->ctx, &c->id);
 		log_message(LOG_ERR, NULL, &c->id, "read receipt not sent: %s",

@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -350,6 +351,9 @@ mdn_send(char *const *argv, const char *to, const char *msg, size_t len,
 		    g_strerror(exec_errno));
 		return -1;
 	}
+	/* A sendmail that stops reading must not hold the responder. */
+	struct timeval tv = { MDN_SENDMAIL_TIMEOUT, 0 };
+	(void)setsockopt(sv[0], SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
 	int wrote = send_all(sv[0], msg, len);
 	shutdown(sv[0], SHUT_WR);
 	close(sv[0]);
@@ -367,7 +371,7 @@ mdn_send(char *const *argv, const char *to, const char *msg, size_t len,
 		(void)waitpid(pid, &status, 0);
 		*err = g_strdup_printf("%s took more than %d s", argv[0],
 		    MDN_SENDMAIL_TIMEOUT);
-		return -1;
+		return wrote == 0 ? MDN_SEND_UNKNOWN : -1;
 	}
 	if (r < 0) {
 		*err = g_strdup_printf("waitpid: %s", g_strerror(errno));

@@ -59,10 +59,14 @@ char *mdn_build(GMimeMessage *orig, const struct mdn_target *t,
 
 /* Runs argv (the sendmail command) with "-i", "-f", "<>" (a null return
  * path: RFC 8098 section 2.1, no notification about a notification), "--"
- * and the address, and writes msg to its standard input; waits for it at
- * most MDN_SENDMAIL_TIMEOUT seconds. 0 when it exited 0; -1 with *err
- * (g_free()) otherwise. */
+ * and the address, and writes msg to its standard input, each at most
+ * MDN_SENDMAIL_TIMEOUT seconds. 0 when it exited 0; -1 with *err
+ * (g_free()) when the receipt was not sent; MDN_SEND_UNKNOWN with *err
+ * when sendmail had read all of it and was then killed for taking too
+ * long (it may have queued the receipt: the caller must not offer to send
+ * it again). */
 #define MDN_SENDMAIL_TIMEOUT 30
+#define MDN_SEND_UNKNOWN 1
 int mdn_send(char *const *argv, const char *to, const char *msg, size_t len,
     char **err);
 
