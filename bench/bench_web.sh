@@ -55,7 +55,7 @@ if ! ${CC:-cc} -O2 -o "$RUN/null_fcgi" "$TOP/bench/null_fcgi.c" -lfcgi \
     2> "$RUN/null-build.log" ||
     ! ${CC:-cc} -O2 -pie -fPIE -Wl,-z,relro,-z,now -o "$RUN/null_cgi_linked" \
     "$TOP/bench/null_fcgi.c" -Wl,--no-as-needed \
-    $(pkg-config --libs glib-2.0 gmime-3.0 libsodium libxml-2.0) -lfcgi \
+    $(pkg-config --libs glib-2.0 gmime-3.0 libsodium libxml-2.0 libcurl) -lfcgi \
     2>> "$RUN/null-build.log"; then
 	fail "the null FastCGI responder builds"
 	cat "$RUN/null-build.log"

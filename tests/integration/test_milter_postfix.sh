@@ -75,7 +75,7 @@ TOOL=$RUN/it_tool
 if ! ${CC:-cc} -std=gnu11 -I"$TOP" -I"$TOP/common" \
     $(pkg-config --cflags gmime-3.0 libsodium) -o "$TOOL" \
     "$TOP/tests/integration/milter/it_tool.c" "$LIB" \
-    $(pkg-config --libs gmime-3.0 libsodium glib-2.0) 2> "$RUN/tool.log"; then
+    $(pkg-config --libs gmime-3.0 libsodium glib-2.0 libcurl) 2> "$RUN/tool.log"; then
 	fail "the test helper builds"
 	cat "$RUN/tool.log"
 	finish
