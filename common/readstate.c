@@ -356,15 +356,22 @@ entry_open(struct cache_entry *e, int dirfd, const struct storage_id *id)
 		return -1;
 	if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode))
 		goto fail;
+	/* The record's blocks are allocated before it is mapped: a store of
+	 * its own that is full (a size-limited tmpfs, a quota) would
+	 * otherwise answer the first write into the mapping with SIGBUS, and
+	 * the responder would die instead of leaving the fetch uncounted.
+	 * posix_fallocate also extends a short file, and changes no byte
+	 * that is there, so it needs the lock only to make it whole. */
 	if (sb.st_size < READSTATE_FILE_SIZE) {
 		if (flock(fd, LOCK_EX) != 0)
 			goto fail;
-		/* Again under the lock: another process may have extended
-		 * it and written meanwhile. */
-		if (fstat(fd, &sb) != 0 || (sb.st_size < READSTATE_FILE_SIZE &&
-		    ftruncate(fd, READSTATE_FILE_SIZE) != 0))
-			goto fail;
+	}
+	int rc = posix_fallocate(fd, 0, READSTATE_FILE_SIZE);
+	if (sb.st_size < READSTATE_FILE_SIZE)
 		flock(fd, LOCK_UN);
+	if (rc != 0) {
+		errno = rc;
+		goto fail;
 	}
 	void *m = mmap(NULL, READSTATE_FILE_SIZE, PROT_READ | PROT_WRITE,
 	    MAP_SHARED, fd, 0);
