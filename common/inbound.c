@@ -632,13 +632,23 @@ inbound_address_is_private(int family, const unsigned char *a)
 		0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
 	static const unsigned char nat64[12] = {
 		0, 0x64, 0xff, 0x9b, 0, 0, 0, 0, 0, 0, 0, 0 };
+	/* ::ffff:0:a.b.c.d, IPv4-translated (RFC 2765). */
+	static const unsigned char v4translated[12] = {
+		0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 0, 0 };
+	/* 64:ff9b:1::/48, NAT64 for local use (RFC 8215): a gateway on
+	 * the site's own network, to addresses of any kind. */
+	static const unsigned char nat64_local[6] = {
+		0, 0x64, 0xff, 0x9b, 0, 1 };
 
 	if (family == AF_INET)
 		return v4_is_private(a);
 	if (family != AF_INET6)
 		return true;
-	if (memcmp(a, v4mapped, 12) == 0 || memcmp(a, nat64, 12) == 0)
+	if (memcmp(a, v4mapped, 12) == 0 || memcmp(a, nat64, 12) == 0 ||
+	    memcmp(a, v4translated, 12) == 0)
 		return v4_is_private(a + 12);
+	if (memcmp(a, nat64_local, 6) == 0)
+		return true;
 	if (memcmp(a, zero, 12) == 0)          /* ::, ::1, IPv4-compatible */
 		return true;
 	return (a[0] & 0xfe) == 0xfc ||         /* fc00::/7 unique local */
